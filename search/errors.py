@@ -1,0 +1,36 @@
+"""Errors raised by zhsearch: one base class, one subclass per kind of failure.
+
+The CLI maps every `SearchError` to a one-line message and exit status 2.
+"""
+
+
+class SearchError(Exception):
+    """Base class of every error zhsearch raises on purpose."""
+
+
+class IndexNotFound(SearchError):
+    """No index at that path."""
+
+
+class IndexCorrupt(SearchError):
+    """The index exists but cannot be read."""
+
+
+class RebuildNeeded(SearchError):
+    """The index was built with other analysis settings or by an incompatible version."""
+
+
+class IndexLocked(SearchError):
+    """Another process holds the index's write lock."""
+
+
+class QueryError(SearchError):
+    """The query cannot be parsed or is not valid."""
+
+
+class PostError(SearchError):
+    """A post file cannot be read at all."""
+
+
+class ConfigError(SearchError):
+    """zhsearch.toml (or --config) has an unknown key or a bad value."""
