@@ -1,0 +1,202 @@
+"""Text analysis: normalisation and word tokens.
+
+Parts:
+- `normalize` folds text for matching (NFKC, lower case, traditional → simplified characters) and keeps a map from
+  each normalised character back to the original offset, so snippets show the text as written.
+- `word_tokens` cuts normalised text into jieba words with ordinal positions, plus jieba's search-mode sub-words
+  (中华人民共和国 → 中华, 华人, 人民, 共和, 共和国) at their parent's position, Latin/digit tokens (python3.11 with
+  its parts python, 3, 11) and single characters of other scripts (kana, emoji, CJK extensions).
+- `analyze` is what `zhsearch analyze` prints.
+
+Verbatim matching (any text that stands in a post, whatever jieba does with it) is not done with tokens at all:
+verbatim.py searches the normalised text itself.
+
+The index and the query side call the same functions, so a query is cut the way the index was.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Protocol
+
+# Bump when any change here alters the tokens an index holds: an index built under another version must be rebuilt.
+ANALYSIS_VERSION = 1
+
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# One alternation walks the text once: a run of Han characters (cut by jieba), a Latin/digit token, or any other
+# single character (kept when it is a letter or symbol of another script, dropped when punctuation or space).
+_TOKEN_RE = re.compile(
+    rf"(?P<han>[{_HAN}]+)"
+    r"|(?P<latin>[a-z0-9]+(?:[._\-'][a-z0-9]+)*(?:\+\+|#)?)"
+    r"|(?P<other>\S)"
+)
+_LATIN_PART_RE = re.compile(r"[a-z]+|[0-9]+(?:\.[0-9]+)*")
+_COMBINING_RE = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u3099\u309a]")
+_DROPPED_CATEGORIES = frozenset({"Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Zs", "Zl", "Zp", "Cc", "Cf", "Cs",
+                                 "Co", "Cn", "Sm", "Sk", "Sc"})
+
+
+class Segmenter(Protocol):
+    """What the analysis needs of jieba: a `jieba.Tokenizer`, fully loaded or loaded for one text (lexicon.py)."""
+
+    FREQ: dict[str, int]
+
+    def cut(self, sentence: str, cut_all: bool = False, HMM: bool = True) -> Iterable[str]: ...
+
+
+@functools.lru_cache(maxsize=1)
+def _fold_table() -> tuple[dict[int, str], re.Pattern[str]]:
+    """Traditional → simplified, character by character.
+
+    Character-level on purpose: OpenCC's phrase tables convert a character differently by context (乾隆 keeps 乾,
+    乾燥 becomes 干燥), so a substring searched alone could fold differently from the same characters inside a
+    post and stop matching. One character in, one character out also keeps offsets unchanged.
+    """
+    import opencc
+
+    chars = [chr(c) for lo, hi in ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00)) for c in range(lo, hi)]
+    # Newlines keep OpenCC from matching phrases across characters: each one converts alone.
+    folded = opencc.OpenCC("t2s").convert("\n".join(chars)).split("\n")
+    table = {ord(a): b for a, b in zip(chars, folded) if a != b and len(b) == 1}
+    # str.translate looks up every character; finding the first traditional one first is far cheaper on the
+    # simplified text that most posts are.
+    return table, re.compile("[" + "".join(map(chr, table)) + "]")
+
+
+def _fold_chinese(text: str) -> str:
+    table, traditional = _fold_table()
+    return text.translate(table) if traditional.search(text) else text
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """Normalised text and, when lengths differ, the original offset of each normalised character."""
+
+    text: str
+    origin: tuple[int, ...] | None  # None: character i of text is character i of the original
+    original_length: int
+
+    def original_offset(self, index: int) -> int:
+        """The offset in the original text of normalised offset `index` (an end offset may equal the length)."""
+        if self.origin is None:
+            return index
+        if index >= len(self.origin):
+            return self.original_length
+        return self.origin[index]
+
+
+def normalize(text: str) -> Normalized:
+    """Fold `text` for matching: NFKC (全角 ２０２４ → 2024), lower case, traditional → simplified characters."""
+    folded = unicodedata.normalize("NFKC", text).lower()
+    if len(folded) == len(text) and not _COMBINING_RE.search(text):
+        # The common case: NFKC changed characters one for one (full-width forms, compatibility ideographs).
+        return Normalized(_fold_chinese(folded), None, len(text))
+    # NFKC expanded or composed something (ligatures, ㍿, combining marks): rebuild character by character.
+    pieces: list[str] = []
+    origin: list[int] = []
+    for offset, char in enumerate(text):
+        piece = unicodedata.normalize("NFKC", char).lower()
+        pieces.append(piece)
+        origin.extend([offset] * len(piece))
+    return Normalized(_fold_chinese("".join(pieces)), tuple(origin), len(text))
+
+
+def fold(text: str) -> str:
+    """The normalised form of `text` alone (for query terms and filter values)."""
+    return normalize(text).text
+
+
+@dataclass(frozen=True)
+class WordToken:
+    """A token of a word field: its text, ordinal position and offsets in the text that was analysed."""
+
+    text: str
+    pos: int
+    start: int
+    end: int
+
+
+def _search_subwords(word: str, freq: dict[str, int]) -> Iterator[tuple[str, int]]:
+    """jieba's search-mode grams of a long word (the same rule as `jieba.Tokenizer.cut_for_search`), by offset."""
+    for size in (2, 3):
+        if len(word) > size:
+            for i in range(len(word) - size + 1):
+                gram = word[i:i + size]
+                if freq.get(gram):
+                    yield gram, i
+
+
+def word_tokens(text: str, segmenter: Segmenter, start_pos: int = 0) -> Iterator[WordToken]:
+    """Word tokens of normalised `text`, with ordinal positions and offsets into `text`."""
+    pos = start_pos
+    freq = segmenter.FREQ
+    for match in _TOKEN_RE.finditer(text):
+        kind = match.lastgroup
+        start = match.start()
+        if kind == "han":
+            offset = start
+            for word in segmenter.cut(match.group(), HMM=True):
+                yield WordToken(word, pos, offset, offset + len(word))
+                for sub, at in _search_subwords(word, freq):
+                    yield WordToken(sub, pos, offset + at, offset + at + len(sub))
+                offset += len(word)
+                pos += 1
+        elif kind == "latin":
+            token = match.group()
+            yield WordToken(token, pos, start, match.end())
+            seen = {token}
+            for part in _LATIN_PART_RE.finditer(token):
+                if part.group() not in seen:
+                    seen.add(part.group())
+                    yield WordToken(part.group(), pos, start + part.start(), start + part.end())
+            pos += 1
+        else:
+            char = match.group()
+            if unicodedata.category(char) not in _DROPPED_CATEGORIES:
+                yield WordToken(char, pos, start, start + 1)
+                pos += 1
+
+
+def main_words(text: str, segmenter: Segmenter) -> list[str]:
+    """The words of normalised `text` in order, without search-mode sub-words or Latin parts (for queries)."""
+    words: list[str] = []
+    last_pos = -1
+    for token in word_tokens(text, segmenter):
+        if token.pos != last_pos:
+            words.append(token.text)
+            last_pos = token.pos
+    return words
+
+
+def word_postings(text: str, segmenter: Segmenter) -> dict[str, list[int]]:
+    """Positions of each word of normalised `text`, as the index stores them."""
+    postings: dict[str, list[int]] = defaultdict(list)
+    for token in word_tokens(text, segmenter):
+        positions = postings[token.text]
+        # A sub-word equal to its parent (or repeated in it) stands once at that position.
+        if not positions or positions[-1] != token.pos:
+            positions.append(token.pos)
+    return postings
+
+
+@dataclass(frozen=True)
+class AnalyzedToken:
+    """A token as `zhsearch analyze` shows it: offsets are in the text as given, before normalisation."""
+
+
+    field: str
+    text: str
+    pos: int
+    start: int
+    end: int
+
+
+def analyze(text: str, segmenter: Segmenter) -> list[AnalyzedToken]:
+    """The word tokens the index would store for `text`, with offsets in `text` as given."""
+    norm = normalize(text)
+    return [AnalyzedToken("words", t.text, t.pos, norm.original_offset(t.start), norm.original_offset(t.end))
+            for t in word_tokens(norm.text, segmenter)]

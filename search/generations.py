@@ -1,0 +1,171 @@
+"""How an index directory is laid out on disk, and how a new state of it replaces the old one.
+
+Parts:
+- Generations: every complete state of the index is a directory `gen-NNNNNN/` (Whoosh segments, the verbatim
+  text store, the jieba lexicon, `ranges.json`, `manifest.json`, `zhsearch.json`). A writer builds the next one
+  beside the live one under a temporary name, fsyncs it, renames it, then points `CURRENT` at it with an atomic
+  `os.replace`: the commit point, as in Lucene. Readers read `CURRENT` and never see a half-written state; a crash
+  at any moment leaves `CURRENT` naming a whole generation, and the next writer removes the leftovers.
+- `write_lock`: one writer at a time (`LOCK`, an flock that the kernel releases when its holder dies); the holder
+  writes who it is into the file so a waiting writer can name it.
+- `read_json`/`write_json`: small metadata files, written atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import fcntl
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from .errors import IndexCorrupt, IndexLocked, IndexNotFound
+
+CURRENT = "CURRENT"
+LOCK = "LOCK"
+META = "zhsearch.json"
+RANGES = "ranges.json"
+MANIFEST = "manifest.json"
+LEXICON = "lexicon.bin"
+_PREFIX = "gen-"
+
+
+def generation_name(number: int) -> str:
+    return f"{_PREFIX}{number:06d}"
+
+
+def generation_number(name: str) -> int:
+    try:
+        return int(name[len(_PREFIX):])
+    except ValueError:
+        return -1
+
+
+def current_generation(index_dir: Path) -> Path:
+    """The directory of the live generation; IndexNotFound when there is none."""
+    pointer = index_dir / CURRENT
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise IndexNotFound(f"no index at {index_dir} (build one with `zhsearch index`)") from None
+    except OSError as e:
+        raise IndexCorrupt(f"cannot read {pointer}: {e.strerror}") from e
+    gen = index_dir / name
+    if not name.startswith(_PREFIX) or "/" in name or not gen.is_dir():
+        raise IndexCorrupt(f"{pointer} names no generation of the index ({name[:40]!r}); "
+                           "rebuild it with `zhsearch index --rebuild`")
+    return gen
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_json(path: Path, value: Any) -> None:
+    """Write JSON atomically: a reader sees the old file or the new one, never a part."""
+    temp = path.with_name(path.name + ".tmp")
+    with open(temp, "w", encoding="utf-8") as f:
+        json.dump(value, f, ensure_ascii=False, separators=(",", ":"))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temp, path)
+
+
+def read_json(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise IndexCorrupt(f"{path.name} is missing from {path.parent}; "
+                           "rebuild the index with `zhsearch index --rebuild`") from None
+    except (OSError, ValueError) as e:
+        raise IndexCorrupt(f"{path} is damaged ({e}); rebuild the index with `zhsearch index --rebuild`") from e
+
+
+def new_generation_dir(index_dir: Path) -> tuple[Path, Path]:
+    """A fresh temporary directory for the next generation, and the name it gets when complete."""
+    numbers = [generation_number(p.name.split(".")[0]) for p in index_dir.glob(_PREFIX + "*")]
+    final = index_dir / generation_name(max(numbers, default=0) + 1)
+    temp = index_dir / f"{final.name}.tmp-{os.getpid()}"
+    shutil.rmtree(temp, ignore_errors=True)
+    temp.mkdir(parents=True)
+    return temp, final
+
+
+def commit_generation(index_dir: Path, temp: Path, final: Path) -> None:
+    """Make a complete temporary generation the live one (the commit point), then drop old ones."""
+    for child in temp.iterdir():
+        if child.is_file():
+            fd = os.open(child, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    fsync_dir(temp)
+    os.rename(temp, final)
+    pointer_temp = index_dir / (CURRENT + ".tmp")
+    with open(pointer_temp, "w", encoding="utf-8") as f:
+        f.write(final.name + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(pointer_temp, index_dir / CURRENT)
+    fsync_dir(index_dir)
+    remove_stale(index_dir)
+
+
+def remove_stale(index_dir: Path) -> None:
+    """Remove unfinished generations and all but the newest previous one (a reader may still be using it)."""
+    try:
+        live = current_generation(index_dir).name
+    except (IndexNotFound, IndexCorrupt):
+        return
+    finished = sorted((p for p in index_dir.glob(_PREFIX + "*") if p.is_dir() and "." not in p.name),
+                      key=lambda p: generation_number(p.name))
+    keep = {live}
+    older = [p.name for p in finished if generation_number(p.name) < generation_number(live)]
+    if older:
+        keep.add(older[-1])
+    for path in index_dir.glob(_PREFIX + "*"):
+        if path.name not in keep and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def write_lock(index_dir: Path, wait: float) -> Iterator[None]:
+    """Hold the index's write lock, waiting up to `wait` seconds; IndexLocked names the holder."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(index_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + max(wait, 0.0)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as e:
+                if e.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 400, 0).decode("utf-8", "replace").strip() or "another process"
+                    raise IndexLocked(f"the index at {index_dir} is being written by {holder}; "
+                                      f"gave up after {wait:g} s (try again, or raise --wait)") from None
+                time.sleep(0.05)
+        os.ftruncate(fd, 0)
+        started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        os.pwrite(fd, f"pid {os.getpid()} ({' '.join(sys.argv[:3])[:200]}, since {started})".encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

@@ -1,0 +1,413 @@
+"""Building and updating the index.
+
+Parts:
+- `build_index`: a complete new generation from the corpus. Reading, parsing and segmenting are independent per
+  post, so the posts are spread over worker processes; each writes its own Whoosh segment and text-store file
+  (no pickled documents cross processes), and the parent lists the segments in one table of contents.
+- `update_index`: compares the corpus with the live generation's manifest (size and mtime, confirmed by a content
+  hash) and writes a new generation that shares the unchanged files (hard links: Whoosh never rewrites a segment
+  file) and adds or deletes only what changed. Falls back to `build_index` when there is no compatible index.
+- `BuildReport`: what happened, including every file skipped or degraded and why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import multiprocessing
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from . import __version__, analysis, generations, lexicon, posts
+from .errors import IndexCorrupt, IndexNotFound, PostError, RebuildNeeded
+from .verbatim import TextStoreWriter
+
+INDEX_FORMAT = 1
+WHOOSH_INDEX_NAME = "MAIN"
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What `build_index` or `update_index` did."""
+
+    index_dir: Path
+    rebuilt: bool               # a complete new index (else an incremental update)
+    indexed: int                # posts in the index afterwards
+    added: int = 0
+    changed: int = 0
+    deleted: int = 0
+    renamed: int = 0
+    unchanged: int = 0
+    drafts: int = 0             # posts skipped because they are drafts (published: false)
+    skipped: tuple[tuple[str, str], ...] = ()   # (path, reason): not indexed
+    degraded: tuple[tuple[str, str], ...] = ()  # (path, reason): indexed, with a problem
+    seconds: float = 0.0
+    reason: str = ""            # why a full rebuild happened, when it was not asked for
+
+
+@dataclass
+class _Chunk:
+    """The result of indexing a list of files in one process."""
+
+    segment: Any = None
+    ranges: dict[str, list[Any]] = field(default_factory=dict)
+    manifest: dict[str, list[Any]] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    degraded: list[tuple[str, str]] = field(default_factory=list)
+    drafts: int = 0
+
+
+def _fingerprint(file: Path) -> list[Any]:
+    """[size, mtime_ns, sha1] of a file, for change detection."""
+    digest = hashlib.sha1()
+    with open(file, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    st = file.stat()
+    return [st.st_size, st.st_mtime_ns, digest.hexdigest()]
+
+
+def _relative(file: Path, root: Path) -> str:
+    return file.relative_to(root).as_posix()
+
+
+def settings(tokenizer_fingerprint: str, include_drafts: bool) -> dict[str, Any]:
+    """The analysis settings recorded in an index: an index is only read with the same ones."""
+    jieba = lexicon.import_jieba()
+    return {
+        "analysis_version": analysis.ANALYSIS_VERSION,
+        "jieba": getattr(jieba, "__version__", "unknown"),
+        "dictionary": tokenizer_fingerprint,
+        "include_drafts": include_drafts,
+    }
+
+
+def _index_files(files: list[Path], root: Path, gen_dir: Path, store_name: str, include_drafts: bool,
+                 segmenter_for: Callable[[posts.Post], analysis.Segmenter], writer: Any,
+                 progress: Callable[[], None]) -> _Chunk:
+    """Read, analyse and add `files` with `writer`, appending their folded text to store `store_name`."""
+    from . import schema
+
+    chunk = _Chunk()
+    with TextStoreWriter(gen_dir / store_name) as store:
+        for file in files:
+            rel = _relative(file, root)
+            try:
+                post = posts.read_post(file, root)
+                fingerprint = _fingerprint(file)
+            except (PostError, OSError) as e:
+                chunk.skipped.append((rel, str(e).removeprefix(rel + ": ")))
+                progress()
+                continue
+            chunk.manifest[rel] = fingerprint
+            if post.draft and not include_drafts:
+                chunk.drafts += 1
+                progress()
+                continue
+            for problem in post.problems:
+                chunk.degraded.append((rel, problem))
+            doc, folded = schema.document_fields(post, segmenter_for(post))
+            writer.add_document(**doc)
+            start, end = store.add(folded)
+            chunk.ranges[rel] = [store_name, start, end]
+            progress()
+    return chunk
+
+
+def _worker(files: list[Path], root: Path, gen_dir: Path, number: int, include_drafts: bool,
+            user_dict: Path | None, queue: Any) -> None:
+    """One build process: its own tokenizer, Whoosh segment and text-store file."""
+    from whoosh import index as whoosh_index
+    from whoosh.writing import SegmentWriter
+
+    try:
+        tokenizer = lexicon.new_tokenizer(user_dict)
+        if number == 0:
+            lexicon.write_lexicon(tokenizer, gen_dir / generations.LEXICON)
+        ix = whoosh_index.open_dir(str(gen_dir), indexname=WHOOSH_INDEX_NAME)
+        # The parent holds the index's lock; several segment writers share the directory (as Whoosh's own
+        # multiprocessing writer does), each segment under its own random name.
+        writer = SegmentWriter(ix, _lk=False, limitmb=48)
+        chunk = _index_files(files, root, gen_dir, f"text-{number}.bin", include_drafts,
+                             lambda _post: tokenizer, writer, lambda: queue.put(("tick", None)))
+        chunk.segment = writer._finalize_segment() if writer.docnum else None
+        writer._finish()
+        queue.put(("done", chunk))
+    except BaseException as e:  # reported to the parent, which fails the build without touching the live index
+        queue.put(("error", f"{type(e).__name__}: {e}"))
+
+
+def _split(files: list[Path], parts: int) -> list[list[Path]]:
+    """Deal files out by size so that each process gets about the same amount of text."""
+    sized = sorted(files, key=lambda f: -(f.stat().st_size if f.exists() else 0))
+    chunks: list[list[Path]] = [[] for _ in range(parts)]
+    loads = [0] * parts
+    for file in sized:
+        i = loads.index(min(loads))
+        chunks[i].append(file)
+        loads[i] += max(file.stat().st_size if file.exists() else 0, 1)
+    return chunks
+
+
+def _lexicon_segmenter(lex: lexicon.Lexicon) -> Callable[[posts.Post], analysis.Segmenter]:
+    """For a few changed posts: jieba loaded with just the dictionary entries each post's text needs."""
+    from . import schema
+
+    def segmenter_for(post: posts.Post) -> analysis.Segmenter:
+        return lex.tokenizer_for(analysis.fold("\n".join(schema.field_texts(post).values())))
+
+    return segmenter_for
+
+
+def _worker_count(files: list[Path], requested: int | None) -> int:
+    if requested:
+        return max(1, requested)
+    # Starting a worker costs a jieba dictionary load (~1 s): not worth it for a handful of posts.
+    return max(1, min(os.cpu_count() or 1, 1 + len(files) // 64))
+
+
+def build_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: bool = False,
+                workers: int | None = None, progress: ProgressCallback | None = None,
+                wait: float = 5.0, user_dict: Path | None = None) -> BuildReport:
+    """Build a complete new index of `corpus` beside the live one and swap it in atomically."""
+    corpus, index_dir = Path(corpus), Path(index_dir)
+    if not corpus.is_dir():
+        raise IndexNotFound(f"no corpus folder at {corpus}")
+    with generations.write_lock(index_dir, wait):
+        return _build_locked(corpus, index_dir, include_drafts, workers, progress, user_dict, "")
+
+
+def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: int | None,
+                  progress: ProgressCallback | None, user_dict: Path | None, reason: str) -> BuildReport:
+    from whoosh import index as whoosh_index
+    from whoosh.index import TOC
+
+    from . import schema
+
+    started = time.monotonic()
+    root = corpus.resolve()
+    generations.remove_stale(index_dir)
+    files, walk_skipped = posts.find_posts(root)
+    temp, final = generations.new_generation_dir(index_dir)
+    ix = whoosh_index.create_in(str(temp), schema.make_schema(), indexname=WHOOSH_INDEX_NAME)
+    count = _worker_count(files, workers)
+    chunks = [c for c in _split(files, count) if c] or [[]]
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, len(files))
+
+    results: list[_Chunk] = []
+    if len(chunks) == 1:
+        tokenizer = lexicon.new_tokenizer(user_dict)
+        lexicon.write_lexicon(tokenizer, temp / generations.LEXICON)
+        from whoosh.writing import SegmentWriter
+
+        writer = SegmentWriter(ix, _lk=False, limitmb=96)
+        chunk = _index_files(chunks[0], root, temp, "text-0.bin", include_drafts, lambda _post: tokenizer, writer, tick)
+        chunk.segment = writer._finalize_segment() if writer.docnum else None
+        writer._finish()
+        results.append(chunk)
+    else:
+        results = _run_workers(chunks, root, temp, include_drafts, user_dict, tick)
+
+    segments = [c.segment for c in results if c.segment is not None]
+    TOC(ix.schema, segments, 1).write(ix.storage, WHOOSH_INDEX_NAME)
+    report = _finish_generation(index_dir, root, temp, final, results, walk_skipped, include_drafts,
+                                rebuilt=True, started=started, reason=reason)
+    return report
+
+
+def _run_workers(chunks: list[list[Path]], root: Path, temp: Path, include_drafts: bool,
+                 user_dict: Path | None, tick: Callable[[], None]) -> list[_Chunk]:
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    processes = [context.Process(target=_worker, args=(chunk, root, temp, i, include_drafts, user_dict, queue),
+                                 daemon=True) for i, chunk in enumerate(chunks)]
+    for process in processes:
+        process.start()
+    results: list[_Chunk] = []
+    errors: list[str] = []
+    try:
+        while len(results) + len(errors) < len(processes):
+            try:
+                kind, value = queue.get(timeout=1.0)
+            except Exception:  # queue.Empty: check that the workers are still alive
+                if not any(p.is_alive() for p in processes) and queue.empty():
+                    errors.append("a build process died")
+                continue
+            if kind == "tick":
+                tick()
+            elif kind == "done":
+                results.append(value)
+            else:
+                errors.append(value)
+    finally:
+        for process in processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+    if errors:
+        raise IndexCorrupt("the build failed, the index is unchanged: " + "; ".join(errors[:3]))
+    return results
+
+
+def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, results: list[_Chunk],
+                       walk_skipped: list[tuple[str, str]], include_drafts: bool, *, rebuilt: bool,
+                       started: float, reason: str, base: dict[str, Any] | None = None,
+                       counts: dict[str, int] | None = None) -> BuildReport:
+    ranges: dict[str, Any] = dict(base["ranges"]) if base else {}
+    manifest: dict[str, Any] = dict(base["manifest"]) if base else {}
+    skipped = list(walk_skipped)
+    degraded: list[tuple[str, str]] = []
+    drafts = 0
+    for chunk in results:
+        ranges.update(chunk.ranges)
+        manifest.update(chunk.manifest)
+        skipped.extend(chunk.skipped)
+        degraded.extend(chunk.degraded)
+        drafts += chunk.drafts
+    dictionary = lexicon.Lexicon(temp / generations.LEXICON).fingerprint
+    now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    meta = {
+        "format": INDEX_FORMAT,
+        "zhsearch": __version__,
+        "settings": settings(dictionary, include_drafts),
+        "corpus": str(root),
+        "built": base["meta"]["built"] if base else now,
+        "updated": now,
+        "posts": len(ranges),
+    }
+    generations.write_json(temp / generations.RANGES, ranges)
+    generations.write_json(temp / generations.MANIFEST, manifest)
+    generations.write_json(temp / generations.META, meta)
+    generations.commit_generation(index_dir, temp, final)
+    counts = counts or {"added": len(ranges)}
+    return BuildReport(index_dir=index_dir, rebuilt=rebuilt, indexed=len(ranges), drafts=drafts,
+                       skipped=tuple(sorted(skipped)), degraded=tuple(sorted(degraded)),
+                       seconds=time.monotonic() - started, reason=reason, **counts)
+
+
+def check_compatible(meta: dict[str, Any]) -> None:
+    """RebuildNeeded unless the index was written in this format by a compatible analysis."""
+    if meta.get("format") != INDEX_FORMAT:
+        raise RebuildNeeded(f"rebuild needed: the index format is {meta.get('format')!r}, "
+                            f"this zhsearch reads {INDEX_FORMAT} (run `zhsearch index --rebuild`)")
+    found = meta.get("settings", {}).get("analysis_version")
+    if found != analysis.ANALYSIS_VERSION:
+        raise RebuildNeeded(f"rebuild needed: the index was analysed with version {found!r}, "
+                            f"this zhsearch uses {analysis.ANALYSIS_VERSION} (run `zhsearch index --rebuild`)")
+
+
+def update_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: bool = False,
+                 workers: int | None = None, progress: ProgressCallback | None = None,
+                 wait: float = 5.0, user_dict: Path | None = None) -> BuildReport:
+    """Bring the index up to date with `corpus`, applying only what changed since the last build."""
+    corpus, index_dir = Path(corpus), Path(index_dir)
+    if not corpus.is_dir():
+        raise IndexNotFound(f"no corpus folder at {corpus}")
+    with generations.write_lock(index_dir, wait):
+        try:
+            gen = generations.current_generation(index_dir)
+            meta = generations.read_json(gen / generations.META)
+            check_compatible(meta)
+            manifest = generations.read_json(gen / generations.MANIFEST)
+            ranges = generations.read_json(gen / generations.RANGES)
+            reason = _rebuild_reason(meta, corpus, include_drafts, user_dict, gen)
+        except IndexNotFound:
+            return _build_locked(corpus, index_dir, include_drafts, workers, progress, user_dict, "")
+        except (IndexCorrupt, RebuildNeeded) as e:
+            return _build_locked(corpus, index_dir, include_drafts, workers, progress, user_dict, str(e))
+        if reason:
+            return _build_locked(corpus, index_dir, include_drafts, workers, progress, user_dict, reason)
+        return _update_locked(corpus.resolve(), index_dir, gen, meta, manifest, ranges, include_drafts, progress)
+
+
+def _rebuild_reason(meta: dict[str, Any], corpus: Path, include_drafts: bool, user_dict: Path | None,
+                    gen: Path) -> str:
+    if meta.get("corpus") != str(corpus.resolve()):
+        return f"the index was built from another corpus ({meta.get('corpus')})"
+    if meta["settings"].get("include_drafts") != include_drafts:
+        return "drafts are now " + ("included" if include_drafts else "excluded")
+    jieba = lexicon.import_jieba()
+    if meta["settings"].get("jieba") != getattr(jieba, "__version__", "unknown"):
+        return "jieba's version changed"
+    if user_dict is not None or meta["settings"].get("user_dict"):
+        return ""  # compared by the caller that knows the configuration (issue: user dictionary)
+    return ""
+
+
+def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any], manifest: dict[str, Any],
+                   ranges: dict[str, Any], include_drafts: bool,
+                   progress: ProgressCallback | None) -> BuildReport:
+    from whoosh import index as whoosh_index
+
+    started = time.monotonic()
+    generations.remove_stale(index_dir)
+    files, walk_skipped = posts.find_posts(root)
+    current = {_relative(f, root): f for f in files}
+    to_read: list[Path] = []
+    unchanged = 0
+    refreshed: dict[str, Any] = {}
+    for rel, file in current.items():
+        old = manifest.get(rel)
+        if old is not None:
+            st = file.stat()
+            if [st.st_size, st.st_mtime_ns] == old[:2]:
+                unchanged += 1
+                continue
+            fingerprint = _fingerprint(file)
+            if fingerprint[2] == old[2]:  # touched, same content
+                refreshed[rel] = fingerprint
+                unchanged += 1
+                continue
+        to_read.append(file)
+    gone = [rel for rel in manifest if rel not in current]
+    if not to_read and not gone:
+        if refreshed:
+            manifest.update(refreshed)
+            generations.write_json(gen / generations.MANIFEST, manifest)
+        return BuildReport(index_dir=index_dir, rebuilt=False, indexed=len(ranges), unchanged=unchanged,
+                           skipped=tuple(sorted(walk_skipped)), seconds=time.monotonic() - started)
+
+    temp, final = generations.new_generation_dir(index_dir)
+    for child in gen.iterdir():
+        if child.is_file() and child.name not in (generations.META, generations.RANGES, generations.MANIFEST):
+            os.link(child, temp / child.name)
+    old_manifest = dict(manifest)
+    ix = whoosh_index.open_dir(str(temp), indexname=WHOOSH_INDEX_NAME)
+    writer = ix.writer(limitmb=64)
+    changed_paths = [_relative(f, root) for f in to_read if _relative(f, root) in manifest]
+    for rel in gone + changed_paths:
+        writer.delete_by_term("path", rel)
+        ranges.pop(rel, None)
+        manifest.pop(rel, None)
+    lex = lexicon.Lexicon(temp / generations.LEXICON)
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, len(to_read))
+
+    store_name = f"text-{final.name}.bin"
+    chunk = _index_files(to_read, root, temp, store_name, include_drafts, _lexicon_segmenter(lex), writer, tick)
+    writer.commit()
+    added_hashes = {chunk.manifest[rel][2] for rel in chunk.ranges if rel not in changed_paths}
+    # A deleted post whose content reappears under a new path was renamed (counted once, not as add + delete).
+    renamed = sum(1 for rel in gone if old_manifest[rel][2] in added_hashes)
+    manifest.update(refreshed)
+    added = len([r for r in chunk.ranges if r not in changed_paths])
+    counts = {"added": added - renamed, "changed": len([r for r in changed_paths if r in chunk.ranges]),
+              "deleted": len(gone) - renamed, "renamed": renamed, "unchanged": unchanged}
+    base = {"ranges": ranges, "manifest": manifest, "meta": meta}
+    return _finish_generation(index_dir, root, temp, final, [chunk], walk_skipped, include_drafts,
+                              rebuilt=False, started=started, reason="", base=base, counts=counts)

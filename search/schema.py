@@ -1,0 +1,115 @@
+"""The Whoosh schema: which fields a post becomes, and the field types that take pre-analysed text.
+
+Parts:
+- `WordField`: a Whoosh field whose values are postings computed by analysis.py (`{term: [positions]}`), so a
+  document is analysed once, by our code, and Whoosh only encodes and stores it.
+- `SEARCH_FIELDS`: the searchable fields (each a word field here and a part of the verbatim text store).
+- `make_schema()` and `document_fields()`: the schema, and the Whoosh document and folded texts of one `Post`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from whoosh import fields, formats
+from whoosh.analysis import SpaceSeparatedTokenizer
+
+from . import analysis
+from .posts import Post
+from .verbatim import FIELD_ORDER
+
+# Searchable fields, by their name in the query language; verbatim.py stores them in this order too.
+SEARCH_FIELDS = FIELD_ORDER
+
+
+def word_field(name: str) -> str:
+    return "w_" + name
+
+
+class WordField(fields.FieldType):
+    """jieba words (and Latin tokens) at ordinal positions, indexed from `{term: [positions]}`."""
+
+    def __init__(self) -> None:
+        self.format = formats.Positions()
+        # Only used if something asks Whoosh itself to tokenize this field (it never happens in zhsearch).
+        self.analyzer = SpaceSeparatedTokenizer()
+        self.scorable = True
+        self.stored = False
+        self.unique = False
+        self.vector = None
+        self.column_type = None
+
+    def index(self, value: Any, **kwargs: Any):
+        encode = self.format.encode
+        for term, positions in value.items():
+            yield term.encode("utf-8"), len(positions), float(len(positions)), encode(positions)
+
+
+def make_schema() -> fields.Schema:
+    schema = fields.Schema(
+        path=fields.ID(stored=True, unique=True, sortable=True),
+        # Exact filter keys (folded), one term per value.
+        author_key=fields.KEYWORD(scorable=False),
+        category_key=fields.KEYWORD(scorable=False),
+        tag_key=fields.KEYWORD(scorable=False),
+        # Local wall-clock time as YYYYMMDDhhmmss: date filters and sorting; posts without a date have none.
+        stamp=fields.NUMERIC(numtype=int, bits=64, sortable=True, signed=False),
+        meta=fields.STORED(),
+        text=fields.STORED(),
+    )
+    for name in SEARCH_FIELDS:
+        schema.add(word_field(name), WordField())
+    return schema
+
+
+def date_stamp(date: dt.datetime | None) -> int | None:
+    """The post's date as written (its own time zone's wall clock), as a sortable YYYYMMDDhhmmss number."""
+    if date is None:
+        return None
+    return int(date.strftime("%Y%m%d%H%M%S"))
+
+
+def post_meta(post: Post) -> dict[str, Any]:
+    return {
+        "title": post.title,
+        "authors": list(post.authors),
+        "categories": list(post.categories),
+        "tags": list(post.tags),
+        "date": post.date.isoformat() if post.date else None,
+        "url": post.url,
+    }
+
+
+def field_texts(post: Post) -> dict[str, str]:
+    """The text of each searchable field as written. Several values stand on separate lines."""
+    return {
+        "title": post.title,
+        "author": "\n".join(post.authors),
+        "category": "\n".join(post.categories),
+        "tag": "\n".join(post.tags),
+        "body": post.text,
+    }
+
+
+def document_fields(post: Post, segmenter: analysis.Segmenter) -> tuple[dict[str, Any], dict[str, str]]:
+    """The keyword arguments of `writer.add_document` for `post`, and its folded fields for the text store."""
+    doc: dict[str, Any] = {
+        "path": post.path,
+        "meta": post_meta(post),
+        "text": post.text,
+    }
+    folded_fields: dict[str, str] = {}
+    for name, value in field_texts(post).items():
+        folded = analysis.fold(value) if value else ""
+        folded_fields[name] = folded
+        if folded:
+            doc[word_field(name)] = analysis.word_postings(folded, segmenter)
+    for key, values in (("author_key", post.authors), ("category_key", post.categories), ("tag_key", post.tags)):
+        keys = sorted({analysis.fold(v).strip() for v in values} - {""})
+        if keys:
+            doc[key] = keys
+    stamp = date_stamp(post.date)
+    if stamp is not None:
+        doc["stamp"] = stamp
+    return doc, folded_fields

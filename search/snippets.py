@@ -1,0 +1,67 @@
+"""Snippets: an excerpt of a post around its best match, with the matched text marked.
+
+Matches are found by plain string search in the folded text (no re-segmenting of the post), longest first, so
+a query for 马克思 marks 马克思 whole and never just 马克. The window is the one that holds the most distinct
+matched texts, earliest first; offsets map back through `analysis.normalize` so the excerpt shows the text as
+written (全角, 繁體 and capitals included).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from . import analysis
+
+WINDOW = 90            # characters of the excerpt, about two terminal lines of CJK text
+CONTEXT_BEFORE = 20    # how much to show before the first match in the window
+MAX_OCCURRENCES = 200  # per matched text: enough to choose a window, bounded for huge posts
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    text: str
+    highlights: tuple[tuple[int, int], ...]
+
+
+def _spans(folded: str, needles: list[str]) -> list[tuple[int, int, str]]:
+    """Non-overlapping (start, end, needle) matches, longer needles taking precedence."""
+    taken: list[tuple[int, int, str]] = []
+    occupied: set[int] = set()
+    for needle in sorted(set(needles), key=len, reverse=True):
+        at = folded.find(needle)
+        found = 0
+        while at >= 0 and found < MAX_OCCURRENCES:
+            end = at + len(needle)
+            if not occupied.intersection(range(at, end)):
+                taken.append((at, end, needle))
+                occupied.update(range(at, end))
+                found += 1
+            at = folded.find(needle, at + 1)
+    return sorted(taken)
+
+
+def make_snippet(text: str, terms: list[str], words_of: Callable[[str], list[str]]) -> Excerpt:
+    """The excerpt of `text` for the folded query `terms` (each term and its words are matched)."""
+    norm = analysis.normalize(text)
+    folded = norm.text
+    needles = [n for term in terms if term for n in [term, *words_of(term)] if n.strip()]
+    spans = _spans(folded, needles) if needles else []
+    if spans:
+        best_start, best_count = spans[0][0], 0
+        for i, (start, _, _) in enumerate(spans):
+            distinct = {needle for s, e, needle in spans[i:] if e <= start + WINDOW}
+            if len(distinct) > best_count:
+                best_start, best_count = start, len(distinct)
+        low = max(0, best_start - CONTEXT_BEFORE)
+    else:
+        low = 0
+    high = min(len(folded), low + WINDOW)
+    start, end = norm.original_offset(low), norm.original_offset(high)
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(text) else ""
+    body = text[start:end].replace("\n", " ")
+    shift = len(prefix) - start
+    highlights = tuple((norm.original_offset(s) + shift, norm.original_offset(e) + shift)
+                       for s, e, _ in spans if s >= low and e <= high)
+    return Excerpt(prefix + body + suffix, highlights)
