@@ -1,0 +1,80 @@
+"""analysis.py: folding, offset maps and the exact word tokens jieba's cut gives."""
+
+from __future__ import annotations
+
+import pytest
+
+from search import analysis
+
+
+def tokens(text: str, tokenizer) -> list[tuple[str, int, int, int]]:
+    return [(t.text, t.pos, t.start, t.end) for t in analysis.word_tokens(analysis.fold(text), tokenizer)]
+
+
+def test_word_tokens_subwords_stand_at_parent_position(tokenizer):
+    assert tokens("中华人民共和国", tokenizer) == [
+        ("中华人民共和国", 0, 0, 7), ("中华", 0, 0, 2), ("华人", 0, 1, 3), ("人民", 0, 2, 4),
+        ("共和", 0, 4, 6), ("共和国", 0, 4, 7),
+    ]
+
+
+def test_word_tokens_renmai_beishu(tokenizer):
+    # jieba cuts 人脉背书 as 人/脉/背书: why verbatim matching exists (脉背 is no word of it).
+    assert tokens("人脉背书", tokenizer) == [("人", 0, 0, 1), ("脉", 1, 1, 2), ("背书", 2, 2, 4)]
+
+
+def test_word_tokens_latin_with_parts(tokenizer):
+    assert tokens("Python3.11和C++", tokenizer) == [
+        ("python3.11", 0, 0, 10), ("python", 0, 0, 6), ("3.11", 0, 6, 10), ("和", 1, 10, 11),
+        ("c++", 2, 11, 14), ("c", 2, 11, 12),
+    ]
+
+
+def test_word_tokens_full_width_folded(tokenizer):
+    assert tokens("５G", tokenizer) == [("5g", 0, 0, 2), ("5", 0, 0, 1), ("g", 0, 1, 2)]
+    assert tokens("２０２４年", tokenizer) == [("2024", 0, 0, 4), ("年", 1, 4, 5)]
+
+
+def test_word_tokens_traditional_folds_to_simplified(tokenizer):
+    assert analysis.fold("臺灣") == "台湾"
+    assert tokens("臺灣", tokenizer) == [("台湾", 0, 0, 2)]
+
+
+def test_word_tokens_emoji_kana_extension_kept(tokenizer):
+    assert tokens("😀かな𠮷", tokenizer) == [("😀", 0, 0, 1), ("か", 1, 1, 2), ("な", 2, 2, 3), ("𠮷", 3, 3, 4)]
+
+
+def test_word_tokens_punctuation_dropped(tokenizer):
+    assert tokens("你好，世界！", tokenizer) == [("你好", 0, 0, 2), ("世界", 1, 3, 5)]
+
+
+def test_normalize_one_for_one_has_no_map():
+    norm = analysis.normalize("ＡＢＣ２０２４臺灣")
+    assert norm.text == "abc2024台湾"
+    assert norm.origin is None
+    assert norm.original_offset(5) == 5
+
+
+def test_normalize_ligature_offset_map():
+    norm = analysis.normalize("ﬁle ２０２４ ㍿")
+    assert norm.text == "file 2024 株式会社"
+    assert norm.origin == (0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 9)
+    assert norm.original_length == 10
+    assert norm.original_offset(2) == 1          # "l" of "file" is the original's second character
+    assert norm.original_offset(len(norm.text)) == 10
+
+
+def test_analyze_offsets_point_into_original(tokenizer):
+    text = "ﬁle臺灣２０２４"
+    result = [(t.text, t.pos, t.start, t.end) for t in analysis.analyze(text, tokenizer)]
+    assert result == [("file", 0, 0, 3), ("台湾", 1, 3, 5), ("2024", 2, 5, 9)]
+    assert [text[s:e] for _, _, s, e in result] == ["ﬁle", "臺灣", "２０２４"]
+
+
+def test_main_words_drop_subwords(tokenizer):
+    assert analysis.main_words("中华人民共和国和python3.11", tokenizer) == ["中华人民共和国", "和", "python3.11"]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "，。！"])
+def test_word_tokens_nothing_to_index(text, tokenizer):
+    assert tokens(text, tokenizer) == []
