@@ -1,0 +1,271 @@
+"""searching.py (with verbatim.py and snippets.py): what a query finds, in what order, with what snippet."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+import search
+from search import analysis, schema
+
+from conftest import POSTS, VISIBLE
+
+
+def paths(results: search.Results) -> list[str]:
+    return [hit.path for hit in results]
+
+
+def found(ix: search.Index, query: str) -> set[str]:
+    return set(paths(ix.search(query, limit=None)))
+
+
+def folded_fields(corpus: Path, rel: str) -> list[str]:
+    post = search.read_post(corpus / rel, corpus)
+    return [analysis.fold(text) for text in schema.field_texts(post).values()]
+
+
+# -- verbatim and words -----------------------------------------------------------------------------------------
+
+def test_search_verbatim_across_jieba_words(ix):
+    # jieba cuts 人脉背书 as 人/脉/背书; 脉背 is no word, yet it stands in the post.
+    assert paths(ix.search('"脉背"')) == ["zhihu/neitui.md"]
+    assert "zhihu/neitui.md" in found(ix, "脉背")
+
+
+def test_search_words_scattered_also_match(ix):
+    assert paths(ix.search("人脉背书")) == ["zhihu/neitui.md", "blog/scattered.md"]
+
+
+def test_search_quoted_needs_the_exact_text(ix):
+    assert paths(ix.search('"人脉背书"')) == ["zhihu/neitui.md"]
+
+
+def test_search_quoted_is_grep_of_folded_text(ix, corpus_dir):
+    """For many substrings of the posts, a quoted search finds exactly the posts whose folded text has them."""
+    texts = {rel: folded_fields(corpus_dir, rel) for rel in VISIBLE}
+    rng = random.Random(20240423)
+    needles: set[str] = set()
+    for fields in texts.values():
+        body = fields[-1]
+        for _ in range(25):
+            size = rng.randint(1, 6)
+            at = rng.randrange(0, max(1, len(body) - size))
+            needle = body[at:at + size]
+            if needle.strip() == needle and needle and not set(needle) & set('"“”「」\n\x1e\x1f'):
+                needles.add(needle)
+    assert len(needles) > 100
+    for needle in sorted(needles):
+        expected = {rel for rel, fields in texts.items() if any(needle in f for f in fields)}
+        assert found(ix, f'"{needle}"') == expected, needle
+
+
+def test_search_folded_query_matches_any_form(ix):
+    assert found(ix, "臺灣") == {"blog/taiwan-trad.md", "blog/taiwan-simp.md"}
+    assert found(ix, "台湾") == {"blog/taiwan-trad.md", "blog/taiwan-simp.md"}
+    assert found(ix, '"臺灣"') == {"blog/taiwan-trad.md", "blog/taiwan-simp.md"}
+    assert found(ix, "5G") == {"blog/python.md"}
+    assert found(ix, "２０２４年") == {"blog/python.md"}
+    assert found(ix, "FILE") == {"blog/python.md"}
+    assert found(ix, "c++") == {"blog/python.md"}
+
+
+def test_search_metadata_is_searchable(ix):
+    assert found(ix, "章牧之") == {"zhihu/neitui.md"}       # span.author of the Zhihu format
+    assert found(ix, "历史爱好者") == {"blog/marx.md"}      # author: in front matter
+    assert found(ix, "游记") == {"blog/taiwan-trad.md", "blog/taiwan-simp.md"}  # tag
+
+
+def test_search_html_script_not_indexed(ix):
+    assert found(ix, "苹果") == {"blog/html-post.html"}
+    assert ix.search("看不见").total == 0
+
+
+def test_search_drafts_and_undecodable_left_out(ix):
+    assert ix.search("独角兽").total == 0
+    assert len(ix) == len(VISIBLE)
+
+
+def test_search_broken_front_matter_still_indexed(ix):
+    assert found(ix, "麒麟") == {"blog/broken-yaml.md"}
+
+
+# -- boolean operators ------------------------------------------------------------------------------------------
+
+def test_search_and(ix):
+    assert found(ix, "内推 简历") == {"zhihu/neitui.md"}
+
+
+def test_search_or(ix):
+    assert found(ix, "马克思 OR 台湾") == {"blog/marx.md", "blog/taiwan-trad.md", "blog/taiwan-simp.md"}
+
+
+def test_search_not_and_minus(ix):
+    assert found(ix, "内推 NOT 求职") == {"zhihu/neitui.md"}
+    assert found(ix, "内推 -知乎") == {"blog/title-neitui.md", "blog/body-neitui.md"}
+    assert found(ix, "内推 -求职") == found(ix, "内推 NOT 求职")
+
+
+def test_search_group(ix):
+    assert found(ix, "(马克思 OR 台湾) 旅行") == {"blog/taiwan-trad.md", "blog/taiwan-simp.md"}
+
+
+def test_search_not_alone_is_everything_else(ix):
+    assert found(ix, "NOT 内推") == set(VISIBLE) - {"zhihu/neitui.md", "blog/title-neitui.md",
+                                                    "blog/body-neitui.md"}
+
+
+def test_search_dates(ix):
+    assert found(ix, "date:2021") == {"zhihu/neitui.md"}
+    assert found(ix, "date:2016..2017") == {"blog/scattered.md", "blog/marx.md", "blog/twain.md"}
+    assert found(ix, "date:2017-03") == {"blog/marx.md"}
+    assert found(ix, "读书 date:2017-11") == {"blog/twain.md"}
+
+
+FIELD_CASES = [("title:内推", {"blog/title-neitui.md", "zhihu/neitui.md"}),
+               ("body:内推", {"blog/body-neitui.md", "zhihu/neitui.md"}),
+               ("author:章牧之", {"zhihu/neitui.md"}),
+               ("category:旅行", {"blog/taiwan-trad.md", "blog/taiwan-simp.md"}),
+               ("tag:读书", {"blog/marx.md", "blog/twain.md"}),
+               ('title:"札記"', {"blog/taiwan-trad.md"})]
+
+
+@pytest.mark.xfail(reason="bug: verbatim.TextStore._find_in calls mmap.count, which mmap lacks before Python "
+                          "3.13, so every field-restricted query raises IndexCorrupt", strict=True)
+@pytest.mark.parametrize("query, expected", FIELD_CASES)
+def test_search_field_restricts(ix, query, expected):
+    assert found(ix, query) == expected
+
+
+def test_search_field_word_not_in_field(ix):
+    # A field query for text only in other fields finds nothing; independent of the mmap bug when no text matches.
+    assert ix.search("author:不存在的人").total == 0
+
+
+# -- ranking ----------------------------------------------------------------------------------------------------
+
+def test_rank_verbatim_above_scattered(ix):
+    hits = ix.search("人脉背书").hits
+    assert [h.path for h in hits] == ["zhihu/neitui.md", "blog/scattered.md"]
+    assert hits[0].score > hits[1].score
+
+
+def test_rank_title_above_body(ix):
+    assert paths(ix.search("内推 -知乎")) == ["blog/title-neitui.md", "blog/body-neitui.md"]
+
+
+@pytest.mark.xfail(reason="bug: quoted terms get no BM25F score (searching._rank skips them), so quoted hits "
+                          "that are all verbatim are ordered by path, not by field", strict=True)
+def test_rank_title_above_body_quoted(ix):
+    assert paths(ix.search('"内推" -知乎')) == ["blog/title-neitui.md", "blog/body-neitui.md"]
+
+
+def test_rank_scores_descend(ix):
+    scores = [h.score for h in ix.search("内推 OR 台湾 OR 马克", limit=None)]
+    assert scores == sorted(scores, reverse=True)
+
+
+# -- snippets ---------------------------------------------------------------------------------------------------
+
+def highlighted(hit: search.Hit) -> list[str]:
+    return [hit.snippet[s:e] for s, e in hit.highlights]
+
+
+def test_snippet_marks_whole_word(ix):
+    hit = ix.search("马克思")[0]
+    assert hit.path == "blog/marx.md"
+    assert highlighted(hit) == ["马克思"]
+
+
+def test_snippet_highlights_verbatim_query(ix):
+    hit = ix.search("人脉背书")[0]
+    assert highlighted(hit) == ["人脉背书"]
+
+
+def test_snippet_shows_original_forms(ix):
+    hit = next(h for h in ix.search("台湾") if h.path == "blog/taiwan-trad.md")
+    assert highlighted(hit) == ["臺灣"]
+    hit = ix.search("2024年")[0]
+    assert "２０２４年" in highlighted(hit)
+
+
+def test_snippet_highlights_cover_query_text(ix):
+    for query in ("内推", "人脉背书", "马克", "臺灣", "c++ 5g", "苹果 OR 雪花"):
+        words = {analysis.fold(w) for w in query.split() if w != "OR"}
+        for hit in ix.search(query, limit=None):
+            for text in highlighted(hit):
+                folded = analysis.fold(text)
+                assert any(folded in w or w in folded for w in words), (query, hit.path, text)
+
+
+# -- results ----------------------------------------------------------------------------------------------------
+
+def test_results_limit_and_total(ix):
+    everything = ix.search("NOT 不存在的词", limit=None)
+    assert everything.total == len(VISIBLE)
+    assert len(everything) == len(VISIBLE)
+    assert sorted(paths(everything)) == VISIBLE
+    page = ix.search("NOT 不存在的词", limit=3)
+    assert page.total == len(VISIBLE)
+    assert len(page.hits) == 3
+    assert paths(page) == paths(everything)[:3]
+
+
+def test_results_negative_limit(ix):
+    with pytest.raises(ValueError):
+        ix.search("内推", limit=-1)
+
+
+def test_results_nothing(ix):
+    results = ix.search("完全不存在的一句话")
+    assert (results.query, results.total, results.hits) == ("完全不存在的一句话", 0, ())
+
+
+def test_hit_fields(ix):
+    hit = ix.search("人脉背书")[0]
+    assert hit.path == "zhihu/neitui.md"
+    assert hit.title == "大家都内推，内推还有什么意义？"
+    assert hit.authors == ("知乎", "章牧之")
+    assert hit.author == "知乎, 章牧之"
+    assert hit.categories == ("社交媒体", "知乎日报")
+    assert hit.tags == ()
+    assert hit.date == "2021-04-23T04:10:59"
+    assert hit.url == "https://www.zhihu.com/question/417500350/answer/1846693784"
+    assert isinstance(hit.score, float)
+    assert isinstance(hit.snippet, str) and "人脉背书" in hit.snippet
+    assert all(isinstance(s, int) and isinstance(e, int) and 0 <= s < e <= len(hit.snippet)
+               for s, e in hit.highlights)
+    as_dict = hit.to_dict()
+    assert set(as_dict) == {"path", "title", "author", "categories", "tags", "date", "url", "score", "snippet",
+                            "highlights"}
+
+
+def test_hit_without_metadata(ix):
+    hit = ix.search("麒麟")[0]
+    assert (hit.author, hit.authors, hit.url, hit.date) == (None, (), None, None)
+
+
+def test_search_same_results_with_two_workers(corpus_dir, ix, tmp_path):
+    search.build_index(corpus_dir, tmp_path / "index", workers=2)
+    with search.open_index(tmp_path / "index") as two:
+        assert len(two) == len(ix)
+        for query in ("内推", "人脉背书", '"脉背"', "NOT 内推", "date:2016..2017", "臺灣", "c++"):
+            assert found(two, query) == found(ix, query), query
+
+
+# -- the project's own corpus -----------------------------------------------------------------------------------
+
+def test_project_corpus_renmai_beishu(project_ix):
+    hits = project_ix.search('"人脉背书"', limit=None)
+    assert hits.total >= 1
+    assert any("人脉背书" in h.path for h in hits)
+    for hit in hits:
+        assert "人脉背书" in highlighted(hit) or "人脉背书" in hit.title
+
+
+def test_project_corpus_marx_not_twain(project_ix):
+    for hit in project_ix.search("马克思", limit=None):
+        assert "马克" not in highlighted(hit)
+    top = project_ix.search("马克思")[0]
+    assert "马克思" in top.path
