@@ -1,0 +1,581 @@
+"""Speed benchmark: zhsearch beside the naive baseline (bench/naive.py) on the same corpora.
+
+    python bench/speed.py                                   # project corpus + ../shared blogs
+    python bench/speed.py --corpora blogs,1k,5k,20k --skip-naive-above 5000 --json bench/out/speed.json
+
+For each corpus the script copies it to a temporary folder (../shared and corpus/
+are never written), then for each engine:
+
+  build      full build in a new process (median of --build-runs): wall seconds,
+             posts/s, peak memory — exact peak RSS of the largest process (wait4)
+             and a sampled peak of the RSS and PSS summed over all its processes
+  size       bytes of the index folder
+  cold       one new process per query (the ``zhsearch`` console script, or
+             ``python bench/naive.py search``): wall seconds and peak RSS, median
+             of --cold-runs runs for each query, runs interleaved across engines
+  warm       one process opens the index, runs the query set once to warm up,
+             then --warm-reps times, 10 hits with their snippets rendered; the
+             median milliseconds per query
+  update     zhsearch only (the naive engine can only rebuild): one post of the
+             copy changed, then ``zhsearch index`` in a new process, and
+             ``search.update_index`` timed inside a process; also a touch
+             (mtime only) and a no-op run
+
+The results print as a plain table per corpus with the issue's targets beside
+them; ``--json FILE`` writes every raw figure. Internal: ``speed.py _worker ...``
+is how the build, warm and update steps run in their own processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _util import (  # noqa: E402
+    BLOGS, ROOT, Run, dir_size, fmt, median, post_files, run_measured, table, zhsearch_script,
+)
+
+HERE = Path(__file__).resolve()
+NAIVE = HERE.parent / "naive.py"
+ENGINES = ("naive", "zhsearch")
+
+COLD_QUERIES = ["内推", "人脉背书", "数据库 索引", '"内推二维码"']
+WARM_QUERIES = COLD_QUERIES + [
+    "前端", "性能 优化", "浏览器 缓存", "算法", "JavaScript", "学习 方法",
+    "Linux 命令", "用户 体验", "面试", "知乎",
+]
+
+# The issue's targets.
+BUILD_SPEEDUP = 3.0          # zhsearch posts/s >= 3x naive posts/s
+COLD_SECONDS = 0.15          # cold CLI query, new process
+COLD_SECONDS_20K = 0.25      # ... at 20k posts
+COLD_MB = 80.0
+WARM_MS = 10.0               # warm library query with 10 snippets
+UPDATE_SECONDS = 1.0         # incremental update after one changed post
+
+
+# ------------------------------------------------------------------- workers
+# These run inside child processes (``speed.py _worker KIND ENGINE ...``) so
+# that each measured step has its own interpreter, imports and memory.
+
+def _plain(value: object) -> object:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if hasattr(value, "_asdict"):
+        return value._asdict()
+    if isinstance(value, dict):
+        return value
+    return {k: v for k, v in vars(value).items() if not k.startswith("_")} if hasattr(value, "__dict__") else repr(value)
+
+
+def _worker(argv: list[str]) -> int:
+    kind, engine = argv[0], argv[1]
+    sys.path.insert(0, str(ROOT))
+    if kind == "build":
+        corpus, index_dir = Path(argv[2]), Path(argv[3])
+        start = time.perf_counter()
+        if engine == "naive":
+            import naive
+
+            report: object = naive.build(corpus, index_dir)
+        else:
+            import search
+
+            report = search.build_index(corpus, index_dir)
+        seconds = time.perf_counter() - start
+        print(json.dumps({"seconds": seconds, "report": _plain(report)}, ensure_ascii=False, default=str))
+        return 0
+    if kind == "update":
+        import search
+
+        corpus, index_dir = Path(argv[2]), Path(argv[3])
+        start = time.perf_counter()
+        report = search.update_index(corpus, index_dir)
+        seconds = time.perf_counter() - start
+        print(json.dumps({"seconds": seconds, "report": _plain(report)}, ensure_ascii=False, default=str))
+        return 0
+    if kind == "warm":
+        index_dir, queries, reps = Path(argv[2]), json.loads(argv[3]), int(argv[4])
+        return _warm(engine, index_dir, queries, reps)
+    raise SystemExit(f"unknown worker {kind}")
+
+
+def _warm(engine: str, index_dir: Path, queries: list[str], reps: int) -> int:
+    start = time.perf_counter()
+    if engine == "naive":
+        import naive
+
+        idx = naive.NaiveIndex(index_dir)
+
+        def run(q: str, snippets: bool = True) -> int:
+            total, hits = idx.search(q, limit=10, snippets=snippets)
+            for hit in hits:
+                len(hit["snippet"])
+            return total
+    else:
+        import search
+
+        idx = search.open_index(index_dir)
+
+        def run(q: str, snippets: bool = True) -> int:
+            results = idx.search(q, limit=10)
+            for hit in results:
+                # Reading the attributes renders the snippet if it is lazy.
+                hit.path, hit.title, len(hit.snippet)
+            return results.total
+
+    open_ms = (time.perf_counter() - start) * 1000
+    hits = {q: run(q) for q in queries}  # warm-up pass, also the hit counts
+    times: dict[str, list[float]] = {q: [] for q in queries}
+    bare: dict[str, list[float]] = {q: [] for q in queries}
+    for _ in range(reps):
+        for q in queries:
+            t0 = time.perf_counter()
+            run(q)
+            times[q].append((time.perf_counter() - t0) * 1000)
+            if engine == "naive":
+                t0 = time.perf_counter()
+                run(q, snippets=False)
+                bare[q].append((time.perf_counter() - t0) * 1000)
+    out = {"open_ms": open_ms, "hits": hits, "ms": times}
+    if engine == "naive":
+        out["ms_no_snippets"] = bare
+    print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
+def _last_json(run: Run) -> dict:
+    for line in reversed(run.stdout.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    raise RuntimeError(f"no JSON from {' '.join(run.argv)}:\n{run.stdout[-1000:]}\n{run.stderr[-2000:]}")
+
+
+# ---------------------------------------------------------------- the engines
+
+class Engine:
+    """How the benchmark drives one engine: the argv of each step."""
+
+    def __init__(self, name: str, cli: list[str] | None = None):
+        self.name = name
+        self.cli = cli  # zhsearch: the console script (or python -m search)
+
+    def worker(self, kind: str, *args: str) -> list[str]:
+        return [sys.executable, str(HERE), "_worker", kind, self.name, *args]
+
+    def cold(self, index_dir: Path, query: str) -> list[str]:
+        if self.name == "naive":
+            return [sys.executable, str(NAIVE), "search", str(index_dir), query, "-n", "10"]
+        assert self.cli
+        return [*self.cli, "search", query, "--index", str(index_dir), "-n", "10"]
+
+    def update_cli(self, corpus: Path, index_dir: Path) -> list[str]:
+        assert self.cli
+        return [*self.cli, "index", str(corpus), "--index", str(index_dir)]
+
+
+def zhsearch_engine() -> tuple[Engine | None, str]:
+    """The zhsearch engine, or None and why it cannot run yet."""
+    probe = subprocess.run(
+        [sys.executable, "-c",
+         "import sys; sys.path.insert(0, sys.argv[1]); import search; "
+         "missing = [n for n in ('build_index', 'update_index', 'open_index') if not hasattr(search, n)]; "
+         "print(' '.join(missing))", str(ROOT)],
+        capture_output=True, text=True,
+    )
+    if probe.returncode != 0:
+        return None, "`import search` fails: " + (probe.stderr.strip().splitlines() or ["?"])[-1]
+    if probe.stdout.strip():
+        return None, f"search has no {probe.stdout.strip()} yet"
+    script = zhsearch_script()
+    if script:
+        return Engine("zhsearch", [script]), f"console script {script}"
+    return (
+        Engine("zhsearch", [sys.executable, "-m", "search"]),
+        "no installed `zhsearch` script (pip install -e .); cold queries use python -m search",
+    )
+
+
+# ----------------------------------------------------------------- measuring
+
+def measure_corpus(label: str, source: Path, engines: list[Engine], args: argparse.Namespace) -> dict:
+    posts = post_files(source)
+    result: dict = {
+        "corpus": label, "path": str(source), "posts": len(posts),
+        "bytes": sum(p.stat().st_size for p in posts), "engines": {},
+        "loadavg_at_start": os.getloadavg(),
+    }
+    work = Path(tempfile.mkdtemp(prefix=f"zhsearch-bench-{label}-", dir=args.workdir))
+    try:
+        corpus = work / "corpus"
+        shutil.copytree(source, corpus)
+        say(f"[{label}] {len(posts)} posts, {result['bytes'] / 1e6:.1f} MB, copied to {corpus}")
+        index_dirs = {e.name: work / f"index-{e.name}" for e in engines}
+
+        for e in engines:
+            result["engines"][e.name] = measure_build(e, corpus, index_dirs[e.name], len(posts), args)
+
+        cold = {e.name: {q: [] for q in args.cold_queries} for e in engines}
+        cold_rss = {e.name: {q: [] for q in args.cold_queries} for e in engines}
+        say(f"[{label}] cold queries: {args.cold_runs} runs x {len(args.cold_queries)} queries")
+        for _ in range(args.cold_runs):
+            for q in args.cold_queries:
+                for e in engines:
+                    # zhsearch exits 1 when nothing matches, like grep.
+                    run = run_measured(e.cold(index_dirs[e.name], q), sample=None).check(ok=(0, 1))
+                    cold[e.name][q].append(run.wall)
+                    cold_rss[e.name][q].append(run.maxrss_mb)
+        for e in engines:
+            per_query = {
+                q: {"wall_s": median(cold[e.name][q]), "maxrss_mb": median(cold_rss[e.name][q]),
+                    "runs_wall_s": cold[e.name][q]}
+                for q in args.cold_queries
+            }
+            result["engines"][e.name]["cold"] = {
+                "runs": args.cold_runs,
+                "per_query": per_query,
+                "wall_s_worst": max(v["wall_s"] for v in per_query.values()),
+                "wall_s_median": median([w for q in args.cold_queries for w in cold[e.name][q]]),
+                "maxrss_mb_worst": max(v["maxrss_mb"] for v in per_query.values()),
+            }
+
+        for e in engines:
+            say(f"[{label}] warm queries: {e.name}")
+            run = run_measured(
+                e.worker("warm", str(index_dirs[e.name]), json.dumps(WARM_QUERIES, ensure_ascii=False),
+                         str(args.warm_reps)),
+                sample=None,
+            ).check()
+            data = _last_json(run)
+            warm = {
+                "reps": args.warm_reps, "queries": len(WARM_QUERIES), "open_ms": data["open_ms"],
+                "hits": data["hits"],
+                "ms_median": median([t for ts in data["ms"].values() for t in ts]),
+                "ms_per_query": {q: median(ts) for q, ts in data["ms"].items()},
+            }
+            if "ms_no_snippets" in data:
+                warm["ms_median_no_snippets"] = median(
+                    [t for ts in data["ms_no_snippets"].values() for t in ts])
+            result["engines"][e.name]["warm"] = warm
+
+        for e in engines:
+            if e.name == "zhsearch":
+                result["engines"][e.name]["update"] = measure_update(e, corpus, index_dirs[e.name], args)
+    finally:
+        if args.keep:
+            say(f"[{label}] kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    result["loadavg_at_end"] = os.getloadavg()
+    return result
+
+
+def measure_build(e: Engine, corpus: Path, index_dir: Path, n_posts: int, args: argparse.Namespace) -> dict:
+    runs: list[Run] = []
+    reports = []
+    for i in range(args.build_runs):
+        say(f"  build {e.name} ({i + 1}/{args.build_runs}) ...")
+        shutil.rmtree(index_dir, ignore_errors=True)
+        run = run_measured(e.worker("build", str(corpus), str(index_dir))).check()
+        runs.append(run)
+        reports.append(_last_json(run))
+        say(f"    {run.wall:.1f} s, peak {run.maxrss_mb:.0f} MB (largest process), "
+            f"{run.tree_rss_mb:.0f} MB RSS summed over {run.procs} process(es)")
+    wall = median([r.wall for r in runs])
+    return {
+        "build": {
+            "runs": args.build_runs,
+            "wall_s": wall,
+            "wall_s_runs": [r.wall for r in runs],
+            "in_process_s": median([rep["seconds"] for rep in reports]),
+            "posts_per_s": n_posts / wall if wall else None,
+            "maxrss_mb": median([r.maxrss_mb for r in runs]),
+            "tree_rss_mb": median([r.tree_rss_mb for r in runs]),
+            "tree_pss_mb": median([r.tree_pss_mb for r in runs]),
+            "max_procs": max(r.procs for r in runs),
+            "report": reports[-1]["report"],
+        },
+        "index_bytes": dir_size(index_dir),
+    }
+
+
+def measure_update(e: Engine, corpus: Path, index_dir: Path, args: argparse.Namespace) -> dict:
+    posts = post_files(corpus)
+    target = sorted(posts, key=lambda p: (p.stat().st_size, str(p)))[len(posts) // 2]
+    say(f"  update zhsearch: changing {target.relative_to(corpus)}")
+    original = target.read_text(encoding="utf-8")
+    is_html = original.rstrip().endswith(">")
+
+    def change(tag: str) -> str:
+        token = f"zhbenchupd{tag}"
+        line = f"<p>{token} 增量更新测试。</p>" if is_html else f"{token} 增量更新测试。"
+        with open(target, "a", encoding="utf-8") as f:
+            f.write(f"\n\n{line}\n")
+        return token
+
+    def bump_mtime() -> None:
+        st = target.stat()
+        os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+
+    cli_wall, cli_rss, lib_s, touch_wall, noop_wall, verified = [], [], [], [], [], []
+    try:
+        for i in range(args.update_runs):
+            token = change(f"c{i}")
+            bump_mtime()  # a change within the same mtime tick must still count
+            run = run_measured(e.update_cli(corpus, index_dir)).check()
+            cli_wall.append(run.wall)
+            cli_rss.append(run.maxrss_mb)
+            found = run_measured(e.cold(index_dir, token), sample=None)
+            verified.append(found.returncode == 0 and target.stem in found.stdout)
+
+            change(f"l{i}")
+            bump_mtime()
+            lib = _last_json(run_measured(e.worker("update", str(corpus), str(index_dir))).check())
+            lib_s.append(lib["seconds"])
+
+            bump_mtime()
+            touch_wall.append(run_measured(e.update_cli(corpus, index_dir), sample=None).check().wall)
+            noop_wall.append(run_measured(e.update_cli(corpus, index_dir), sample=None).check().wall)
+    finally:
+        target.write_text(original, encoding="utf-8")
+    return {
+        "runs": args.update_runs,
+        "post": str(target.relative_to(corpus)),
+        "changed_cli_s": median(cli_wall),
+        "changed_cli_s_runs": cli_wall,
+        "changed_cli_maxrss_mb": median(cli_rss),
+        "changed_lib_s": median(lib_s),
+        "touched_cli_s": median(touch_wall),
+        "noop_cli_s": median(noop_wall),
+        "change_found_by_search": all(verified) if verified else None,
+    }
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# -------------------------------------------------------------------- report
+
+def _load(values: list[float]) -> str:
+    return "/".join(f"{v:.1f}" for v in values)
+
+
+def _yes(ok: bool | None) -> str:
+    return "—" if ok is None else ("yes" if ok else "NO")
+
+
+def render(result: dict) -> str:
+    eng = result["engines"]
+    nv, zh = eng.get("naive"), eng.get("zhsearch")
+    big = result["posts"] >= 20000
+    cold_target = COLD_SECONDS_20K if big else COLD_SECONDS
+
+    def get(d: dict | None, *keys: str) -> float | None:
+        for k in keys:
+            if not isinstance(d, dict) or d.get(k) is None:
+                return None
+            d = d[k]
+        return d  # type: ignore[return-value]
+
+    def ratio(a: float | None, b: float | None) -> str:
+        return f"{a / b:.1f}x" if a and b else "—"
+
+    rows: list[list[str]] = []
+
+    def row(name: str, path: tuple[str, ...], digits: int = 2, scale: float = 1.0,
+            target: str = "", ok: bool | None = None) -> None:
+        a, b = get(nv, *path), get(zh, *path)
+        a = a * scale if a is not None else None
+        b = b * scale if b is not None else None
+        rows.append([name, fmt(a, digits) if nv else "(skipped)",
+                     fmt(b, digits) if zh else "(skipped)", ratio(b, a), target, _yes(ok)])
+
+    nps, zps = get(nv, "build", "posts_per_s"), get(zh, "build", "posts_per_s")
+    row("build, s", ("build", "wall_s"), 1)
+    row("build throughput, posts/s", ("build", "posts_per_s"), 1,
+        target=f">= {BUILD_SPEEDUP:.0f}x naive",
+        ok=(zps >= BUILD_SPEEDUP * nps) if (nps and zps) else None)
+    row("build peak RSS, MB (largest process)", ("build", "maxrss_mb"), 0)
+    row("build peak RSS, MB (sum over processes)", ("build", "tree_rss_mb"), 0)
+    row("build peak PSS, MB (sum over processes)", ("build", "tree_pss_mb"), 0)
+    row("index size, MB", ("index_bytes",), 1, scale=1e-6)
+    cw, cm = get(zh, "cold", "wall_s_worst"), get(zh, "cold", "maxrss_mb_worst")
+    row("cold query, s (median of all runs)", ("cold", "wall_s_median"), 3)
+    row("cold query, s (slowest query's median)", ("cold", "wall_s_worst"), 3,
+        target=f"<= {cold_target}", ok=(cw <= cold_target) if cw is not None else None)
+    row("cold query peak RSS, MB (largest query)", ("cold", "maxrss_mb_worst"), 0,
+        target=f"<= {COLD_MB:.0f}", ok=(cm <= COLD_MB) if cm is not None else None)
+    wm = get(zh, "warm", "ms_median")
+    row("warm query + 10 snippets, ms", ("warm", "ms_median"), 1,
+        target=f"<= {WARM_MS:.0f}", ok=(wm <= WARM_MS) if wm is not None else None)
+    if get(nv, "warm", "ms_median_no_snippets") is not None:
+        rows.append(["  naive without snippets, ms", fmt(get(nv, "warm", "ms_median_no_snippets"), 1),
+                     "", "", "", ""])
+    uc = get(zh, "update", "changed_cli_s")
+    rebuild = get(nv, "build", "wall_s")
+    rows.append(["update, 1 changed post: zhsearch index, s",
+                 f"{fmt(rebuild, 1)} (rebuild)" if nv else "(skipped)",
+                 fmt(uc, 2) if zh else "(skipped)", "", f"<= {UPDATE_SECONDS:.0f}",
+                 _yes((uc <= UPDATE_SECONDS) if uc is not None else None)])
+    if zh and zh.get("update"):
+        u = zh["update"]
+        rows.append(["  inside search.update_index, s", "", fmt(u["changed_lib_s"], 3), "", "", ""])
+        rows.append(["  touched only (mtime), s", "", fmt(u["touched_cli_s"], 2), "", "", ""])
+        rows.append(["  nothing changed, s", "", fmt(u["noop_cli_s"], 2), "", "", ""])
+
+    runs = []
+    for name, e in eng.items():
+        runs.append(f"{name}: build x{e['build']['runs']}, cold x{e['cold']['runs']} per query, "
+                    f"warm x{e['warm']['reps']} over {e['warm']['queries']} queries"
+                    + (f", update x{e['update']['runs']}" if e.get("update") else ""))
+    head = (f"== {result['corpus']}: {result['posts']} posts, {result['bytes'] / 1e6:.1f} MB "
+            f"({result['path']})\n   medians; " + "; ".join(runs)
+            + "\n   load average (1/5/15 min) at start " + _load(result["loadavg_at_start"])
+            + ", at end " + _load(result["loadavg_at_end"]))
+    parts = [head, table(["", "naive", "zhsearch", "zh/naive", "target", "met"], rows)]
+
+    # Per query detail for the cold runs.
+    detail = []
+    for q in next(iter(eng.values()))["cold"]["per_query"]:
+        cells = [q]
+        for e in (nv, zh):
+            if e:
+                pq = e["cold"]["per_query"][q]
+                hits = e["warm"]["hits"].get(q)
+                cells += [fmt(pq["wall_s"], 3), fmt(pq["maxrss_mb"], 0), "—" if hits is None else str(hits)]
+            else:
+                cells += ["—", "—", "—"]
+        detail.append(cells)
+    parts.append(table(["cold query", "naive s", "MB", "hits", "zhsearch s", "MB", "hits"], detail))
+    if zh and zh.get("update") and zh["update"].get("change_found_by_search") is False:
+        parts.append("!! after the update, searching the new token did not find the changed post")
+    return "\n\n".join(parts)
+
+
+# ----------------------------------------------------------------------- main
+
+def resolve_corpora(names: list[str], args: argparse.Namespace) -> list[tuple[str, Path]]:
+    import scale
+
+    out = []
+    for name in names:
+        if name == "project":
+            path = ROOT / "corpus"
+            if not post_files(path):
+                say("project: corpus/ has no posts yet; skipped")
+                continue
+            out.append((name, path))
+        elif name == "blogs":
+            if not BLOGS.is_dir():
+                say(f"blogs: {BLOGS} is absent; skipped")
+                continue
+            out.append((name, BLOGS))
+        else:
+            try:
+                n = scale.parse_size(name)
+            except ValueError:
+                raise SystemExit(f"unknown corpus {name!r}: choose project, blogs, 1k, 5k, 20k or a number")
+            path = scale.ensure(n, seed=args.seed)
+            if path is None:
+                say(f"{name}: skipped (no ../shared to build it from)")
+                continue
+            out.append((name, path))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["_worker"]:
+        return _worker(argv[1:])
+    parser = argparse.ArgumentParser(
+        description="Speed of zhsearch beside the naive jieba+Whoosh baseline.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--corpora", default="project,blogs",
+                        help="comma list of project, blogs, 1k, 5k, 20k (or any N)")
+    parser.add_argument("--engines", default="naive,zhsearch", help="comma list of naive, zhsearch")
+    parser.add_argument("--skip-naive-above", type=int, default=5000, metavar="N",
+                        help="don't run the naive engine on corpora of more than N posts")
+    parser.add_argument("--build-runs", type=int, default=1)
+    parser.add_argument("--cold-runs", type=int, default=5, help="new processes per query")
+    parser.add_argument("--warm-reps", type=int, default=5, help="passes over the warm query set")
+    parser.add_argument("--update-runs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the scale corpora")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write the raw figures here")
+    parser.add_argument("--workdir", type=Path, help="where temporary copies go (default: system temp)")
+    parser.add_argument("--keep", action="store_true", help="keep the copies and indexes")
+    args = parser.parse_args(argv)
+    args.cold_queries = COLD_QUERIES
+
+    wanted = [e.strip() for e in args.engines.split(",") if e.strip()]
+    for name in wanted:
+        if name not in ENGINES:
+            parser.error(f"unknown engine {name!r}: choose from {', '.join(ENGINES)}")
+    zh_engine, zh_note = (None, "not asked for")
+    if "zhsearch" in wanted:
+        zh_engine, zh_note = zhsearch_engine()
+        if zh_engine is None:
+            say(f"zhsearch: SKIPPED — {zh_note}")
+        else:
+            say(f"zhsearch: {zh_note}")
+
+    meta = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "python": sys.executable, "python_version": platform.python_version(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "loadavg_at_start": os.getloadavg(),
+        "commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                                 capture_output=True, text=True).stdout.strip(),
+        "zhsearch": zh_note,
+        "memory_note": "maxrss = peak RSS of the largest single process (wait4); "
+                       "tree_rss/tree_pss = sampled (50 ms) peak of the sum over the process tree",
+    }
+    say(f"python {meta['python']} ({meta['python_version']}), {meta['machine']}, "
+        f"load {' '.join(f'{x:.2f}' for x in meta['loadavg_at_start'])}")
+
+    results = []
+    for label, path in resolve_corpora([c.strip() for c in args.corpora.split(",") if c.strip()], args):
+        n = len(post_files(path))
+        engines = []
+        if "naive" in wanted:
+            if n > args.skip_naive_above:
+                say(f"[{label}] naive skipped: {n} posts > --skip-naive-above {args.skip_naive_above}")
+            else:
+                engines.append(Engine("naive"))
+        if zh_engine:
+            engines.append(zh_engine)
+        if not engines:
+            continue
+        result = measure_corpus(label, path, engines, args)
+        results.append(result)
+        print(render(result) + "\n", flush=True)
+        if args.json:
+            write_json(args.json, meta, results)
+    if zh_engine is None and "zhsearch" in wanted:
+        print(f"zhsearch was not measured: {zh_note}")
+    if args.json:
+        write_json(args.json, meta, results)
+        say(f"raw figures: {args.json}")
+    return 0
+
+
+def write_json(path: Path, meta: dict, results: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"meta": meta, "corpora": results}, ensure_ascii=False, indent=1),
+                    encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
