@@ -1,0 +1,175 @@
+"""indexing.py and generations.py: build reports, incremental updates, drafts, the write lock, damage."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import search
+from search import generations
+
+from conftest import POSTS, UNDECODABLE, VISIBLE
+
+
+def found(index_dir: Path, query: str) -> set[str]:
+    with search.open_index(index_dir) as ix:
+        return {hit.path for hit in ix.search(query, limit=None)}
+
+
+def live_generation(index_dir: Path) -> Path:
+    return generations.current_generation(index_dir)
+
+
+def test_build_report_counts(built):
+    index_dir, report = built
+    assert report.rebuilt is True
+    assert report.indexed == len(VISIBLE)
+    assert report.added == len(VISIBLE)
+    assert (report.changed, report.deleted, report.renamed, report.unchanged) == (0, 0, 0, 0)
+    assert report.drafts == 1
+    assert report.index_dir == index_dir
+    assert report.reason == ""
+
+
+def test_build_broken_files_reported_not_fatal(built):
+    _, report = built
+    assert report.skipped == ((UNDECODABLE[0], "not UTF-8, GB18030 or Big5 text"),)
+    assert [path for path, _ in report.degraded] == ["blog/broken-yaml.md"]
+    assert "YAML" in report.degraded[0][1]
+
+
+def test_build_missing_corpus(tmp_path):
+    with pytest.raises(search.IndexNotFound):
+        search.build_index(tmp_path / "nowhere", tmp_path / "index", workers=1)
+
+
+@pytest.mark.xfail(reason="bug: an index of an empty corpus has no Whoosh segment; searching it raises "
+                          "IndexCorrupt (NotImplementedError from Whoosh's empty reader) instead of 0 hits",
+                   strict=True)
+def test_build_empty_corpus(tmp_path):
+    (tmp_path / "corpus").mkdir()
+    report = search.build_index(tmp_path / "corpus", tmp_path / "index", workers=1)
+    assert report.indexed == 0
+    with search.open_index(tmp_path / "index") as ix:
+        assert ix.search("内推").total == 0
+
+
+def test_update_add_change_delete_rename(fresh_corpus, tmp_path):
+    index_dir = tmp_path / "index"
+    report = search.update_index(fresh_corpus, index_dir, workers=1)  # no index yet: a full build
+    assert (report.rebuilt, report.indexed, report.added) == (True, len(VISIBLE), len(VISIBLE))
+
+    report = search.update_index(fresh_corpus, index_dir)
+    assert (report.rebuilt, report.indexed, report.unchanged, report.added) == (False, len(VISIBLE),
+                                                                                len(VISIBLE) + 1, 0)
+
+    (fresh_corpus / "blog" / "new.md").write_text("---\ntitle: 新文章\n---\n这里提到了鲲鹏。\n", encoding="utf-8")
+    report = search.update_index(fresh_corpus, index_dir)
+    assert (report.rebuilt, report.added, report.changed, report.deleted, report.renamed) == (False, 1, 0, 0, 0)
+    assert report.indexed == len(VISIBLE) + 1
+    assert found(index_dir, "鲲鹏") == {"blog/new.md"}
+
+    (fresh_corpus / "blog" / "marx.md").write_text("---\ntitle: 伦敦的冬天\n---\n现在这里只讲凤凰。\n",
+                                                   encoding="utf-8")
+    report = search.update_index(fresh_corpus, index_dir)
+    assert (report.added, report.changed, report.deleted, report.renamed) == (0, 1, 0, 0)
+    assert found(index_dir, "凤凰") == {"blog/marx.md"}
+    assert found(index_dir, "马克思") == set()
+    assert found(index_dir, '"马克"') == {"blog/twain.md"}
+
+    (fresh_corpus / "blog" / "twain.md").unlink()
+    report = search.update_index(fresh_corpus, index_dir)
+    assert (report.added, report.changed, report.deleted, report.renamed) == (0, 0, 1, 0)
+    assert report.indexed == len(VISIBLE)
+    assert found(index_dir, '"马克"') == set()
+
+    os.rename(fresh_corpus / "blog" / "new.md", fresh_corpus / "blog" / "renamed.md")
+    report = search.update_index(fresh_corpus, index_dir)
+    assert (report.added, report.changed, report.deleted, report.renamed) == (0, 0, 0, 1)
+    assert report.indexed == len(VISIBLE)
+    assert found(index_dir, "鲲鹏") == {"blog/renamed.md"}
+    # The rest of the index is untouched by all that.
+    assert found(index_dir, "人脉背书") == {"zhihu/neitui.md", "blog/scattered.md"}
+
+
+def test_write_lock_held_names_holder(tmp_path, corpus_dir):
+    index_dir = tmp_path / "index"
+    with generations.write_lock(index_dir, wait=0):
+        with pytest.raises(search.IndexLocked, match=f"pid {os.getpid()}"):
+            search.build_index(corpus_dir, index_dir, workers=1, wait=0.2)
+        with pytest.raises(search.IndexLocked):
+            search.update_index(corpus_dir, index_dir, workers=1, wait=0)
+    assert not (index_dir / generations.CURRENT).exists()
+
+
+def test_open_missing_index(tmp_path):
+    with pytest.raises(search.IndexNotFound):
+        search.open_index(tmp_path / "none")
+
+
+def _garbage_current(index_dir: Path) -> None:
+    (index_dir / generations.CURRENT).write_text("\x00garbage\x7f", encoding="utf-8")
+
+
+def _garbage_toc(index_dir: Path) -> None:
+    for toc in live_generation(index_dir).glob("*.toc"):
+        toc.write_bytes(b"not a table of contents")
+
+
+def _truncate_segment(index_dir: Path) -> None:
+    for seg in live_generation(index_dir).glob("*.seg"):
+        with open(seg, "r+b") as f:
+            f.truncate(100)
+
+
+def _delete_segment(index_dir: Path) -> None:
+    for seg in live_generation(index_dir).glob("*.seg"):
+        seg.unlink()
+
+
+def _truncate_text_store(index_dir: Path) -> None:
+    for store in live_generation(index_dir).glob("text-*.bin"):
+        with open(store, "r+b") as f:
+            f.truncate(10)
+
+
+def _garbage_meta(index_dir: Path) -> None:
+    (live_generation(index_dir) / generations.META).write_text("{", encoding="utf-8")
+
+
+DAMAGE = [_garbage_current, _garbage_toc, _truncate_segment, _delete_segment, _truncate_text_store, _garbage_meta]
+
+
+@pytest.mark.parametrize("damage", DAMAGE, ids=[d.__name__.lstrip("_") for d in DAMAGE])
+def test_damaged_index_is_index_corrupt(copy_index, damage):
+    damage(copy_index)
+    with pytest.raises(search.IndexCorrupt) as caught:
+        with search.open_index(copy_index) as ix:
+            ix.search("内推 OR 人脉背书")
+    assert isinstance(caught.value, search.SearchError)
+
+
+def test_damaged_index_rebuilt(copy_index, corpus_dir):
+    _truncate_segment(copy_index)
+    _garbage_current(copy_index)
+    report = search.build_index(corpus_dir, copy_index, workers=1)
+    assert report.indexed == len(VISIBLE)
+    assert found(copy_index, "人脉背书") == {"zhihu/neitui.md", "blog/scattered.md"}
+
+
+def test_damaged_index_update_rebuilds(copy_index, corpus_dir):
+    _garbage_meta(copy_index)
+    report = search.update_index(corpus_dir, copy_index, workers=1)
+    assert report.rebuilt is True
+    assert report.reason != ""
+    assert found(copy_index, "马克思") == {"blog/marx.md"}
+
+
+def test_update_drafts_setting_change_rebuilds(copy_index, corpus_dir):
+    report = search.update_index(corpus_dir, copy_index, include_drafts=True, workers=1)
+    assert report.rebuilt is True
+    assert report.reason == "drafts are now included"
+    assert (report.indexed, report.drafts) == (len(VISIBLE) + 1, 0)
+    assert found(copy_index, "独角兽") == {"blog/draft.md"}
