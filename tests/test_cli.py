@@ -1,0 +1,148 @@
+"""cli.py through click's CliRunner: exit codes, --json shape, first-run build, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from search.cli import main
+
+from conftest import VISIBLE
+
+
+def runner() -> CliRunner:
+    try:
+        return CliRunner(mix_stderr=False)  # click < 8.2
+    except TypeError:
+        return CliRunner()  # click >= 8.2 keeps stderr apart
+
+
+def run(*args: str):
+    result = runner().invoke(main, list(args))
+    assert "Traceback" not in result.output + result.stderr
+    return result
+
+
+def test_cli_search_found(index_dir):
+    result = run("search", "人脉背书", "--index", str(index_dir))
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "zhihu/neitui.md" in result.stdout
+    assert "大家都内推，内推还有什么意义？" in result.stdout
+    assert "2 posts match" in result.stderr
+
+
+def test_cli_search_nothing(index_dir):
+    result = run("search", "完全不存在的一句话", "--index", str(index_dir))
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "nothing matches" in result.stderr
+
+
+@pytest.mark.parametrize("query", [")", "a )", "date:2021-13"])
+def test_cli_search_bad_query(index_dir, query):
+    result = run("search", query, "--index", str(index_dir))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("zhsearch: ")
+
+
+def test_cli_search_no_index_no_corpus(tmp_path):
+    result = run("search", "内推", "--index", str(tmp_path / "index"), "--corpus", str(tmp_path / "none"))
+    assert result.exit_code == 2
+    assert "no index" in result.stderr
+
+
+def test_cli_search_json_shape(index_dir):
+    result = run("search", "人脉背书", "--json", "--index", str(index_dir))
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) == {"query", "total", "hits"}
+    assert (data["query"], data["total"], len(data["hits"])) == ("人脉背书", 2, 2)
+    hit = data["hits"][0]
+    assert {"path", "title", "author", "categories", "tags", "date", "url", "score", "snippet"} <= set(hit)
+    assert hit["path"] == "zhihu/neitui.md"
+    assert hit["title"] == "大家都内推，内推还有什么意义？"
+    assert hit["author"] == "知乎, 章牧之"
+    assert hit["categories"] == ["社交媒体", "知乎日报"]
+    assert hit["tags"] == []
+    assert hit["date"] == "2021-04-23T04:10:59"
+    assert hit["url"] == "https://www.zhihu.com/question/417500350/answer/1846693784"
+    assert isinstance(hit["score"], float)
+    assert isinstance(hit["snippet"], str) and "人脉背书" in hit["snippet"]
+    second = data["hits"][1]
+    assert (second["path"], second["author"], second["url"]) == ("blog/scattered.md", None, None)
+    assert "人脉背书" in result.stdout  # ensure_ascii=False: Chinese as written
+
+
+def test_cli_search_json_nothing(index_dir):
+    result = run("search", "完全不存在的一句话", "--json", "--index", str(index_dir))
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == {"query": "完全不存在的一句话", "total": 0, "hits": []}
+
+
+def test_cli_search_limit(index_dir):
+    everything = ["NOT", "不存在的词", "--json", "--index", str(index_dir)]
+    data = json.loads(run("search", *everything, "-n", "0").stdout)
+    assert (data["total"], len(data["hits"])) == (len(VISIBLE), len(VISIBLE))
+    data = json.loads(run("search", *everything, "-n", "2").stdout)
+    assert (data["total"], len(data["hits"])) == (len(VISIBLE), 2)
+    assert len(json.loads(run("search", *everything).stdout)["hits"]) == 10
+
+
+def test_cli_search_negative_limit(index_dir):
+    result = run("search", "内推", "-n", "-1", "--index", str(index_dir))
+    assert result.exit_code == 2
+
+
+def test_cli_query_words_joined(index_dir):
+    # `--` ends the options, so that -知乎 is a query word (excluded term), not an option.
+    data = json.loads(run("search", "--json", "--index", str(index_dir), "--", "内推", "-知乎").stdout)
+    assert sorted(h["path"] for h in data["hits"]) == ["blog/body-neitui.md", "blog/title-neitui.md"]
+
+
+def test_cli_first_search_builds_index_then_index_updates(fresh_corpus, tmp_path):
+    index = tmp_path / "index"
+    result = run("search", "马克思", "--index", str(index), "--corpus", str(fresh_corpus))
+    assert result.exit_code == 0, result.stderr
+    assert "indexing" in result.stderr and "first" in result.stderr
+    assert f"{len(VISIBLE)} posts indexed" in result.stderr
+    assert "blog/marx.md" in result.stdout
+
+    result = run("index", str(fresh_corpus), "--index", str(index))
+    assert result.exit_code == 0, result.stderr
+    assert f"updated {index}: {len(VISIBLE)} posts indexed" in result.stderr
+    assert "0 added, 0 changed, 0 deleted, 0 renamed" in result.stderr
+    assert "skipped blog/binary.md" in result.stderr
+
+
+def test_cli_index_missing_corpus(tmp_path):
+    result = run("index", str(tmp_path / "none"), "--index", str(tmp_path / "index"))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("zhsearch: no corpus")
+
+
+def test_cli_damaged_index_is_one_line(copy_index):
+    (copy_index / "CURRENT").write_text("garbage", encoding="utf-8")
+    result = run("search", "内推", "--index", str(copy_index))
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert "rebuild" in result.stderr
+
+
+def test_cli_help_and_version():
+    result = run("--help")
+    assert result.exit_code == 0
+    assert "index" in result.stdout and "search" in result.stdout
+    assert run("-h").exit_code == 0
+    version = run("--version")
+    assert version.exit_code == 0 and "0.1.0" in version.stdout
+
+
+def test_python_m_search_help():
+    result = subprocess.run([sys.executable, "-m", "search", "--help"], capture_output=True, text=True,
+                            encoding="utf-8", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "Usage: zhsearch" in result.stdout
