@@ -112,6 +112,8 @@ class Index:
     def _docnums(self) -> dict[str, int]:
         """Path → Whoosh document number of every live post."""
         reader = self._searcher.reader()
+        if reader.doc_count_all() == 0:  # an empty corpus: Whoosh's empty reader has no columns
+            return {}
         paths = reader.column_reader("path")
         deleted = reader.has_deletions()
         return {paths[n]: n for n in range(reader.doc_count_all()) if not (deleted and reader.is_deleted(n))}
@@ -146,7 +148,7 @@ class Index:
             return verbatim, verbatim
         words = self._words(folded)
         matched = set(verbatim)
-        if words:
+        if words and docnums:
             matched.update(self._searcher.docs_for_query(self._words_query(words, fields, boost=False)))
         return matched, verbatim
 
@@ -167,7 +169,7 @@ class Index:
     @functools.cached_property
     def _stamps(self) -> dict[int, int]:
         reader = self._searcher.reader()
-        if not reader.has_column("stamp"):
+        if not self._all or not reader.has_column("stamp"):
             return {}
         column = reader.column_reader("stamp")
         return {n: column[n] for n in self._all if column[n]}
@@ -205,8 +207,7 @@ class Index:
         scores: dict[int, float] = {}
         scoring = []
         for term in terms:
-            if term.quoted:
-                continue
+            # Quoted terms too: among posts that all contain the text, BM25F over its words orders them.
             words = self._words(analysis.fold(term.text).strip())
             if words:
                 fields = (term.field,) if term.field else SEARCH_FIELDS

@@ -137,8 +137,18 @@ class TextStore:
                 # Inside the text of a post that is no longer live: go on from the next live post.
                 at = starts[i + 1] if i + 1 < len(starts) else limit
                 continue
-            if wanted is not None and data.count(FIELD_END, starts[i], hit) not in wanted:
+            if wanted is not None and _field_number(data, starts[i], hit) not in wanted:
                 at = hit + 1
                 continue
             found.add(keys[i])
             at = ends[i]  # one match is enough for this post
+
+
+def _field_number(data: mmap.mmap, post_start: int, at: int) -> int:
+    """Which field of the post starting at `post_start` holds offset `at`: the field ends before it."""
+    number = 0
+    end = data.find(FIELD_END, post_start, at)
+    while end >= 0:
+        number += 1
+        end = data.find(FIELD_END, end + 1, at)
+    return number

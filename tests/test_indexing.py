@@ -45,9 +45,6 @@ def test_build_missing_corpus(tmp_path):
         search.build_index(tmp_path / "nowhere", tmp_path / "index", workers=1)
 
 
-@pytest.mark.xfail(reason="bug: an index of an empty corpus has no Whoosh segment; searching it raises "
-                          "IndexCorrupt (NotImplementedError from Whoosh's empty reader) instead of 0 hits",
-                   strict=True)
 def test_build_empty_corpus(tmp_path):
     (tmp_path / "corpus").mkdir()
     report = search.build_index(tmp_path / "corpus", tmp_path / "index", workers=1)

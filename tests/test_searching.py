@@ -131,8 +131,6 @@ FIELD_CASES = [("title:内推", {"blog/title-neitui.md", "zhihu/neitui.md"}),
                ('title:"札記"', {"blog/taiwan-trad.md"})]
 
 
-@pytest.mark.xfail(reason="bug: verbatim.TextStore._find_in calls mmap.count, which mmap lacks before Python "
-                          "3.13, so every field-restricted query raises IndexCorrupt", strict=True)
 @pytest.mark.parametrize("query, expected", FIELD_CASES)
 def test_search_field_restricts(ix, query, expected):
     assert found(ix, query) == expected
@@ -155,8 +153,6 @@ def test_rank_title_above_body(ix):
     assert paths(ix.search("内推 -知乎")) == ["blog/title-neitui.md", "blog/body-neitui.md"]
 
 
-@pytest.mark.xfail(reason="bug: quoted terms get no BM25F score (searching._rank skips them), so quoted hits "
-                          "that are all verbatim are ordered by path, not by field", strict=True)
 def test_rank_title_above_body_quoted(ix):
     assert paths(ix.search('"内推" -知乎')) == ["blog/title-neitui.md", "blog/body-neitui.md"]
 
