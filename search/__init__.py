@@ -20,9 +20,24 @@ from .errors import (
     RebuildNeeded as RebuildNeeded,
     SearchError as SearchError,
 )
-from .indexing import BuildReport as BuildReport, build_index as build_index, update_index as update_index
-from .posts import Post as Post, read_post as read_post
 from .searching import Hit as Hit, Index as Index, Results as Results, open_index as open_index
+
+# Building needs BeautifulSoup, markdown-it and the whole jieba dictionary; searching needs none of them, so the
+# build side is imported on first use (a cold `zhsearch search` stays fast).
+_LAZY = {"BuildReport": "indexing", "build_index": "indexing", "update_index": "indexing",
+         "Post": "posts", "read_post": "posts"}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'search' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BuildReport", "ConfigError", "Hit", "Index", "IndexCorrupt", "IndexLocked", "IndexNotFound", "Post",

@@ -5,7 +5,7 @@ Parts:
   each normalised character back to the original offset, so snippets show the text as written.
 - `word_tokens` cuts normalised text into jieba words with ordinal positions, plus jieba's search-mode sub-words
   (中华人民共和国 → 中华, 华人, 人民, 共和, 共和国) at their parent's position, Latin/digit tokens (python3.11 with
-  its parts python, 3, 11) and single characters of other scripts (kana, emoji, CJK extensions).
+  its parts python and 3.11) and single characters of other scripts (kana, emoji, CJK extensions).
 - `analyze` is what `zhsearch analyze` prints.
 
 Verbatim matching (any text that stands in a post, whatever jieba does with it) is not done with tokens at all:

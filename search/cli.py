@@ -143,8 +143,8 @@ def _format_hit(rank: int, hit: Any, colour: bool) -> str:
     return "\n".join(lines)
 
 
-@main.command("search")
-@click.argument("query", nargs=-1, required=True)
+@main.command("search", context_settings={"ignore_unknown_options": True})
+@click.argument("query", nargs=-1, required=True, type=click.UNPROCESSED)
 @index_option
 @click.option("-n", "--limit", type=click.IntRange(min=0), default=10, show_default=True,
               help="Hits to show; 0 shows every match.")

@@ -25,8 +25,11 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import IndexCorrupt, IndexLocked, IndexNotFound
+from . import analysis
+from .errors import IndexCorrupt, IndexLocked, IndexNotFound, RebuildNeeded
 
+INDEX_FORMAT = 1
+WHOOSH_INDEX_NAME = "MAIN"
 CURRENT = "CURRENT"
 LOCK = "LOCK"
 META = "zhsearch.json"
@@ -169,3 +172,14 @@ def write_lock(index_dir: Path, wait: float) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def check_compatible(meta: dict[str, Any]) -> None:
+    """RebuildNeeded unless the index was written in this format by a compatible analysis."""
+    if meta.get("format") != INDEX_FORMAT:
+        raise RebuildNeeded(f"rebuild needed: the index format is {meta.get('format')!r}, "
+                            f"this zhsearch reads {INDEX_FORMAT} (run `zhsearch index --rebuild`)")
+    found = meta.get("settings", {}).get("analysis_version")
+    if found != analysis.ANALYSIS_VERSION:
+        raise RebuildNeeded(f"rebuild needed: the index was analysed with version {found!r}, "
+                            f"this zhsearch uses {analysis.ANALYSIS_VERSION} (run `zhsearch index --rebuild`)")

@@ -23,10 +23,9 @@ from typing import Any, Callable
 
 from . import __version__, analysis, generations, lexicon, posts
 from .errors import IndexCorrupt, IndexNotFound, PostError, RebuildNeeded
+from .generations import INDEX_FORMAT, WHOOSH_INDEX_NAME, check_compatible
 from .verbatim import TextStoreWriter
 
-INDEX_FORMAT = 1
-WHOOSH_INDEX_NAME = "MAIN"
 ProgressCallback = Callable[[int, int], None]
 
 
@@ -293,17 +292,6 @@ def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, res
     return BuildReport(index_dir=index_dir, rebuilt=rebuilt, indexed=len(ranges), drafts=drafts,
                        skipped=tuple(sorted(skipped)), degraded=tuple(sorted(degraded)),
                        seconds=time.monotonic() - started, reason=reason, **counts)
-
-
-def check_compatible(meta: dict[str, Any]) -> None:
-    """RebuildNeeded unless the index was written in this format by a compatible analysis."""
-    if meta.get("format") != INDEX_FORMAT:
-        raise RebuildNeeded(f"rebuild needed: the index format is {meta.get('format')!r}, "
-                            f"this zhsearch reads {INDEX_FORMAT} (run `zhsearch index --rebuild`)")
-    found = meta.get("settings", {}).get("analysis_version")
-    if found != analysis.ANALYSIS_VERSION:
-        raise RebuildNeeded(f"rebuild needed: the index was analysed with version {found!r}, "
-                            f"this zhsearch uses {analysis.ANALYSIS_VERSION} (run `zhsearch index --rebuild`)")
 
 
 def update_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: bool = False,

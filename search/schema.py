@@ -10,14 +10,16 @@ Parts:
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whoosh import fields, formats
 from whoosh.analysis import SpaceSeparatedTokenizer
 
 from . import analysis
-from .posts import Post
 from .verbatim import FIELD_ORDER
+
+if TYPE_CHECKING:  # posts.py pulls in BeautifulSoup and markdown-it: not needed to search
+    from .posts import Post
 
 # Searchable fields, by their name in the query language; verbatim.py stores them in this order too.
 SEARCH_FIELDS = FIELD_ORDER

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 from . import analysis, generations, query as querylang, snippets
 from .errors import IndexCorrupt, SearchError
-from .indexing import WHOOSH_INDEX_NAME, check_compatible
+from .generations import WHOOSH_INDEX_NAME, check_compatible
 from .lexicon import Lexicon
 from .schema import SEARCH_FIELDS, word_field
 from .verbatim import TextStore
