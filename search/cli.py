@@ -143,22 +143,49 @@ def _format_hit(rank: int, hit: Any, colour: bool) -> str:
     return "\n".join(lines)
 
 
+def _open(index_dir: Path) -> Any:
+    import search
+
+    return _library_call(search.open_index, index_dir)
+
+
+def _facet_lines(facets: Any) -> list[str]:
+    lines = []
+    for name, counts in (("categories", facets.categories), ("authors", facets.authors), ("years", facets.years)):
+        shown = ", ".join(f"{k} {v}" for k, v in list(counts.items())[:12])
+        lines.append(f"{name}: {shown or '-'}")
+    return lines
+
+
 @main.command("search", context_settings={"ignore_unknown_options": True})
 @click.argument("query", nargs=-1, required=True, type=click.UNPROCESSED)
 @index_option
 @click.option("-n", "--limit", type=click.IntRange(min=0), default=10, show_default=True,
-              help="Hits to show; 0 shows every match.")
+              help="Hits per page; 0 shows every match.")
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True, help="Page of hits to show.")
+@click.option("--category", "categories", multiple=True, help="Only posts in this category (repeatable: any).")
+@click.option("--author", "authors", multiple=True, help="Only posts by this author (repeatable: any).")
+@click.option("--tag", "tags", multiple=True, help="Only posts with this tag (repeatable: any).")
+@click.option("--since", metavar="DATE", help="Only posts dated on or after DATE (YYYY, YYYY-MM or YYYY-MM-DD).")
+@click.option("--until", metavar="DATE", help="Only posts dated on or before DATE (inclusive).")
+@click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance",
+              show_default=True, help="Order of the hits.")
+@click.option("--facets", is_flag=True, help="Count categories, authors and years over all matches.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@click.option("--pager", is_flag=True, help="Show long output through a pager.")
 @click.option("--corpus", type=click.Path(path_type=Path), default=DEFAULT_CORPUS, show_default=True,
               help="Corpus to index first when there is no index yet.")
-def search_command(query: tuple[str, ...], index_dir: Path, limit: int, as_json: bool, corpus: Path) -> None:
+def search_command(query: tuple[str, ...], index_dir: Path, limit: int, page: int, categories: tuple[str, ...],
+                   authors: tuple[str, ...], tags: tuple[str, ...], since: str | None, until: str | None,
+                   sort: str, facets: bool, as_json: bool, pager: bool, corpus: Path) -> None:
     """Search the index for QUERY.
 
     \b
     zhsearch search 内推                  # posts containing 内推
     zhsearch search 内推 OR 内部推荐 -校招
     zhsearch search '"人脉背书"' title:简历
-    zhsearch search category:知乎日报 date:2021 --json
+    zhsearch search 内推 --category 知乎日报 --since 2021 --sort newest
+    zhsearch search category:知乎日报 date:2021 --facets --json
     """
     import search
     from search.errors import IndexNotFound
@@ -172,24 +199,87 @@ def search_command(query: tuple[str, ...], index_dir: Path, limit: int, as_json:
                            "(run `zhsearch index CORPUS`)") from None
         click.echo(f"zhsearch: no index at {index_dir} yet; indexing {corpus} first", err=True)
         _print_report(_library_call(search.build_index, corpus, index_dir))
-        ix = _library_call(search.open_index, index_dir)
+        ix = _open(index_dir)
     except search.SearchError as e:
         raise _Failure(str(e)) from None
     with ix:
-        results = _library_call(ix.search, text, limit=limit or None)
+        results = _library_call(ix.search, text, limit=limit or None, page=page, categories=categories,
+                                authors=authors, tags=tags, since=since, until=until, sort=sort, facets=facets)
     if as_json:
         click.echo(json.dumps(results.to_dict(), ensure_ascii=False, indent=2))
     else:
-        colour = _colour(sys.stdout)
+        colour = _colour(sys.stdout) and not pager
+        lines = []
         if results.total:
-            shown = len(results.hits)
-            click.echo(f"{results.total} posts match" + (f", showing {shown}" if shown < results.total else ""),
-                       err=True)
-        for rank, hit in enumerate(results, 1):
-            click.echo(_format_hit(rank, hit, colour) + "\n")
+            first = (results.page - 1) * (limit or results.total) + 1
+            click.echo(f"{results.total} posts match; showing {first}–{first + len(results.hits) - 1}"
+                       if results.hits else f"{results.total} posts match; page {results.page} is empty", err=True)
+        for rank, hit in enumerate(results, (results.page - 1) * (limit or 0) + 1):
+            lines.append(_format_hit(rank, hit, colour) + "\n")
+        if results.facets is not None:
+            lines.extend(_facet_lines(results.facets))
+        output = "\n".join(lines)
+        if pager and output:
+            click.echo_via_pager(output)
+        elif output:
+            click.echo(output)
         if not results.total:
-            click.echo(f"zhsearch: nothing matches {text}", err=True)
+            counts = ", ".join(f"{term}: {count}" for term, count in results.term_counts)
+            click.echo(f"zhsearch: nothing matches {text}" + (f" (posts per term: {counts})" if counts else ""),
+                       err=True)
+            if results.suggestion:
+                click.echo(f"zhsearch: try: zhsearch search {results.suggestion}", err=True)
     sys.exit(0 if results.total else 1)
+
+
+@main.command("show")
+@click.argument("path")
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+def show_command(path: str, index_dir: Path, as_json: bool) -> None:
+    """Show a post's metadata and clean text as indexed (PATH as search prints it).
+
+    \b
+    zhsearch show jekyll-blog/_posts/2019-12-31-year-review.md
+    """
+    with _open(index_dir) as ix:
+        document = _library_call(ix.show, path)
+    if as_json:
+        click.echo(json.dumps(document.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(click.style(document.title, bold=True) if _colour(sys.stdout) else document.title)
+    for label, value in (("path", document.path), ("author", document.author), ("date", document.date),
+                         ("categories", " / ".join(document.categories)), ("tags", ", ".join(document.tags)),
+                         ("url", document.url)):
+        if value:
+            click.echo(f"{label}: {value}")
+    click.echo("")
+    click.echo(document.text)
+
+
+@main.command("stats")
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+def stats_command(index_dir: Path, as_json: bool) -> None:
+    """Show what the index holds: posts, categories, authors, dates, size, when built.
+
+    \b
+    zhsearch stats
+    zhsearch stats --json
+    """
+    with _open(index_dir) as ix:
+        stats = _library_call(ix.stats)
+    if as_json:
+        click.echo(json.dumps(stats.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"posts: {stats.posts}")
+    click.echo(f"dates: {stats.first_date or '-'} … {stats.last_date or '-'}")
+    click.echo("categories: " + ", ".join(f"{k} {v}" for k, v in list(stats.categories.items())[:10]))
+    click.echo("authors: " + ", ".join(f"{k} {v}" for k, v in list(stats.authors.items())[:10]))
+    click.echo(f"size: {stats.size_bytes / 1e6:.1f} MB")
+    click.echo(f"built: {stats.built}, updated: {stats.updated}")
+    click.echo(f"corpus: {stats.corpus}")
+    click.echo("analysis: " + ", ".join(f"{k}={v}" for k, v in stats.settings.items()))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,6 +24,10 @@ class IndexLocked(SearchError):
     """Another process holds the index's write lock."""
 
 
+class NotInIndex(SearchError):
+    """No post with that path in the index."""
+
+
 class QueryError(SearchError):
     """The query cannot be parsed or is not valid."""
 

@@ -2,7 +2,7 @@
 
 Parts:
 - Generations: every complete state of the index is a directory `gen-NNNNNN/` (Whoosh segments, the verbatim
-  text store, the jieba lexicon, `ranges.json`, `manifest.json`, `zhsearch.json`). A writer builds the next one
+  text store, the jieba lexicon, `ranges.json`, `posts.json` (metadata for filters, facets and stats), `manifest.json`, `zhsearch.json`). A writer builds the next one
   beside the live one under a temporary name, fsyncs it, renames it, then points `CURRENT` at it with an atomic
   `os.replace`: the commit point, as in Lucene. Readers read `CURRENT` and never see a half-written state; a crash
   at any moment leaves `CURRENT` naming a whole generation, and the next writer removes the leftovers.
@@ -35,6 +35,7 @@ LOCK = "LOCK"
 META = "zhsearch.json"
 RANGES = "ranges.json"
 MANIFEST = "manifest.json"
+POSTS = "posts.json"
 LEXICON = "lexicon.bin"
 _PREFIX = "gen-"
 

@@ -54,6 +54,7 @@ class _Chunk:
 
     segment: Any = None
     ranges: dict[str, list[Any]] = field(default_factory=dict)
+    posts: dict[str, dict[str, Any]] = field(default_factory=dict)
     manifest: dict[str, list[Any]] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     degraded: list[tuple[str, str]] = field(default_factory=list)
@@ -113,6 +114,7 @@ def _index_files(files: list[Path], root: Path, gen_dir: Path, store_name: str, 
             writer.add_document(**doc)
             start, end = store.add(folded)
             chunk.ranges[rel] = [store_name, start, end]
+            chunk.posts[rel] = schema.post_meta(post)
             progress()
     return chunk
 
@@ -263,12 +265,14 @@ def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, res
                        started: float, reason: str, base: dict[str, Any] | None = None,
                        counts: dict[str, int] | None = None) -> BuildReport:
     ranges: dict[str, Any] = dict(base["ranges"]) if base else {}
+    posts_meta: dict[str, Any] = dict(base["posts"]) if base else {}
     manifest: dict[str, Any] = dict(base["manifest"]) if base else {}
     skipped = list(walk_skipped)
     degraded: list[tuple[str, str]] = []
     drafts = 0
     for chunk in results:
         ranges.update(chunk.ranges)
+        posts_meta.update(chunk.posts)
         manifest.update(chunk.manifest)
         skipped.extend(chunk.skipped)
         degraded.extend(chunk.degraded)
@@ -285,6 +289,7 @@ def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, res
         "posts": len(ranges),
     }
     generations.write_json(temp / generations.RANGES, ranges)
+    generations.write_json(temp / generations.POSTS, posts_meta)
     generations.write_json(temp / generations.MANIFEST, manifest)
     generations.write_json(temp / generations.META, meta)
     generations.commit_generation(index_dir, temp, final)
@@ -308,6 +313,7 @@ def update_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: b
             check_compatible(meta)
             manifest = generations.read_json(gen / generations.MANIFEST)
             ranges = generations.read_json(gen / generations.RANGES)
+            posts_meta = generations.read_json(gen / generations.POSTS)
             reason = _rebuild_reason(meta, corpus, include_drafts, user_dict, gen)
         except IndexNotFound:
             return _build_locked(corpus, index_dir, include_drafts, workers, progress, user_dict, "")
@@ -315,7 +321,8 @@ def update_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: b
             return _build_locked(corpus, index_dir, include_drafts, workers, progress, user_dict, str(e))
         if reason:
             return _build_locked(corpus, index_dir, include_drafts, workers, progress, user_dict, reason)
-        return _update_locked(corpus.resolve(), index_dir, gen, meta, manifest, ranges, include_drafts, progress)
+        return _update_locked(corpus.resolve(), index_dir, gen, meta, manifest, ranges, posts_meta,
+                              include_drafts, progress)
 
 
 def _rebuild_reason(meta: dict[str, Any], corpus: Path, include_drafts: bool, user_dict: Path | None,
@@ -333,7 +340,7 @@ def _rebuild_reason(meta: dict[str, Any], corpus: Path, include_drafts: bool, us
 
 
 def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any], manifest: dict[str, Any],
-                   ranges: dict[str, Any], include_drafts: bool,
+                   ranges: dict[str, Any], posts_meta: dict[str, Any], include_drafts: bool,
                    progress: ProgressCallback | None) -> BuildReport:
     from whoosh import index as whoosh_index
 
@@ -367,7 +374,8 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
 
     temp, final = generations.new_generation_dir(index_dir)
     for child in gen.iterdir():
-        if child.is_file() and child.name not in (generations.META, generations.RANGES, generations.MANIFEST):
+        if child.is_file() and child.name not in (generations.META, generations.RANGES, generations.MANIFEST,
+                                                  generations.POSTS):
             os.link(child, temp / child.name)
     old_manifest = dict(manifest)
     ix = whoosh_index.open_dir(str(temp), indexname=WHOOSH_INDEX_NAME)
@@ -376,6 +384,7 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
     for rel in gone + changed_paths:
         writer.delete_by_term("path", rel)
         ranges.pop(rel, None)
+        posts_meta.pop(rel, None)
         manifest.pop(rel, None)
     lex = lexicon.Lexicon(temp / generations.LEXICON)
     done = 0
@@ -396,6 +405,6 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
     added = len([r for r in chunk.ranges if r not in changed_paths])
     counts = {"added": added - renamed, "changed": len([r for r in changed_paths if r in chunk.ranges]),
               "deleted": len(gone) - renamed, "renamed": renamed, "unchanged": unchanged}
-    base = {"ranges": ranges, "manifest": manifest, "meta": meta}
+    base = {"ranges": ranges, "posts": posts_meta, "manifest": manifest, "meta": meta}
     return _finish_generation(index_dir, root, temp, final, [chunk], walk_skipped, include_drafts,
                               rebuilt=False, started=started, reason="", base=base, counts=counts)

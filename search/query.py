@@ -245,3 +245,17 @@ def positive_terms(node: Node) -> list[Term]:
     if isinstance(node, (And, Or)):
         return [t for item in node.items for t in positive_terms(item)]
     return []
+
+
+def to_text(node: Node) -> str:
+    """A query string that parses back to `node` (used to suggest a smaller query)."""
+    if isinstance(node, Term):
+        text = f'"{node.text}"' if node.quoted or any(c.isspace() for c in node.text) else node.text
+        return f"{node.field}:{text}" if node.field else text
+    if isinstance(node, DateRange):
+        low, high = str(node.low)[:8], str(node.high)[:8]
+        return f"date:{low[:4]}-{low[4:6]}-{low[6:]}..{high[:4]}-{high[4:6]}-{high[6:]}"
+    if isinstance(node, Not):
+        return "-" + (to_text(node.item) if isinstance(node.item, (Term, DateRange)) else f"({to_text(node.item)})")
+    parts = [to_text(i) if isinstance(i, (Term, DateRange, Not)) else f"({to_text(i)})" for i in node.items]
+    return (" OR " if isinstance(node, Or) else " ").join(parts)

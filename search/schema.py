@@ -51,10 +51,6 @@ class WordField(fields.FieldType):
 def make_schema() -> fields.Schema:
     schema = fields.Schema(
         path=fields.ID(stored=True, unique=True, sortable=True),
-        # Exact filter keys (folded), one term per value.
-        author_key=fields.KEYWORD(scorable=False),
-        category_key=fields.KEYWORD(scorable=False),
-        tag_key=fields.KEYWORD(scorable=False),
         # Local wall-clock time as YYYYMMDDhhmmss: date filters and sorting; posts without a date have none.
         stamp=fields.NUMERIC(numtype=int, bits=64, sortable=True, signed=False),
         meta=fields.STORED(),
@@ -107,10 +103,6 @@ def document_fields(post: Post, segmenter: analysis.Segmenter) -> tuple[dict[str
         folded_fields[name] = folded
         if folded:
             doc[word_field(name)] = analysis.word_postings(folded, segmenter)
-    for key, values in (("author_key", post.authors), ("category_key", post.categories), ("tag_key", post.tags)):
-        keys = sorted({analysis.fold(v).strip() for v in values} - {""})
-        if keys:
-            doc[key] = keys
     stamp = date_stamp(post.date)
     if stamp is not None:
         doc["stamp"] = stamp

@@ -51,12 +51,32 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Facets:
+    """Counts over the whole result set (not just the page), most frequent first."""
+
+    categories: dict[str, int]
+    authors: dict[str, int]
+    years: dict[str, int]
+
+    def to_dict(self) -> dict[str, dict[str, int]]:
+        return {"categories": dict(self.categories), "authors": dict(self.authors), "years": dict(self.years)}
+
+
+@dataclass(frozen=True)
 class Results:
-    """A page of hits, best first, and how many posts matched in all."""
+    """A page of hits, in the order asked for, and how many posts matched in all.
+
+    When nothing matched, `term_counts` says how many posts each term alone matches and `suggestion` is the
+    query without the term that emptied it (None when there is no such query).
+    """
 
     query: str
     total: int
     hits: tuple[Hit, ...]
+    page: int = 1
+    facets: Facets | None = None
+    term_counts: tuple[tuple[str, int], ...] = ()
+    suggestion: str | None = None
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)
@@ -68,7 +88,64 @@ class Results:
         return self.hits[i]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"query": self.query, "total": self.total, "hits": [h.to_dict() for h in self.hits]}
+        doc: dict[str, Any] = {"query": self.query, "total": self.total, "page": self.page,
+                               "hits": [h.to_dict() for h in self.hits]}
+        if self.facets is not None:
+            doc["facets"] = self.facets.to_dict()
+        if not self.total and self.term_counts:
+            doc["term_counts"] = dict(self.term_counts)
+            doc["suggestion"] = self.suggestion
+        return doc
+
+
+@dataclass(frozen=True)
+class Document:
+    """A post as indexed: its metadata and clean text."""
+
+    path: str
+    title: str
+    author: str | None
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    date: str | None
+    url: str | None
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "title": self.title, "author": self.author, "categories": list(self.categories),
+                "tags": list(self.tags), "date": self.date, "url": self.url, "text": self.text}
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """What an index holds."""
+
+    posts: int
+    categories: dict[str, int]
+    authors: dict[str, int]
+    years: dict[str, int]
+    first_date: str | None
+    last_date: str | None
+    size_bytes: int
+    built: str
+    updated: str
+    corpus: str
+    settings: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"posts": self.posts, "categories": self.categories, "authors": self.authors, "years": self.years,
+                "first_date": self.first_date, "last_date": self.last_date, "size_bytes": self.size_bytes,
+                "built": self.built, "updated": self.updated, "corpus": self.corpus, "settings": self.settings}
+
+
+SORTS = ("relevance", "newest", "oldest")
+
+
+def _counts(values: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def open_index(index_dir: Path | str) -> "Index":
@@ -179,24 +256,129 @@ class Index:
 
     # -- search -----------------------------------------------------------------------------------------------
 
-    def search(self, query: str, limit: int | None = 10) -> Results:
-        """Posts matching `query`, best first; `limit=None` returns every match."""
+    @functools.cached_property
+    def _posts(self) -> dict[str, dict[str, Any]]:
+        """Path → metadata of every live post (read only when filters, facets, stats or show need it)."""
+        return generations.read_json(self.generation / generations.POSTS)
+
+    def _filter(self, categories: tuple[str, ...], authors: tuple[str, ...], tags: tuple[str, ...],
+                since: str | None, until: str | None) -> set[int] | None:
+        """Posts passing the filters (None: no filter). Names match as folded (case, width, 繁/简)."""
+        allowed: set[int] | None = None
+        for key, wanted in (("categories", categories), ("authors", authors), ("tags", tags)):
+            names = {analysis.fold(n).strip() for n in wanted if n.strip()}
+            if names:
+                passing = {self._docnums[path] for path, meta in self._posts.items() if path in self._docnums
+                           and names & {analysis.fold(v).strip() for v in meta.get(key, ())}}
+                allowed = passing if allowed is None else allowed & passing
+        if since or until:
+            low = querylang.date_bounds(since)[0] if since else 0
+            high = querylang.date_bounds(until)[1] if until else 99991231235959
+            passing = self._date_docs(low, high)
+            allowed = passing if allowed is None else allowed & passing
+        return allowed
+
+    def search(self, query: str, limit: int | None = 10, *, page: int = 1, categories: tuple[str, ...] = (),
+               authors: tuple[str, ...] = (), tags: tuple[str, ...] = (), since: str | None = None,
+               until: str | None = None, sort: str = "relevance", facets: bool = False) -> Results:
+        """Posts matching `query`, best first (or by date with `sort`).
+
+        `limit` is the page size (None or 0: every match), `page` counts from 1. `categories`, `authors` and `tags`
+        keep posts having any of the names given for each; `since`/`until` (YYYY, YYYY-MM or YYYY-MM-DD, both
+        inclusive) keep dated posts in that range. `facets=True` counts categories, authors and years over all
+        matches.
+        """
         if limit is not None and limit < 0:
             raise ValueError("limit must be a positive number, 0 or None")
+        if page < 1:
+            raise ValueError("page counts from 1")
+        if sort not in SORTS:
+            raise ValueError(f"unknown sort {sort!r}: choose one of {', '.join(SORTS)}")
         node = querylang.parse(query)
+        terms = querylang.positive_terms(node)
         verbatim_of: dict[querylang.Term, set[int]] = {}
         try:
+            allowed = self._filter(tuple(categories), tuple(authors), tuple(tags), since, until)
             matched = self._evaluate(node, verbatim_of)
-            ranked = self._rank(matched, querylang.positive_terms(node), verbatim_of)
-        except SearchError:
+            if allowed is not None:
+                matched &= allowed
+            ranked = self._rank(matched, terms, verbatim_of)
+            if sort != "relevance":
+                ranked = self._by_date(ranked, newest=sort == "newest")
+            size = limit or len(ranked) or 1
+            page_hits = ranked[(page - 1) * size: page * size]
+            hits = tuple(self._hit(docnum, score, terms) for docnum, score in page_hits)
+            counted = self._facets(matched) if facets else None
+            help_counts, suggestion = ((), None) if matched else self._zero_hit_help(node, allowed)
+        except (SearchError, ValueError):
             raise
         except Exception as e:
             raise IndexCorrupt(f"the index at {self.index_dir} could not be read ({type(e).__name__}: {e}); "
                                "rebuild it with `zhsearch index --rebuild`") from e
-        page = ranked if not limit else ranked[:limit]
-        terms = querylang.positive_terms(node)
-        hits = tuple(self._hit(docnum, score, terms) for docnum, score in page)
-        return Results(query=query, total=len(matched), hits=hits)
+        return Results(query=query, total=len(matched), hits=hits, page=page, facets=counted,
+                       term_counts=help_counts, suggestion=suggestion)
+
+    def _by_date(self, ranked: list[tuple[int, float]], newest: bool) -> list[tuple[int, float]]:
+        stamps = self._stamps
+        order = {n: i for i, (n, _) in enumerate(ranked)}  # ties keep the relevance order
+        sign = -1 if newest else 1
+        return sorted(ranked, key=lambda item: (item[0] not in stamps, sign * stamps.get(item[0], 0), order[item[0]]))
+
+    def _facets(self, matched: set[int]) -> Facets:
+        paths = {n: p for p, n in self._docnums.items()}
+        metas = [self._posts.get(paths[n], {}) for n in matched]
+        return Facets(categories=_counts(c for m in metas for c in dict.fromkeys(m.get("categories", ()))),
+                      authors=_counts(a for m in metas for a in dict.fromkeys(m.get("authors", ()))),
+                      years=_counts(m["date"][:4] for m in metas if m.get("date")))
+
+    def _zero_hit_help(self, node: querylang.Node,
+                       allowed: set[int] | None) -> tuple[tuple[tuple[str, int], ...], str | None]:
+        """How many posts each term alone matches, and the query without the first term that emptied it."""
+        scratch: dict[querylang.Term, set[int]] = {}
+        counts = tuple((querylang.to_text(t), len(self._evaluate(t, scratch)))
+                       for t in dict.fromkeys(querylang.positive_terms(node)))
+        items = list(node.items) if isinstance(node, querylang.And) else [node]
+        remaining = set(self._all) if allowed is None else set(allowed)
+        for i, item in enumerate(items):
+            narrowed = remaining & self._evaluate(item, scratch)
+            if not narrowed:
+                rest = items[:i] + items[i + 1:]
+                if not rest:
+                    return counts, None
+                smaller = rest[0] if len(rest) == 1 else querylang.And(tuple(rest))
+                scratch_rest = set(self._all) if allowed is None else set(allowed)
+                if scratch_rest & self._evaluate(smaller, scratch):
+                    return counts, querylang.to_text(smaller)
+                return counts, None
+            remaining = narrowed
+        return counts, None
+
+    def show(self, path: str) -> Document:
+        """The indexed metadata and text of the post at `path` (as search prints it)."""
+        from .errors import NotInIndex
+
+        docnum = self._docnums.get(path)
+        if docnum is None:
+            raise NotInIndex(f"no post {path!r} in the index at {self.index_dir}")
+        stored = self._searcher.stored_fields(docnum)
+        meta = stored.get("meta", {})
+        authors = tuple(meta.get("authors", ()))
+        return Document(path=path, title=meta.get("title", ""), author=", ".join(authors) or None,
+                        categories=tuple(meta.get("categories", ())), tags=tuple(meta.get("tags", ())),
+                        date=meta.get("date"), url=meta.get("url"), text=stored.get("text", ""))
+
+    def stats(self) -> IndexStats:
+        """Posts, top categories and authors, date range, size on disk, when built, analysis settings."""
+        metas = list(self._posts.values())
+        dates = sorted(m["date"] for m in metas if m.get("date"))
+        size = sum(f.stat().st_size for f in self.generation.iterdir() if f.is_file())
+        return IndexStats(posts=len(metas),
+                          categories=_counts(c for m in metas for c in dict.fromkeys(m.get("categories", ()))),
+                          authors=_counts(a for m in metas for a in dict.fromkeys(m.get("authors", ()))),
+                          years=_counts(d[:4] for d in dates), first_date=dates[0] if dates else None,
+                          last_date=dates[-1] if dates else None, size_bytes=size,
+                          built=self.meta.get("built", ""), updated=self.meta.get("updated", ""),
+                          corpus=self.meta.get("corpus", ""), settings=dict(self.meta.get("settings", {})))
 
     def _rank(self, matched: set[int], terms: list[querylang.Term],
               verbatim_of: dict[querylang.Term, set[int]]) -> list[tuple[int, float]]:

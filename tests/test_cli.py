@@ -59,7 +59,7 @@ def test_cli_search_json_shape(index_dir):
     result = run("search", "人脉背书", "--json", "--index", str(index_dir))
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
-    assert set(data) == {"query", "total", "hits"}
+    assert set(data) == {"query", "total", "page", "hits"}
     assert (data["query"], data["total"], len(data["hits"])) == ("人脉背书", 2, 2)
     hit = data["hits"][0]
     assert {"path", "title", "author", "categories", "tags", "date", "url", "score", "snippet"} <= set(hit)
@@ -80,7 +80,8 @@ def test_cli_search_json_shape(index_dir):
 def test_cli_search_json_nothing(index_dir):
     result = run("search", "完全不存在的一句话", "--json", "--index", str(index_dir))
     assert result.exit_code == 1
-    assert json.loads(result.stdout) == {"query": "完全不存在的一句话", "total": 0, "hits": []}
+    assert json.loads(result.stdout) == {"query": "完全不存在的一句话", "total": 0, "page": 1, "hits": [],
+                                         "term_counts": {"完全不存在的一句话": 0}, "suggestion": None}
 
 
 def test_cli_search_limit(index_dir):
