@@ -102,7 +102,15 @@ def _progress_bar() -> tuple[Callable[[int, int], None] | None, Callable[[], Non
 @click.option("--drafts", is_flag=True, help="Include posts marked `published: false`.")
 @click.option("--wait", type=float, default=5.0, show_default=True,
               help="Seconds to wait for another writer to finish.")
-def index_command(corpus: Path, index_dir: Path, rebuild: bool, drafts: bool, wait: float) -> None:
+@click.option("--config", "config_file", type=click.Path(path_type=Path),
+              help="Configuration file (default: CORPUS/zhsearch.toml when present).")
+@click.option("--user-dict", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="jieba user dictionary (overrides the configuration).")
+@click.option("--synonyms", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="Synonyms file (overrides the configuration).")
+@click.option("--pinyin/--no-pinyin", default=None, help="Also index pinyin (overrides the configuration).")
+def index_command(corpus: Path, index_dir: Path, rebuild: bool, drafts: bool, wait: float, config_file: Path | None,
+                  user_dict: Path | None, synonyms: Path | None, pinyin: bool | None) -> None:
     """Index CORPUS (default ./corpus): only what changed, or everything with --rebuild.
 
     \b
@@ -111,11 +119,16 @@ def index_command(corpus: Path, index_dir: Path, rebuild: bool, drafts: bool, wa
     zhsearch index --rebuild
     """
     import search
+    from search.config import load_config
 
+    config = _library_call(load_config, corpus, config_file).with_overrides(
+        user_dict=user_dict.resolve() if user_dict else None, synonyms=synonyms.resolve() if synonyms else None,
+        pinyin=pinyin)
     progress, close = _progress_bar()
     function = search.build_index if rebuild else search.update_index
     try:
-        report = _library_call(function, corpus, index_dir, include_drafts=drafts, progress=progress, wait=wait)
+        report = _library_call(function, corpus, index_dir, include_drafts=drafts, progress=progress, wait=wait,
+                               config=config)
     finally:
         close()
     _print_report(report)
@@ -202,6 +215,9 @@ def search_command(query: tuple[str, ...], index_dir: Path, limit: int, page: in
         ix = _open(index_dir)
     except search.SearchError as e:
         raise _Failure(str(e)) from None
+    stale = ix.stale_reason()
+    if stale:
+        click.echo(f"zhsearch: warning: {stale}", err=True)
     with ix:
         results = _library_call(ix.search, text, limit=limit or None, page=page, categories=categories,
                                 authors=authors, tags=tags, since=since, until=until, sort=sort, facets=facets)
@@ -230,6 +246,40 @@ def search_command(query: tuple[str, ...], index_dir: Path, limit: int, page: in
             if results.suggestion:
                 click.echo(f"zhsearch: try: zhsearch search {results.suggestion}", err=True)
     sys.exit(0 if results.total else 1)
+
+
+@main.command("analyze")
+@click.argument("text")
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+def analyze_command(text: str, index_dir: Path, as_json: bool) -> None:
+    """Show the tokens the index would store for TEXT (word, position, offsets, field).
+
+    Uses the index's own analysis settings, user dictionary included; without an index, jieba's defaults.
+
+    \b
+    zhsearch analyze 人脉背书很重要
+    zhsearch analyze 韭菜盒子兄弟 --index ~/.cache/zhsearch/blog --json
+    """
+    import search
+    from search import analysis, lexicon
+    from search.errors import IndexNotFound
+
+    try:
+        with search.open_index(index_dir) as ix:
+            tokens = _library_call(ix.analyze, text)
+    except IndexNotFound:
+        click.echo(f"zhsearch: no index at {index_dir}; using jieba's default dictionary", err=True)
+        tokens = analysis.analyze(text, lexicon.new_tokenizer())
+    except search.SearchError as e:
+        raise _Failure(str(e)) from None
+    if as_json:
+        click.echo(json.dumps({"text": text, "tokens": [
+            {"token": t.text, "position": t.pos, "start": t.start, "end": t.end, "field": t.field,
+             "original": text[t.start:t.end]} for t in tokens]}, ensure_ascii=False, indent=2))
+        return
+    for t in tokens:
+        click.echo(f"{t.pos:>4}  {t.start:>4}-{t.end:<4} {t.field:<7} {t.text}")
 
 
 @main.command("show")

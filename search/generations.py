@@ -36,6 +36,7 @@ META = "zhsearch.json"
 RANGES = "ranges.json"
 MANIFEST = "manifest.json"
 POSTS = "posts.json"
+SYNONYMS = "synonyms.json"
 LEXICON = "lexicon.bin"
 _PREFIX = "gen-"
 

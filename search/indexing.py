@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 from . import __version__, analysis, generations, lexicon, posts
 from .errors import IndexCorrupt, IndexNotFound, PostError, RebuildNeeded
+from .config import Config, file_digest, load_config, read_synonyms
 from .generations import INDEX_FORMAT, WHOOSH_INDEX_NAME, check_compatible
 from .verbatim import TextStoreWriter
 
@@ -75,7 +76,7 @@ def _relative(file: Path, root: Path) -> str:
     return file.relative_to(root).as_posix()
 
 
-def settings(tokenizer_fingerprint: str, include_drafts: bool) -> dict[str, Any]:
+def settings(tokenizer_fingerprint: str, include_drafts: bool, config: Config) -> dict[str, Any]:
     """The analysis settings recorded in an index: an index is only read with the same ones."""
     jieba = lexicon.import_jieba()
     return {
@@ -83,10 +84,14 @@ def settings(tokenizer_fingerprint: str, include_drafts: bool) -> dict[str, Any]
         "jieba": getattr(jieba, "__version__", "unknown"),
         "dictionary": tokenizer_fingerprint,
         "include_drafts": include_drafts,
+        "user_dict": str(config.user_dict) if config.user_dict else None,
+        "user_dict_sha1": file_digest(config.user_dict),
+        "synonyms": str(config.synonyms) if config.synonyms else None,
+        "pinyin": config.pinyin,
     }
 
 
-def _index_files(files: list[Path], root: Path, gen_dir: Path, store_name: str, include_drafts: bool,
+def _index_files(files: list[Path], root: Path, gen_dir: Path, store_name: str, include_drafts: bool, pinyin: bool,
                  segmenter_for: Callable[[posts.Post], analysis.Segmenter], writer: Any,
                  progress: Callable[[], None]) -> _Chunk:
     """Read, analyse and add `files` with `writer`, appending their folded text to store `store_name`."""
@@ -110,7 +115,7 @@ def _index_files(files: list[Path], root: Path, gen_dir: Path, store_name: str, 
                 continue
             for problem in post.problems:
                 chunk.degraded.append((rel, problem))
-            doc, folded = schema.document_fields(post, segmenter_for(post))
+            doc, folded = schema.document_fields(post, segmenter_for(post), pinyin)
             writer.add_document(**doc)
             start, end = store.add(folded)
             chunk.ranges[rel] = [store_name, start, end]
@@ -120,20 +125,20 @@ def _index_files(files: list[Path], root: Path, gen_dir: Path, store_name: str, 
 
 
 def _worker(files: list[Path], root: Path, gen_dir: Path, number: int, include_drafts: bool,
-            user_dict: Path | None, queue: Any) -> None:
+            config: Config, queue: Any) -> None:
     """One build process: its own tokenizer, Whoosh segment and text-store file."""
     from whoosh import index as whoosh_index
     from whoosh.writing import SegmentWriter
 
     try:
-        tokenizer = lexicon.new_tokenizer(user_dict)
+        tokenizer = lexicon.new_tokenizer(config.user_dict)
         if number == 0:
             lexicon.write_lexicon(tokenizer, gen_dir / generations.LEXICON)
         ix = whoosh_index.open_dir(str(gen_dir), indexname=WHOOSH_INDEX_NAME)
         # The parent holds the index's lock; several segment writers share the directory (as Whoosh's own
         # multiprocessing writer does), each segment under its own random name.
         writer = SegmentWriter(ix, _lk=False, limitmb=48)
-        chunk = _index_files(files, root, gen_dir, f"text-{number}.bin", include_drafts,
+        chunk = _index_files(files, root, gen_dir, f"text-{number}.bin", include_drafts, config.pinyin,
                              lambda _post: tokenizer, writer, lambda: queue.put(("tick", None)))
         chunk.segment = writer._finalize_segment() if writer.docnum else None
         writer._finish()
@@ -173,17 +178,18 @@ def _worker_count(files: list[Path], requested: int | None) -> int:
 
 def build_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: bool = False,
                 workers: int | None = None, progress: ProgressCallback | None = None,
-                wait: float = 5.0, user_dict: Path | None = None) -> BuildReport:
+                wait: float = 5.0, config: Config | None = None) -> BuildReport:
     """Build a complete new index of `corpus` beside the live one and swap it in atomically."""
     corpus, index_dir = Path(corpus), Path(index_dir)
     if not corpus.is_dir():
         raise IndexNotFound(f"no corpus folder at {corpus}")
     with generations.write_lock(index_dir, wait):
-        return _build_locked(corpus, index_dir, include_drafts, workers, progress, user_dict, "")
+        config = config if config is not None else load_config(corpus)
+        return _build_locked(corpus, index_dir, include_drafts, workers, progress, config, "")
 
 
 def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: int | None,
-                  progress: ProgressCallback | None, user_dict: Path | None, reason: str) -> BuildReport:
+                  progress: ProgressCallback | None, config: Config, reason: str) -> BuildReport:
     from whoosh import index as whoosh_index
     from whoosh.index import TOC
 
@@ -207,30 +213,31 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
 
     results: list[_Chunk] = []
     if len(chunks) == 1:
-        tokenizer = lexicon.new_tokenizer(user_dict)
+        tokenizer = lexicon.new_tokenizer(config.user_dict)
         lexicon.write_lexicon(tokenizer, temp / generations.LEXICON)
         from whoosh.writing import SegmentWriter
 
         writer = SegmentWriter(ix, _lk=False, limitmb=96)
-        chunk = _index_files(chunks[0], root, temp, "text-0.bin", include_drafts, lambda _post: tokenizer, writer, tick)
+        chunk = _index_files(chunks[0], root, temp, "text-0.bin", include_drafts, config.pinyin,
+                             lambda _post: tokenizer, writer, tick)
         chunk.segment = writer._finalize_segment() if writer.docnum else None
         writer._finish()
         results.append(chunk)
     else:
-        results = _run_workers(chunks, root, temp, include_drafts, user_dict, tick)
+        results = _run_workers(chunks, root, temp, include_drafts, config, tick)
 
     segments = [c.segment for c in results if c.segment is not None]
     TOC(ix.schema, segments, 1).write(ix.storage, WHOOSH_INDEX_NAME)
-    report = _finish_generation(index_dir, root, temp, final, results, walk_skipped, include_drafts,
+    report = _finish_generation(index_dir, root, temp, final, results, walk_skipped, include_drafts, config,
                                 rebuilt=True, started=started, reason=reason)
     return report
 
 
 def _run_workers(chunks: list[list[Path]], root: Path, temp: Path, include_drafts: bool,
-                 user_dict: Path | None, tick: Callable[[], None]) -> list[_Chunk]:
+                 config: Config, tick: Callable[[], None]) -> list[_Chunk]:
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
-    processes = [context.Process(target=_worker, args=(chunk, root, temp, i, include_drafts, user_dict, queue),
+    processes = [context.Process(target=_worker, args=(chunk, root, temp, i, include_drafts, config, queue),
                                  daemon=True) for i, chunk in enumerate(chunks)]
     for process in processes:
         process.start()
@@ -261,7 +268,7 @@ def _run_workers(chunks: list[list[Path]], root: Path, temp: Path, include_draft
 
 
 def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, results: list[_Chunk],
-                       walk_skipped: list[tuple[str, str]], include_drafts: bool, *, rebuilt: bool,
+                       walk_skipped: list[tuple[str, str]], include_drafts: bool, config: Config, *, rebuilt: bool,
                        started: float, reason: str, base: dict[str, Any] | None = None,
                        counts: dict[str, int] | None = None) -> BuildReport:
     ranges: dict[str, Any] = dict(base["ranges"]) if base else {}
@@ -282,7 +289,7 @@ def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, res
     meta = {
         "format": INDEX_FORMAT,
         "zhsearch": __version__,
-        "settings": settings(dictionary, include_drafts),
+        "settings": settings(dictionary, include_drafts, config),
         "corpus": str(root),
         "built": base["meta"]["built"] if base else now,
         "updated": now,
@@ -290,6 +297,7 @@ def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, res
     }
     generations.write_json(temp / generations.RANGES, ranges)
     generations.write_json(temp / generations.POSTS, posts_meta)
+    generations.write_json(temp / generations.SYNONYMS, read_synonyms(config.synonyms))
     generations.write_json(temp / generations.MANIFEST, manifest)
     generations.write_json(temp / generations.META, meta)
     generations.commit_generation(index_dir, temp, final)
@@ -301,11 +309,12 @@ def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, res
 
 def update_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: bool = False,
                  workers: int | None = None, progress: ProgressCallback | None = None,
-                 wait: float = 5.0, user_dict: Path | None = None) -> BuildReport:
+                 wait: float = 5.0, config: Config | None = None) -> BuildReport:
     """Bring the index up to date with `corpus`, applying only what changed since the last build."""
     corpus, index_dir = Path(corpus), Path(index_dir)
     if not corpus.is_dir():
         raise IndexNotFound(f"no corpus folder at {corpus}")
+    config = config if config is not None else load_config(corpus)
     with generations.write_lock(index_dir, wait):
         try:
             gen = generations.current_generation(index_dir)
@@ -314,18 +323,22 @@ def update_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: b
             manifest = generations.read_json(gen / generations.MANIFEST)
             ranges = generations.read_json(gen / generations.RANGES)
             posts_meta = generations.read_json(gen / generations.POSTS)
-            reason = _rebuild_reason(meta, corpus, include_drafts, user_dict, gen)
+            reason = _rebuild_reason(meta, corpus, include_drafts, config, gen)
         except IndexNotFound:
-            return _build_locked(corpus, index_dir, include_drafts, workers, progress, user_dict, "")
+            return _build_locked(corpus, index_dir, include_drafts, workers, progress, config, "")
         except (IndexCorrupt, RebuildNeeded) as e:
-            return _build_locked(corpus, index_dir, include_drafts, workers, progress, user_dict, str(e))
+            return _build_locked(corpus, index_dir, include_drafts, workers, progress, config, str(e))
         if reason:
-            return _build_locked(corpus, index_dir, include_drafts, workers, progress, user_dict, reason)
+            return _build_locked(corpus, index_dir, include_drafts, workers, progress, config, reason)
         return _update_locked(corpus.resolve(), index_dir, gen, meta, manifest, ranges, posts_meta,
-                              include_drafts, progress)
+                              include_drafts, config, progress)
 
 
-def _rebuild_reason(meta: dict[str, Any], corpus: Path, include_drafts: bool, user_dict: Path | None,
+def _read_optional(path: Path) -> Any:
+    return generations.read_json(path) if path.exists() else []
+
+
+def _rebuild_reason(meta: dict[str, Any], corpus: Path, include_drafts: bool, config: Config,
                     gen: Path) -> str:
     if meta.get("corpus") != str(corpus.resolve()):
         return f"the index was built from another corpus ({meta.get('corpus')})"
@@ -334,13 +347,15 @@ def _rebuild_reason(meta: dict[str, Any], corpus: Path, include_drafts: bool, us
     jieba = lexicon.import_jieba()
     if meta["settings"].get("jieba") != getattr(jieba, "__version__", "unknown"):
         return "jieba's version changed"
-    if user_dict is not None or meta["settings"].get("user_dict"):
-        return ""  # compared by the caller that knows the configuration (issue: user dictionary)
+    if meta["settings"].get("user_dict_sha1") != file_digest(config.user_dict):
+        return "the user dictionary changed (every post is segmented again)"
+    if bool(meta["settings"].get("pinyin")) != config.pinyin:
+        return "pinyin indexing is now " + ("on" if config.pinyin else "off")
     return ""
 
 
 def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any], manifest: dict[str, Any],
-                   ranges: dict[str, Any], posts_meta: dict[str, Any], include_drafts: bool,
+                   ranges: dict[str, Any], posts_meta: dict[str, Any], include_drafts: bool, config: Config,
                    progress: ProgressCallback | None) -> BuildReport:
     from whoosh import index as whoosh_index
 
@@ -365,7 +380,10 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
                 continue
         to_read.append(file)
     gone = [rel for rel in manifest if rel not in current]
-    if not to_read and not gone:
+    # Synonyms are applied at query time: a changed file needs a new generation, not new segments.
+    synonyms_changed = (read_synonyms(config.synonyms) != _read_optional(gen / generations.SYNONYMS)
+                        or meta["settings"].get("synonyms") != (str(config.synonyms) if config.synonyms else None))
+    if not to_read and not gone and not synonyms_changed:
         if refreshed:
             manifest.update(refreshed)
             generations.write_json(gen / generations.MANIFEST, manifest)
@@ -375,7 +393,7 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
     temp, final = generations.new_generation_dir(index_dir)
     for child in gen.iterdir():
         if child.is_file() and child.name not in (generations.META, generations.RANGES, generations.MANIFEST,
-                                                  generations.POSTS):
+                                                  generations.POSTS, generations.SYNONYMS):
             os.link(child, temp / child.name)
     old_manifest = dict(manifest)
     ix = whoosh_index.open_dir(str(temp), indexname=WHOOSH_INDEX_NAME)
@@ -396,7 +414,8 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
             progress(done, len(to_read))
 
     store_name = f"text-{final.name}.bin"
-    chunk = _index_files(to_read, root, temp, store_name, include_drafts, _lexicon_segmenter(lex), writer, tick)
+    chunk = _index_files(to_read, root, temp, store_name, include_drafts, config.pinyin, _lexicon_segmenter(lex),
+                         writer, tick)
     writer.commit()
     added_hashes = {chunk.manifest[rel][2] for rel in chunk.ranges if rel not in changed_paths}
     # A deleted post whose content reappears under a new path was renamed (counted once, not as add + delete).
@@ -406,5 +425,5 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
     counts = {"added": added - renamed, "changed": len([r for r in changed_paths if r in chunk.ranges]),
               "deleted": len(gone) - renamed, "renamed": renamed, "unchanged": unchanged}
     base = {"ranges": ranges, "posts": posts_meta, "manifest": manifest, "meta": meta}
-    return _finish_generation(index_dir, root, temp, final, [chunk], walk_skipped, include_drafts,
+    return _finish_generation(index_dir, root, temp, final, [chunk], walk_skipped, include_drafts, config,
                               rebuilt=False, started=started, reason="", base=base, counts=counts)

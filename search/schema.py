@@ -25,6 +25,9 @@ if TYPE_CHECKING:  # posts.py pulls in BeautifulSoup and markdown-it: not needed
 SEARCH_FIELDS = FIELD_ORDER
 
 
+PINYIN_FIELD = "w_pinyin"
+
+
 def word_field(name: str) -> str:
     return "w_" + name
 
@@ -58,6 +61,8 @@ def make_schema() -> fields.Schema:
     )
     for name in SEARCH_FIELDS:
         schema.add(word_field(name), WordField())
+    # The pinyin syllable of each Han character of all fields (only with pinyin = true in zhsearch.toml).
+    schema.add(PINYIN_FIELD, WordField())
     return schema
 
 
@@ -90,7 +95,8 @@ def field_texts(post: Post) -> dict[str, str]:
     }
 
 
-def document_fields(post: Post, segmenter: analysis.Segmenter) -> tuple[dict[str, Any], dict[str, str]]:
+def document_fields(post: Post, segmenter: analysis.Segmenter,
+                    pinyin: bool = False) -> tuple[dict[str, Any], dict[str, str]]:
     """The keyword arguments of `writer.add_document` for `post`, and its folded fields for the text store."""
     doc: dict[str, Any] = {
         "path": post.path,
@@ -98,11 +104,18 @@ def document_fields(post: Post, segmenter: analysis.Segmenter) -> tuple[dict[str
         "text": post.text,
     }
     folded_fields: dict[str, str] = {}
-    for name, value in field_texts(post).items():
+    readings: dict[str, list[int]] = {}
+    for number, (name, value) in enumerate(field_texts(post).items()):
         folded = analysis.fold(value) if value else ""
         folded_fields[name] = folded
         if folded:
             doc[word_field(name)] = analysis.word_postings(folded, segmenter)
+            if pinyin:
+                base = number * analysis.PINYIN_FIELD_GAP
+                for reading, positions in analysis.pinyin_postings(folded, base).items():
+                    readings.setdefault(reading, []).extend(positions)
+    if readings:
+        doc[PINYIN_FIELD] = readings
     stamp = date_stamp(post.date)
     if stamp is not None:
         doc["stamp"] = stamp

@@ -21,9 +21,11 @@ from . import analysis, generations, query as querylang, snippets
 from .errors import IndexCorrupt, SearchError
 from .generations import WHOOSH_INDEX_NAME, check_compatible
 from .lexicon import Lexicon
-from .schema import SEARCH_FIELDS, word_field
+from .schema import PINYIN_FIELD, SEARCH_FIELDS, word_field
 from .verbatim import TextStore
 
+# The field of a query term standing for a pinyin reading of several Latin terms (never typed by users).
+PINYIN_TERM = "pinyin"
 # BM25F field weights (query-time boosts, so they can be tuned without a rebuild).
 FIELD_BOOSTS = {"title": 3.0, "category": 2.0, "tag": 2.0, "author": 2.0, "body": 1.0}
 
@@ -214,14 +216,12 @@ class Index:
                     for w in words]
         return per_word[0] if len(per_word) == 1 else wq.And(per_word)
 
-    def _term_docs(self, term: querylang.Term) -> tuple[set[int], set[int]]:
-        """(all matching docs, the docs matching verbatim) of one term."""
-        folded = analysis.fold(term.text).strip()
-        fields = (term.field,) if term.field else SEARCH_FIELDS
+    def _literal_docs(self, folded: str, field: str | None, quoted: bool) -> tuple[set[int], set[int]]:
+        """(docs containing the text verbatim or, unless quoted, all its words; the verbatim ones)."""
+        fields = (field,) if field else SEARCH_FIELDS
         docnums = self._docnums
-        verbatim = {docnums[k] for k in self._store.find(folded, None if term.field is None else fields)
-                    if k in docnums}
-        if term.quoted:
+        verbatim = {docnums[k] for k in self._store.find(folded, None if field is None else fields) if k in docnums}
+        if quoted:
             return verbatim, verbatim
         words = self._words(folded)
         matched = set(verbatim)
@@ -229,19 +229,75 @@ class Index:
             matched.update(self._searcher.docs_for_query(self._words_query(words, fields, boost=False)))
         return matched, verbatim
 
-    def _evaluate(self, node: querylang.Node, verbatim_of: dict[querylang.Term, set[int]]) -> set[int]:
+    @functools.cached_property
+    def _synonyms(self) -> dict[str, list[str]]:
+        """Folded word → the other words of its synonym groups (from the configuration the index was built with)."""
+        path = self.generation / generations.SYNONYMS
+        groups = generations.read_json(path) if path.exists() else []
+        expansions: dict[str, list[str]] = {}
+        for group in groups:
+            for word in group:
+                expansions.setdefault(word, []).extend(w for w in group if w != word)
+        return expansions
+
+    @property
+    def pinyin(self) -> bool:
+        """Whether this index holds the pinyin of its posts (`pinyin = true` in zhsearch.toml)."""
+        return bool(self.meta.get("settings", {}).get("pinyin"))
+
+    def _pinyin_docs(self, reading: str) -> set[int]:
+        """Posts in which some run of Han characters reads `reading` (any way of splitting it into syllables)."""
+        from whoosh import query as wq
+
+        splits = analysis.pinyin_splits(reading, analysis.pinyin_syllables())
+        if not self._docnums or not splits:
+            return set()
+        phrases = [wq.Phrase(PINYIN_FIELD, split) if len(split) > 1 else wq.Term(PINYIN_FIELD, split[0])
+                   for split in splits]
+        return set(self._searcher.docs_for_query(wq.Or(phrases)))
+
+    def _term_docs(self, term: querylang.Term) -> tuple[set[int], set[int], set[int]]:
+        """(all matching docs, docs matching verbatim, docs matching literally rather than through pinyin)."""
+        folded = analysis.fold(term.text).strip()
+        if term.field == PINYIN_TERM:
+            return self._pinyin_docs(folded), set(), set()
+        matched, verbatim = self._literal_docs(folded, term.field, term.quoted)
+        if term.quoted:
+            return matched, verbatim, matched
+        for synonym in self._synonyms.get(folded, ()):
+            matched |= self._literal_docs(synonym, term.field, False)[0]
+        literal = set(matched)
+        # Only a query of Latin letters reads as pinyin: a Chinese query never matches through pinyin.
+        reading = analysis.pinyin_query(term.text) if self.pinyin and term.field is None else None
+        # One syllable alone (nei) would bring every post with any of its homophones: only longer readings.
+        if reading and reading not in analysis.pinyin_syllables():
+            matched |= self._pinyin_docs(reading)
+        return matched, verbatim, literal
+
+    def _evaluate(self, node: querylang.Node, seen: dict[querylang.Term, tuple[set[int], set[int]]]) -> set[int]:
         if isinstance(node, querylang.Term):
-            matched, verbatim = self._term_docs(node)
-            verbatim_of[node] = verbatim
+            matched, verbatim, literal = self._term_docs(node)
+            seen[node] = (verbatim, literal)
             return matched
         if isinstance(node, querylang.DateRange):
             return self._date_docs(node.low, node.high)
         if isinstance(node, querylang.Not):
-            return set(self._all) - self._evaluate(node.item, verbatim_of)
-        sets = [self._evaluate(item, verbatim_of) for item in node.items]
+            return set(self._all) - self._evaluate(node.item, seen)
+        sets = [self._evaluate(item, seen) for item in node.items]
         if isinstance(node, querylang.And):
             return set.intersection(*sets)
         return set.union(*sets)
+
+    def _with_pinyin_reading(self, node: querylang.Node) -> querylang.Node:
+        """`nei tui` also as the one reading `neitui`, when the whole query is plain Latin terms."""
+        terms = [node] if isinstance(node, querylang.Term) else list(getattr(node, "items", ()))
+        if (not self.pinyin or not isinstance(node, (querylang.Term, querylang.And)) or len(terms) < 2
+                or not all(isinstance(t, querylang.Term) and not t.quoted and t.field is None for t in terms)):
+            return node
+        readings = [analysis.pinyin_query(t.text) for t in terms]
+        if not all(readings):
+            return node
+        return querylang.Or((node, querylang.Term("".join(readings), PINYIN_TERM)))
 
     @functools.cached_property
     def _stamps(self) -> dict[int, int]:
@@ -294,9 +350,9 @@ class Index:
             raise ValueError("page counts from 1")
         if sort not in SORTS:
             raise ValueError(f"unknown sort {sort!r}: choose one of {', '.join(SORTS)}")
-        node = querylang.parse(query)
-        terms = querylang.positive_terms(node)
-        verbatim_of: dict[querylang.Term, set[int]] = {}
+        node = self._with_pinyin_reading(querylang.parse(query))
+        terms = [t for t in querylang.positive_terms(node) if t.field != PINYIN_TERM]
+        verbatim_of: dict[querylang.Term, tuple[set[int], set[int]]] = {}
         try:
             allowed = self._filter(tuple(categories), tuple(authors), tuple(tags), since, until)
             matched = self._evaluate(node, verbatim_of)
@@ -334,7 +390,7 @@ class Index:
     def _zero_hit_help(self, node: querylang.Node,
                        allowed: set[int] | None) -> tuple[tuple[tuple[str, int], ...], str | None]:
         """How many posts each term alone matches, and the query without the first term that emptied it."""
-        scratch: dict[querylang.Term, set[int]] = {}
+        scratch: dict[querylang.Term, tuple[set[int], set[int]]] = {}
         counts = tuple((querylang.to_text(t), len(self._evaluate(t, scratch)))
                        for t in dict.fromkeys(querylang.positive_terms(node)))
         items = list(node.items) if isinstance(node, querylang.And) else [node]
@@ -367,6 +423,27 @@ class Index:
                         categories=tuple(meta.get("categories", ())), tags=tuple(meta.get("tags", ())),
                         date=meta.get("date"), url=meta.get("url"), text=stored.get("text", ""))
 
+    def stale_reason(self) -> str | None:
+        """Why the index no longer matches its configuration (the user dictionary changed), or None."""
+        from .config import file_digest
+
+        settings = self.meta.get("settings", {})
+        path = settings.get("user_dict")
+        if path and file_digest(Path(path)) != settings.get("user_dict_sha1"):
+            return f"the user dictionary {path} changed since the index was built; run `zhsearch index`"
+        return None
+
+    def analyze(self, text: str) -> list[analysis.AnalyzedToken]:
+        """The tokens this index would store for `text`, under its own analysis settings (user dictionary too)."""
+        tokens = analysis.analyze(text, self._lexicon.tokenizer_for(analysis.fold(text)))
+        if self.pinyin:
+            norm = analysis.normalize(text)
+            readings = sorted((pos, syllable) for syllable, positions in analysis.pinyin_postings(norm.text).items()
+                              for pos in positions)
+            tokens.extend(analysis.AnalyzedToken("pinyin", syllable, pos, norm.original_offset(pos),
+                                                 norm.original_offset(pos + 1)) for pos, syllable in readings)
+        return tokens
+
     def stats(self) -> IndexStats:
         """Posts, top categories and authors, date range, size on disk, when built, analysis settings."""
         metas = list(self._posts.values())
@@ -381,7 +458,7 @@ class Index:
                           corpus=self.meta.get("corpus", ""), settings=dict(self.meta.get("settings", {})))
 
     def _rank(self, matched: set[int], terms: list[querylang.Term],
-              verbatim_of: dict[querylang.Term, set[int]]) -> list[tuple[int, float]]:
+              seen: dict[querylang.Term, tuple[set[int], set[int]]]) -> list[tuple[int, float]]:
         from whoosh import query as wq
 
         if not matched:
@@ -398,11 +475,14 @@ class Index:
             results = self._searcher.search(wq.Or(scoring), limit=None, filter=matched, scored=True)
             scores = {hit.docnum: hit.score for hit in results}
         paths = {n: p for p, n in self._docnums.items() if n in matched}
-        verbatim_counts = {n: sum(1 for t in terms if n in verbatim_of.get(t, ())) for n in matched}
+        empty: tuple[set[int], set[int]] = (set(), set())
+        # Posts matching more terms literally (not only through pinyin) first, then more terms verbatim.
+        tiers = {n: sum(1 for t in terms if n in seen.get(t, empty)[1]) * (len(terms) + 1)
+                 + sum(1 for t in terms if n in seen.get(t, empty)[0]) for n in matched}
         ceiling = max(scores.values(), default=0.0) + 1.0
-        ranked = sorted(matched, key=lambda n: (-verbatim_counts[n], -scores.get(n, 0.0), paths[n]))
-        # One number that orders like the ranking: verbatim terms count above any BM25F difference.
-        return [(n, verbatim_counts[n] * ceiling + scores.get(n, 0.0)) for n in ranked]
+        ranked = sorted(matched, key=lambda n: (-tiers[n], -scores.get(n, 0.0), paths[n]))
+        # One number that orders like the ranking: the tier counts above any BM25F difference.
+        return [(n, tiers[n] * ceiling + scores.get(n, 0.0)) for n in ranked]
 
     def _hit(self, docnum: int, score: float, terms: list[querylang.Term]) -> Hit:
         stored = self._searcher.stored_fields(docnum)
