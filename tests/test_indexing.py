@@ -115,14 +115,19 @@ def _garbage_toc(index_dir: Path) -> None:
         toc.write_bytes(b"not a table of contents")
 
 
+def _segment_files(index_dir: Path) -> list[Path]:
+    # Whoosh segment files (non-compound: .trm terms, .pst postings, .fdt stored fields, ...), not the TOC.
+    return [f for f in live_generation(index_dir).glob("MAIN_*") if f.suffix != ".toc"]
+
+
 def _truncate_segment(index_dir: Path) -> None:
-    for seg in live_generation(index_dir).glob("*.seg"):
+    for seg in _segment_files(index_dir):
         with open(seg, "r+b") as f:
             f.truncate(100)
 
 
 def _delete_segment(index_dir: Path) -> None:
-    for seg in live_generation(index_dir).glob("*.seg"):
+    for seg in _segment_files(index_dir):
         seg.unlink()
 
 
