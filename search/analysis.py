@@ -21,7 +21,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Protocol
+from typing import Iterable, Iterator, NamedTuple, Protocol
 
 # Bump when any change here alters the tokens an index holds: an index built under another version must be rebuilt.
 ANALYSIS_VERSION = 1
@@ -32,7 +32,9 @@ _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN_RE = re.compile(
     rf"(?P<han>[{_HAN}]+)"
     r"|(?P<latin>[a-z0-9]+(?:[._\-'][a-z0-9]+)*(?:\+\+|#)?)"
-    r"|(?P<other>\S)"
+    # Punctuation is skipped by the expression itself (ASCII, general punctuation, CJK symbols, full-width
+    # forms): checking each mark's Unicode category in Python cost more than jieba on punctuation-heavy posts.
+    r"|(?P<other>[^\s!-/:-@\[-`{-~\u2000-\u206f\u3000-\u303f\ufe30-\ufe4f\uff00-\uff65])"
 )
 _LATIN_PART_RE = re.compile(r"[a-z]+|[0-9]+(?:\.[0-9]+)*")
 _COMBINING_RE = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u3099\u309a]")
@@ -106,12 +108,11 @@ def normalize(text: str) -> Normalized:
 
 
 def fold(text: str) -> str:
-    """The normalised form of `text` alone (for query terms and filter values)."""
-    return normalize(text).text
+    """The normalised form of `text`, without the offset map (what the index stores and queries are matched in)."""
+    return _fold_chinese(unicodedata.normalize("NFKC", text).lower())
 
 
-@dataclass(frozen=True)
-class WordToken:
+class WordToken(NamedTuple):
     """A token of a word field: its text, ordinal position and offsets in the text that was analysed."""
 
     text: str
