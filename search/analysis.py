@@ -42,6 +42,15 @@ _DROPPED_CATEGORIES = frozenset({"Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Zs",
                                  "Co", "Cn", "Sm", "Sk", "Sc"})
 
 
+# Question words and particles: in a question typed as a query they carry no topic, so they neither count
+# towards matching a question nor score (什么, 怎么, 吗, 呢, 的 ...).
+QUESTION_WORDS = frozenset(
+    "的 了 吗 呢 吧 啊 呀 么 嘛 是 在 有 和 与 及 或 也 都 就 还 又 会 能 可以 要 需要 应该 该 对 把 被 给 从 到 向 "
+    "为 为了 因为 所以 如果 但是 而 并 很 更 最 这 那 这个 那个 这些 那些 一个 个 些 之 其 "
+    "什么 怎么 怎样 怎么样 如何 为什么 为何 哪 哪个 哪些 哪里 哪儿 谁 多少 几 多久 何时 是否 是不是 有没有 "
+    "我 你 他 她 它 我们 你们 他们 她们 自己 时 时候".split())
+
+
 class Segmenter(Protocol):
     """What the analysis needs of jieba: a `jieba.Tokenizer`, fully loaded or loaded for one text (lexicon.py)."""
 

@@ -13,6 +13,7 @@ How a query is answered:
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -26,6 +27,10 @@ from .verbatim import TextStore
 
 # The field of a query term standing for a pinyin reading of several Latin terms (never typed by users).
 PINYIN_TERM = "pinyin"
+# A term of this many content words or more may be a question: when no post has them all, a post needs
+# SOFT_MATCH_SHARE of them.
+SOFT_MATCH_WORDS = 3
+SOFT_MATCH_SHARE = 0.5
 # BM25F field weights (query-time boosts, so they can be tuned without a rebuild).
 FIELD_BOOSTS = {"title": 3.0, "category": 2.0, "tag": 2.0, "author": 2.0, "body": 1.0}
 
@@ -209,6 +214,18 @@ class Index:
     def _words(self, folded: str) -> list[str]:
         return analysis.main_words(folded, self._lexicon.tokenizer_for(folded))
 
+    def _word_groups(self, folded: str) -> dict[str, list[str]]:
+        """Each word of `folded` → itself and its search-mode sub-words."""
+        groups: dict[int, list[str]] = {}
+        for token in analysis.word_tokens(folded, self._lexicon.tokenizer_for(folded)):
+            groups.setdefault(token.pos, []).append(token.text)
+        return {words[0]: words for words in groups.values()}
+
+    def _any_words_query(self, words: list[str], fields: tuple[str, ...]) -> Any:
+        from whoosh import query as wq
+
+        return wq.Or([wq.Term(word_field(f), w) for w in dict.fromkeys(words) for f in fields])
+
     def _words_query(self, words: list[str], fields: tuple[str, ...], boost: bool) -> Any:
         from whoosh import query as wq
 
@@ -225,8 +242,25 @@ class Index:
             return verbatim, verbatim
         words = self._words(folded)
         matched = set(verbatim)
-        if words and docnums:
-            matched.update(self._searcher.docs_for_query(self._words_query(words, fields, boost=False)))
+        if not words or not docnums:
+            return matched, verbatim
+        content = [w for w in dict.fromkeys(words) if w not in analysis.QUESTION_WORDS] or words
+        if len(content) < SOFT_MATCH_WORDS:
+            matched.update(self._searcher.docs_for_query(self._words_query(content, fields, boost=False)))
+            return matched, verbatim
+        # A question typed as one term (定期人寿保险支付时会发生什么): all its content words when some post has
+        # them all, else most of them, else as many as any post has; a long word counts as present when one of its search-mode sub-words is
+        # (人寿保险: 人寿 or 保险). BM25F then ranks posts matching more of them first.
+        groups = self._word_groups(folded)
+        hits: dict[int, int] = {}
+        for word in content:
+            query = self._any_words_query(groups.get(word, [word]), fields)
+            for n in self._searcher.docs_for_query(query):
+                hits[n] = hits.get(n, 0) + 1
+        best = max(hits.values(), default=0)
+        needed = len(content) if best == len(content) else max(2, math.ceil(len(content) * SOFT_MATCH_SHARE))
+        needed = max(1, min(needed, best))  # rather the posts matching fewer words, ranked, than nothing
+        matched.update(n for n, count in hits.items() if count >= needed)
         return matched, verbatim
 
     @functools.cached_property
@@ -467,7 +501,7 @@ class Index:
         scoring = []
         for term in terms:
             # Quoted terms too: among posts that all contain the text, BM25F over its words orders them.
-            words = self._words(analysis.fold(term.text).strip())
+            words = [w for w in self._words(analysis.fold(term.text).strip()) if w not in analysis.QUESTION_WORDS]
             if words:
                 fields = (term.field,) if term.field else SEARCH_FIELDS
                 scoring.extend(self._words_query([w], fields, boost=True) for w in words)
