@@ -15,12 +15,21 @@ from .errors import (
     IndexCorrupt as IndexCorrupt,
     IndexLocked as IndexLocked,
     IndexNotFound as IndexNotFound,
+    NotInIndex as NotInIndex,
     PostError as PostError,
     QueryError as QueryError,
     RebuildNeeded as RebuildNeeded,
     SearchError as SearchError,
 )
-from .searching import Hit as Hit, Index as Index, Results as Results, open_index as open_index
+from .searching import (
+    Document as Document,
+    Facets as Facets,
+    Hit as Hit,
+    Index as Index,
+    IndexStats as IndexStats,
+    Results as Results,
+    open_index as open_index,
+)
 
 # Building needs BeautifulSoup, markdown-it and the whole jieba dictionary; searching needs none of them, so the
 # build side is imported on first use (a cold `zhsearch search` stays fast).
@@ -40,7 +49,8 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
-    "BuildReport", "ConfigError", "Hit", "Index", "IndexCorrupt", "IndexLocked", "IndexNotFound", "Post",
+    "BuildReport", "ConfigError", "Document", "Facets", "Hit", "Index", "IndexCorrupt", "IndexLocked",
+    "IndexNotFound", "IndexStats", "NotInIndex", "Post",
     "PostError", "QueryError", "RebuildNeeded", "Results", "SearchError", "build_index", "open_index",
     "read_post", "update_index", "__version__",
 ]

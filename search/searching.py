@@ -148,11 +148,24 @@ class IndexStats:
 SORTS = ("relevance", "newest", "oldest")
 
 
+def _distinct(names: Any) -> list[str]:
+    """A post's names, each folded form once (a post counts once per category however it spells it)."""
+    seen: dict[str, str] = {}
+    for name in names:
+        seen.setdefault(analysis.fold(name).strip(), name)
+    return list(seen.values())
+
+
 def _counts(values: Any) -> dict[str, int]:
+    """Counts of names, those that fold alike (臺灣, 台湾) counted as one, as the filters match them, under
+    their smallest spelling (so the name shown doesn't depend on the order posts are read in)."""
     counts: dict[str, int] = {}
+    spellings: dict[str, str] = {}
     for value in values:
-        counts[value] = counts.get(value, 0) + 1
-    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+        key = analysis.fold(value).strip()
+        counts[key] = counts.get(key, 0) + 1
+        spellings[key] = min(spellings.get(key, value), value)
+    return dict(sorted(((spellings[k], n) for k, n in counts.items()), key=lambda item: (-item[1], item[0])))
 
 
 def open_index(index_dir: Path | str) -> "Index":
@@ -339,7 +352,8 @@ class Index:
         if not self._all or not reader.has_column("stamp"):
             return {}
         column = reader.column_reader("stamp")
-        return {n: column[n] for n in self._all if column[n]}
+        # An undated post reads as the column's default (0 or 2**64-1): only real YYYYMMDDhhmmss values count.
+        return {n: column[n] for n in self._all if 0 < column[n] <= 99991231235959}
 
     def _date_docs(self, low: int, high: int) -> set[int]:
         return {n for n, stamp in self._stamps.items() if low <= stamp <= high}
@@ -417,8 +431,8 @@ class Index:
     def _facets(self, matched: set[int]) -> Facets:
         paths = {n: p for p, n in self._docnums.items()}
         metas = [self._posts.get(paths[n], {}) for n in matched]
-        return Facets(categories=_counts(c for m in metas for c in dict.fromkeys(m.get("categories", ()))),
-                      authors=_counts(a for m in metas for a in dict.fromkeys(m.get("authors", ()))),
+        return Facets(categories=_counts(c for m in metas for c in _distinct(m.get("categories", ()))),
+                      authors=_counts(a for m in metas for a in _distinct(m.get("authors", ()))),
                       years=_counts(m["date"][:4] for m in metas if m.get("date")))
 
     def _zero_hit_help(self, node: querylang.Node,
@@ -484,8 +498,8 @@ class Index:
         dates = sorted(m["date"] for m in metas if m.get("date"))
         size = sum(f.stat().st_size for f in self.generation.iterdir() if f.is_file())
         return IndexStats(posts=len(metas),
-                          categories=_counts(c for m in metas for c in dict.fromkeys(m.get("categories", ()))),
-                          authors=_counts(a for m in metas for a in dict.fromkeys(m.get("authors", ()))),
+                          categories=_counts(c for m in metas for c in _distinct(m.get("categories", ()))),
+                          authors=_counts(a for m in metas for a in _distinct(m.get("authors", ()))),
                           years=_counts(d[:4] for d in dates), first_date=dates[0] if dates else None,
                           last_date=dates[-1] if dates else None, size_bytes=size,
                           built=self.meta.get("built", ""), updated=self.meta.get("updated", ""),
