@@ -438,13 +438,6 @@ FILTERS = [{}, {"categories": ("社交媒体",)}, {"authors": ("Alice", "小王"
            {"tags": ("工具", "求职")}, {"categories": ("技术", "旅行"), "until": "2021-04"}]
 
 
-def folded_unique(names: dict[str, int]) -> list[str]:
-    from search import analysis
-
-    folded = [analysis.fold(n) for n in names]
-    return [n for n, f in zip(names, folded) if folded.count(f) == 1]
-
-
 @pytest.mark.parametrize("filters", FILTERS)
 def test_facets_agree_with_filters(bix, filters):
     results = bix.search("咖啡", limit=2, facets=True, **filters)
