@@ -34,6 +34,7 @@ from .searching import (
 # Building needs BeautifulSoup, markdown-it and the whole jieba dictionary; searching needs none of them, so the
 # build side is imported on first use (a cold `zhsearch search` stays fast).
 _LAZY = {"BuildReport": "indexing", "build_index": "indexing", "update_index": "indexing",
+         "Config": "config", "load_config": "config",
          "Post": "posts", "read_post": "posts"}
 
 
@@ -49,8 +50,8 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
-    "BuildReport", "ConfigError", "Document", "Facets", "Hit", "Index", "IndexCorrupt", "IndexLocked",
+    "BuildReport", "Config", "ConfigError", "Document", "Facets", "Hit", "Index", "IndexCorrupt", "IndexLocked",
     "IndexNotFound", "IndexStats", "NotInIndex", "Post",
     "PostError", "QueryError", "RebuildNeeded", "Results", "SearchError", "build_index", "open_index",
-    "read_post", "update_index", "__version__",
+    "load_config", "read_post", "update_index", "__version__",
 ]
