@@ -1,0 +1,279 @@
+"""search.lexicon: a Lexicon segments exactly as a fully loaded jieba Tokenizer does."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from search.errors import ConfigError, IndexCorrupt
+from search.lexicon import Lexicon, import_jieba, new_tokenizer, write_lexicon
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+BLOGS = SHARED / "corpora" / "blogs"
+
+TRICKY = [
+    "人脉背书",
+    "中华人民共和国",
+    "马克思主义",
+    "定期人寿保险支付时会发生什么？",
+    "南京市长江大桥",
+    "结婚的和尚未结婚的",
+    "研究生命起源",
+    "工信处女干事每月经过下属科室都要亲口交代24口交换机等技术性器件的安装工作",
+    # Names and other words only the HMM finds.
+    "他来到了网易杭研大厦",
+    "小明硕士毕业于中国科学院计算所，后在日本京都大学深造",
+    "李小福是创新办主任也是云计算方面的专家；欧阳娜娜和诸葛亮",
+    # Latin, digits and jieba's joining symbols (+#&._%-).
+    "Python3.11和C++",
+    "AT&T的iPhone 15 Pro售价$999.99，涨幅100%",
+    "C#与.NET 6.0、e-mail地址foo_bar@example.com",
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    # Full-width letters, digits and space.
+    "ＡＢＣ１２３全角字符，全角空格　在这里",
+    "“你好！”她说——（括号）《书名》……【注】",
+    "今天很开心😀🎉，吃了火锅🍲",
+    "臺灣的電腦軟體",
+    "これは日本語です 한국어",
+    "的的的的的的的的的的的的的的的的的的的的的的的",
+    "长长长长长长长长长长长长长长长长长长长长长长长长长长长长长长长长长长",
+    "  \t\n\r\n",
+    "\ud800孤立代理项",
+    "",
+]
+
+# freq 0 makes jieba force-split the HMM's "杭研"; the long word is longer than any dictionary word.
+USER_DICT = """韭菜盒子兄弟 10 nz
+杭研 0
+云计算 5
+创新办 3 i
+超长的用户自定义词语测试一二三四五六七八九十
+机器 学习 7
+"""
+USER_SENTENCES = [
+    "我和韭菜盒子兄弟去了网易杭研大厦",
+    "他来到了网易杭研大厦",
+    "李小福是创新办主任也是云计算方面的专家",
+    "超长的用户自定义词语测试一二三四五六七八九十和机器学习",
+]
+
+
+@pytest.fixture(scope="module")
+def full():
+    return new_tokenizer()
+
+
+@pytest.fixture(scope="module")
+def lexicon_path(full, tmp_path_factory):
+    path = tmp_path_factory.mktemp("lexicon") / "lexicon.bin"
+    write_lexicon(full, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def lexicon(lexicon_path):
+    with Lexicon(lexicon_path) as lexicon:
+        yield lexicon
+
+
+@pytest.fixture(scope="module")
+def user_dict_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("userdict") / "user.txt"
+    path.write_text(USER_DICT, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def user_full(user_dict_path):
+    return new_tokenizer(user_dict_path)
+
+
+@pytest.fixture(scope="module")
+def user_lexicon_path(user_full, tmp_path_factory):
+    path = tmp_path_factory.mktemp("userlexicon") / "lexicon.bin"
+    write_lexicon(user_full, path)
+    return path
+
+
+def assert_same(lexicon, tokenizer, text):
+    for hmm in (True, False):
+        assert lexicon.cut(text, hmm=hmm) == tokenizer.lcut(text, HMM=hmm), (text, hmm)
+        assert lexicon.cut_for_search(text, hmm=hmm) == tokenizer.lcut_for_search(text, HMM=hmm), (text, hmm)
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_lexicon_cut_tricky_sentences(lexicon, full, text):
+    assert_same(lexicon, full, text)
+
+
+def test_lexicon_cut_all_tricky_sentences_at_once(lexicon, full):
+    assert_same(lexicon, full, "\n".join(TRICKY))
+
+
+def test_lexicon_cut_known_segmentation(lexicon):
+    assert lexicon.cut("定期人寿保险支付时会发生什么？") == ["定期", "人寿保险", "支付", "时会", "发生", "什么", "？"]
+    assert lexicon.cut("Python3.11和C++") == ["Python3.11", "和", "C++"]
+    assert lexicon.cut("") == []
+
+
+def test_lexicon_tokenizer_for_holds_only_needed_entries(lexicon, full):
+    tokenizer = lexicon.tokenizer_for("中华人民共和国")
+    assert 0 < len(tokenizer.FREQ) < 50
+    assert tokenizer.total == full.total
+    assert all(full.FREQ[word] == freq for word, freq in tokenizer.FREQ.items())
+    # A tokenizer made for a text also cuts any part of it.
+    assert tokenizer.lcut("人民共和") == full.lcut("人民共和")
+
+
+def test_lexicon_header(lexicon, full):
+    assert len(lexicon) == len(full.FREQ)
+    assert lexicon.total == full.total
+    assert lexicon.max_chars == max(map(len, full.FREQ))
+
+
+def test_lexicon_user_dict(user_full, user_lexicon_path):
+    jieba = import_jieba()
+    # The user words change jieba's output, so the comparison below tests something.
+    assert user_full.lcut("他来到了网易杭研大厦") == ["他", "来到", "了", "网易", "杭", "研", "大厦"]
+    assert "韭菜盒子兄弟" in user_full.lcut(USER_SENTENCES[0])
+    expected = {s: (user_full.lcut(s), user_full.lcut_for_search(s, HMM=False)) for s in USER_SENTENCES}
+    # A query process has not loaded the user dictionary: the lexicon must bring the force-split word back.
+    jieba.finalseg.Force_Split_Words.discard("杭研")
+    with Lexicon(user_lexicon_path) as lexicon:
+        got = {s: (lexicon.cut(s), lexicon.cut_for_search(s, hmm=False)) for s in USER_SENTENCES}
+        assert got == expected
+        for text in USER_SENTENCES + TRICKY:
+            assert_same(lexicon, user_full, text)
+
+
+def test_lexicon_in_new_process(user_full, user_lexicon_path):
+    """A fresh interpreter: pkg_resources left alone, nothing on stderr, force-split words read from the file."""
+    script = """
+import json, sys
+from pathlib import Path
+had = "pkg_resources" in sys.modules
+from search.lexicon import Lexicon, import_jieba
+import_jieba()
+assert ("pkg_resources" in sys.modules) == had, "pkg_resources entry left behind"
+lexicon = Lexicon(Path(sys.argv[1]))
+print(json.dumps([lexicon.cut(s) for s in json.loads(sys.argv[2])], ensure_ascii=False))
+"""
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(user_lexicon_path), json.dumps(USER_SENTENCES)],
+        capture_output=True, encoding="utf-8", env=env, cwd=REPO, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert json.loads(result.stdout) == [user_full.lcut(s) for s in USER_SENTENCES]
+
+
+def test_import_jieba_leaves_pkg_resources_importable():
+    script = """
+import sys
+from search.lexicon import import_jieba
+assert "pkg_resources" not in sys.modules
+import_jieba()
+assert "pkg_resources" not in sys.modules, sys.modules["pkg_resources"]
+assert "jieba" in sys.modules
+try:
+    import setuptools
+except ImportError:
+    pass
+else:
+    import pkg_resources
+    assert pkg_resources is not None
+"""
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, encoding="utf-8", env=env,
+                            cwd=REPO, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_import_jieba_silences_logger():
+    jieba = import_jieba()
+    assert import_jieba() is jieba
+    assert not logging.getLogger("jieba").isEnabledFor(logging.DEBUG)
+
+
+def test_write_lexicon_is_deterministic(full, lexicon_path, tmp_path):
+    again = tmp_path / "again.bin"
+    write_lexicon(full, again)
+    assert again.read_bytes() == lexicon_path.read_bytes()
+    assert [p.name for p in tmp_path.iterdir()] == ["again.bin"]  # no temp file left behind
+
+
+def test_lexicon_fingerprint(lexicon_path, user_lexicon_path):
+    with Lexicon(lexicon_path) as a, Lexicon(lexicon_path) as b, Lexicon(user_lexicon_path) as c:
+        assert a.fingerprint == b.fingerprint
+        assert a.fingerprint != c.fingerprint
+        assert len(a.fingerprint) == 16 and int(a.fingerprint, 16) >= 0
+
+
+def test_lexicon_missing_file(tmp_path):
+    with pytest.raises(IndexCorrupt, match="cannot read lexicon"):
+        Lexicon(tmp_path / "nope.bin")
+
+
+@pytest.mark.parametrize("content", [b"", b"not a lexicon" * 10], ids=["empty", "garbage"])
+def test_lexicon_not_a_lexicon(tmp_path, content):
+    path = tmp_path / "lexicon.bin"
+    path.write_bytes(content)
+    with pytest.raises(IndexCorrupt):
+        Lexicon(path)
+
+
+def test_lexicon_truncated(lexicon_path, tmp_path):
+    path = tmp_path / "lexicon.bin"
+    path.write_bytes(lexicon_path.read_bytes()[:-1])
+    with pytest.raises(IndexCorrupt, match="truncated"):
+        Lexicon(path)
+
+
+def test_new_tokenizer_missing_user_dict(tmp_path):
+    with pytest.raises(ConfigError, match="user dictionary"):
+        new_tokenizer(tmp_path / "missing.txt")
+
+
+def blog_blocks() -> list[str]:
+    """Every distinct run jieba cuts on its own (``jieba.re_han_default``) in the raw blog posts.
+
+    jieba splits a sentence at everything else (punctuation, spaces, other scripts) and cuts each run
+    independently, so checking every distinct run checks every sentence.
+    """
+    jieba = import_jieba()
+    blocks: set[str] = set()
+    for path in sorted(BLOGS.rglob("*")):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            blocks.update(m.group() for m in jieba.re_han_default.finditer(text))
+    return sorted(blocks)
+
+
+@pytest.mark.skipif(not BLOGS.is_dir(), reason="../shared/corpora/blogs is absent")
+@pytest.mark.parametrize("hmm", [True, pytest.param(False, marks=pytest.mark.slow)], ids=["hmm", "no_hmm"])
+def test_lexicon_blog_corpus_identical(lexicon, full, hmm):
+    """Search-mode tokens with offsets include every word of `cut` and every gram of `cut_for_search`."""
+    blocks = blog_blocks()
+    assert len(blocks) > 1000
+    mismatches = []
+    for block in blocks:
+        got = lexicon.tokenizer_for(block).tokenize(block, mode="search", HMM=hmm)
+        if list(got) != list(full.tokenize(block, mode="search", HMM=hmm)):
+            mismatches.append(block)
+    assert mismatches == []
+
+
+def test_new_tokenizer_user_dict_not_utf8(tmp_path):
+    path = tmp_path / "user.txt"
+    path.write_bytes("韭菜盒子 3\n".encode("gbk"))
+    with pytest.raises(ConfigError, match="user dictionary"):
+        new_tokenizer(path)
