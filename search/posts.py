@@ -1,0 +1,652 @@
+"""Post files -> `Post`: one clean, typed record per Hexo/Jekyll post.
+
+Parts, in the order a file goes through them:
+
+* finding -- `find_posts` walks a corpus root: post suffixes only, symlinks checked against the root, loops and
+  unreadable entries reported instead of followed;
+* reading and decoding -- `read_post` reads at most `MAX_POST_BYTES`; `_decode` tries UTF-8, GB18030, Big5;
+* front matter -- `_split_front_matter` finds the `---` block, `_load_yaml` runs a safe loader with guards
+  against hostile YAML, the `_meta_*` helpers coerce its loose values (titles, lists, dates, URLs);
+* body -- `_liquid_*` remove Liquid/Hexo template tags, `_render_markdown` turns Markdown into HTML
+  (markdown-it, CommonMark), `_html_text` parses with BeautifulSoup+lxml once and walks the tree to plain text
+  (blocks -> lines, inline elements joined, hidden elements dropped), picking up the Zhihu answer format's
+  author and original URL on the way;
+* `parse_post` ties them together; every degradation is a short sentence in `Post.problems`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime
+import email.utils
+import functools
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import yaml
+from bs4 import BeautifulSoup, NavigableString, Tag
+from markdown_it import MarkdownIt
+
+from .errors import PostError
+
+__all__ = ["MAX_POST_BYTES", "POST_SUFFIXES", "Post", "parse_post", "read_post", "find_posts"]
+
+MAX_POST_BYTES = 4 * 1024 * 1024
+"""Bytes read from one post file; the rest of a larger file is dropped and reported as a problem."""
+
+POST_SUFFIXES = (".md", ".markdown", ".html")
+
+# Real front matter is well under 4 KiB; a huge one can only be hostile or broken, and the pure-Python YAML
+# parser would spend seconds on it.
+_MAX_FRONT_MATTER_CHARS = 64 * 1024
+# markdown-it-py is pure Python with per-character loops; beyond this a body is parsed as HTML directly.
+_MAX_MARKDOWN_CHARS = 1024 * 1024
+# Bounds for coercing front-matter values: YAML aliases can make a small file describe an exponential tree.
+_MAX_META_ITEMS = 200
+_MAX_META_DEPTH = 20
+
+
+@dataclass(frozen=True)
+class Post:
+    """One post, ready for indexing."""
+
+    path: str
+    title: str
+    authors: tuple[str, ...]
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    date: datetime.datetime | None
+    url: str | None
+    text: str
+    draft: bool
+    problems: tuple[str, ...]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Finding
+
+def find_posts(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Every post file under `root` sorted by relative path, and the skipped ones as (relative path, reason).
+
+    Hidden entries (`.git`, editor lock files) and `node_modules` are skipped silently, as are other suffixes.
+    """
+    root = Path(root)
+    try:
+        real_root = root.resolve(strict=True)
+    except (OSError, RuntimeError) as e:
+        raise PostError(f"{root}: cannot open the corpus root: {_reason(e)}") from e
+    if not real_root.is_dir():
+        raise PostError(f"{root}: the corpus root is not a directory")
+    found: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    visited = {real_root}  # real paths of directories entered: symlink loops end here
+    stack = [(str(root), "", real_root)]
+    while stack:
+        directory, rel_dir, real_dir = stack.pop()
+        try:
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda entry: entry.name)
+        except OSError as e:
+            skipped.append((rel_dir or ".", f"cannot list directory: {_reason(e)}"))
+            continue
+        subdirs = []
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            is_post_name = name.lower().endswith(POST_SUFFIXES)
+            try:
+                is_link = entry.is_symlink()
+                is_dir = entry.is_dir()  # follows symlinks
+                real = Path(entry.path).resolve(strict=True) if is_link else real_dir / name
+            except (OSError, RuntimeError):  # RuntimeError: symlink loop on Python < 3.13
+                if is_post_name or "." not in name:
+                    skipped.append((rel, "broken symlink or symlink loop"))
+                continue
+            if not is_dir and not is_post_name:
+                continue
+            if is_dir and name == "node_modules":
+                continue
+            if is_link and not real.is_relative_to(real_root):
+                skipped.append((rel, f"symlink points outside the corpus root ({real}); not followed"))
+                continue
+            if is_dir:
+                if real in visited:
+                    skipped.append((rel, "directory already visited through another path (symlink loop?)"))
+                else:
+                    visited.add(real)
+                    subdirs.append((entry.path, rel, real))
+            elif not os.access(entry.path, os.R_OK):
+                skipped.append((rel, "permission denied"))
+            else:
+                found.append(rel)
+        stack.extend(reversed(subdirs))  # depth-first in name order, so the first path to a directory wins
+    found.sort()
+    return [root.joinpath(*rel.split("/")) for rel in found], skipped
+
+
+def _reason(error: BaseException) -> str:
+    return getattr(error, "strerror", None) or str(error) or type(error).__name__
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading and decoding
+
+def read_post(file: Path, root: Path) -> Post:
+    """Read `file` (at most `MAX_POST_BYTES`, a longer file is reported truncated) and parse it."""
+    file = Path(file)
+    try:
+        rel = file.relative_to(root).as_posix()
+    except ValueError:
+        rel = file.as_posix()
+    try:
+        with open(file, "rb") as fh:
+            data = fh.read(MAX_POST_BYTES + 1)  # one byte more tells parse_post the file was longer
+    except OSError as e:
+        raise PostError(f"{rel}: cannot read: {_reason(e)}") from e
+    return parse_post(data, rel)
+
+
+@functools.lru_cache(maxsize=1)
+def _common_hanzi() -> re.Pattern:
+    """The everyday characters of both scripts: GB2312 level 1 (3,755) and Big5's frequent block (5,401)."""
+    chars = set()
+    for encoding, leads, trails in (("gb2312", range(0xB0, 0xD8), range(0xA1, 0xFF)),
+                                    ("big5", range(0xA4, 0xC7), [*range(0x40, 0x7F), *range(0xA1, 0xFF)])):
+        for lead in leads:
+            for trail in trails:
+                try:
+                    chars.add(bytes((lead, trail)).decode(encoding))
+                except UnicodeDecodeError:
+                    pass
+    # Python's big5 codec puts kana in row C6; only ideographs count.
+    return re.compile("[" + "".join(sorted(c for c in chars if "\u4e00" <= c <= "\u9fff")) + "]")
+
+
+def _common_share(text: str) -> float:
+    """Share of non-ASCII characters that are everyday hanzi: high for a right guess, low for mojibake."""
+    sample = text[:20000]
+    others = len(sample.encode("utf-8")) - len(sample)  # cheap stand-in for a count of non-ASCII characters
+    return len(_common_hanzi().findall(sample)) * 2 / others if others else 1.0
+
+
+def _decode_as(data: bytes, encoding: str, truncated: bool) -> str | None:
+    try:
+        # Incremental, so that a character cut in half by truncation is dropped instead of failing the decode.
+        return codecs.getincrementaldecoder(encoding)().decode(data, final=not truncated)
+    except UnicodeDecodeError:
+        return None
+
+
+def _decode(data: bytes, path: str) -> tuple[str, list[str]]:
+    """Bytes -> (text, problems): UTF-8 (BOM or not), else GB18030, else Big5; NULs and CRs removed."""
+    problems = []
+    truncated = len(data) > MAX_POST_BYTES
+    if truncated:
+        data = data[:MAX_POST_BYTES]
+        problems.append(f"truncated at {MAX_POST_BYTES // (1024 * 1024)} MiB")
+    text = _decode_as(data, "utf-8-sig", truncated)
+    if text is None:
+        text = _decode_as(data, "gb18030", truncated)
+        encoding = "GB18030"
+        # Almost every Big5 byte pair is valid GBK too, so both decodings usually succeed; the right one is the
+        # one that reads as everyday hanzi rather than rare characters, kana and private-use code points.
+        big5 = _decode_as(data, "big5", truncated)
+        if big5 is not None and (text is None or _common_share(big5) > _common_share(text) + 0.1):
+            text, encoding = big5, "Big5"
+        if text is None:
+            raise PostError(f"{path}: not UTF-8, GB18030 or Big5 text")
+        problems.append(f"decoded as {encoding}")
+    text = text.lstrip("\ufeff")
+    if "\x00" in text:
+        problems.append(f"removed {text.count(chr(0))} NUL bytes")
+        text = text.replace("\x00", "")
+    # One line-ending convention for every later regex.
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text, problems
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Front matter
+
+_FM_OPEN = re.compile(r"(?:[ \t]*\n)*---[ \t]*\n")
+_FM_CLOSE = re.compile(r"^---[ \t]*$", re.M)
+
+
+def _split_front_matter(text: str) -> tuple[str | None, int, str, str | None]:
+    """(front matter or None, its first line number, body, problem)."""
+    opening = _FM_OPEN.match(text)
+    if not opening:
+        return None, 0, text, None
+    start = opening.end()
+    closing = _FM_CLOSE.search(text, start)
+    if not closing:
+        return None, 0, text, "front matter has no closing '---' line; read as body"
+    return text[start:closing.start()], text.count("\n", 0, start) + 1, text[closing.end() + 1:], None
+
+
+def _safe_loader(base: type) -> type:
+    """A subclass of a safe loader that never builds dates (we parse them ourselves, so one bad date can't
+    break the whole front matter) and refuses merge keys (`<<: [*a, *a]` chains grow exponentially)."""
+
+    def flatten_mapping(self, node):
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise yaml.constructor.ConstructorError(None, None, "merge keys (<<) are not supported",
+                                                        key_node.start_mark)
+
+    resolvers = {first: [(tag, rx) for tag, rx in entries if tag != "tag:yaml.org,2002:timestamp"]
+                 for first, entries in base.yaml_implicit_resolvers.items()}
+    return type("_PostLoader", (base,), {"flatten_mapping": flatten_mapping, "yaml_implicit_resolvers": resolvers})
+
+
+_PY_LOADER = _safe_loader(yaml.SafeLoader)
+_FAST_LOADER = _safe_loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def _load_yaml(source: str, first_line: int) -> tuple[dict | None, str | None]:
+    """(mapping or None, problem or None)."""
+    if len(source) > _MAX_FRONT_MATTER_CHARS:
+        return None, f"front matter is larger than {_MAX_FRONT_MATTER_CHARS // 1024} KiB; ignored"
+    # libyaml's composer recurses on the C stack and crashes the process on ~50,000 nested collections. Each
+    # nesting level needs at least one of these characters, so a small count proves the C parser is safe;
+    # otherwise the pure-Python parser runs and stops at Python's recursion limit instead.
+    bound = sum(source.count(c) for c in "[{-?:\n")
+    loader = _FAST_LOADER if bound < 1000 else _PY_LOADER
+    try:
+        data = yaml.load(source, Loader=loader)  # noqa: S506 -- a safe loader, see _safe_loader
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f" (line {first_line + mark.line})" if mark else ""
+        return None, f"front matter is not valid YAML{where}: {_short(e.problem or e.context or str(e))}"
+    except (yaml.YAMLError, RecursionError, ValueError, TypeError, OverflowError, MemoryError) as e:
+        return None, f"front matter is not valid YAML: {_short(str(e) or type(e).__name__)}"
+    if data is None:
+        return {}, None
+    if not isinstance(data, dict):
+        return None, f"front matter is not a mapping (it is a {type(data).__name__})"
+    return data, None
+
+
+def _short(message: str, limit: int = 120) -> str:
+    message = " ".join(message.split())
+    return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
+def _scalars(value: object) -> list[str]:
+    """Every scalar in a (possibly nested, possibly aliased) YAML value as stripped non-empty strings, in order,
+    without repeats; bounded in depth and count because aliases can describe huge or cyclic trees."""
+    result: list[str] = []
+    seen: set[str] = set()
+    stack = [(value, 0)]
+    budget = 50 * _MAX_META_ITEMS  # nodes visited: `&a [*b, *b]` chains double at every level
+    while stack and len(result) < _MAX_META_ITEMS and budget:
+        budget -= 1
+        item, depth = stack.pop()
+        if isinstance(item, (list, tuple, dict)):
+            if depth < _MAX_META_DEPTH:
+                children = list(item.items()) if isinstance(item, dict) else item
+                stack.extend((child, depth + 1) for child in reversed(children[:_MAX_META_ITEMS]))
+            continue
+        if item is None:
+            continue
+        try:
+            text = item.decode("utf-8", "replace") if isinstance(item, bytes) else str(item)
+        except ValueError:  # an int too long to print (sys.get_int_max_str_digits)
+            continue
+        text = " ".join(text.split())
+        if text and text not in seen:
+            seen.add(text)
+            result.append(text)
+    return result
+
+
+_LIST_SEPARATORS = re.compile(r"[,，、;；]")
+
+
+def _meta_list(meta: dict, *keys: str) -> list[str]:
+    """Values of several keys (strings, comma strings, nested lists), flattened, de-duplicated, order kept."""
+    values: list[str] = []
+    for key in keys:
+        value = meta.get(key)
+        if isinstance(value, str):
+            value = _LIST_SEPARATORS.split(value)
+        values.extend(_scalars(value))
+    return list(dict.fromkeys(values))
+
+
+_ISO_DATE = re.compile(
+    r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"
+    r"(?:(?:T|\s+)(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6})\d*)?)?)?"
+    r"\s*(Z|UTC|GMT|[+-]\d{1,2}(?::?\d{2})?)?", re.I)
+_NAME_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})-")
+
+
+def _parse_date(value: object) -> datetime.datetime | None:
+    """A front-matter date (string, or date/datetime from an explicit YAML tag) -> datetime, else None."""
+    if isinstance(value, datetime.datetime):
+        return value
+    if isinstance(value, datetime.date):
+        return datetime.datetime(value.year, value.month, value.day)
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    match = _ISO_DATE.fullmatch(text)
+    try:
+        if match:
+            year, month, day, hour, minute, second, fraction, zone = match.groups()
+            micro = int(fraction.ljust(6, "0")) if fraction else 0
+            tz = None
+            if zone and zone.upper() in ("Z", "UTC", "GMT"):
+                tz = datetime.timezone.utc
+            elif zone:
+                digits = zone[1:].replace(":", "")
+                hours, minutes = (int(digits[:-2]), int(digits[-2:])) if len(digits) > 2 else (int(digits), 0)
+                offset = datetime.timedelta(hours=hours, minutes=minutes)
+                tz = datetime.timezone(-offset if zone[0] == "-" else offset)
+            return datetime.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
+                                     int(second or 0), micro, tzinfo=tz)
+        return email.utils.parsedate_to_datetime(text)  # RFC 2822: "Mon, 13 Dec 2021 14:40:19 GMT"
+    except (ValueError, TypeError, OverflowError, IndexError):
+        return None
+
+
+def _name_date(stem: str) -> datetime.datetime | None:
+    match = _NAME_DATE.match(stem)
+    if not match:
+        return None
+    try:
+        return datetime.datetime(*map(int, match.groups()))
+    except ValueError:
+        return None
+
+
+def _http_url(value: object) -> str | None:
+    if isinstance(value, str):
+        value = value.strip()
+        if re.fullmatch(r"https?://\S+", value, re.I):
+            return value
+    return None
+
+
+def _is_false(value: object) -> bool:
+    return value is False or (isinstance(value, str) and value.strip().lower() in ("false", "no", "off"))
+
+
+def _is_true(value: object) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().lower() in ("true", "yes", "on"))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Liquid / Hexo template tags
+#
+# Jekyll runs Liquid over the whole source before Markdown, so `{% raw %}` works anywhere; its content must
+# survive verbatim, including `{{ }}` that would otherwise be stripped. We swap its braces for a private-use
+# character and swap them back in the final text.
+
+_BRACE = "\ue000"
+_LIQUID_RAW = re.compile(r"\{%-?\s*raw\s*-?%\}(.*?)(?:\{%-?\s*endraw\s*-?%\}|\Z)", re.S)
+_LIQUID_COMMENT = re.compile(r"\{%-?\s*comment\s*-?%\}.*?\{%-?\s*endcomment\s*-?%\}", re.S)
+_LIQUID_CODE_OPEN = re.compile(r"\{%-?\s*(?:codeblock|highlight)\b[^%\n]{0,200}%\}")
+_LIQUID_CODE_CLOSE = re.compile(r"\{%-?\s*end(?:codeblock|highlight)\s*-?%\}")
+_LIQUID_TAG = re.compile(r"\{%[^\n]{0,500}?%\}|\{\{[^\n]{0,500}?\}\}")
+# Footnote references `[^1]` (markdown-it core has no footnotes) and kramdown attribute lists `{: .cls}`, `{:toc}`.
+_MARKDOWN_LEFTOVERS = re.compile(r"\[\^[^\]\s]{1,40}\]:?|\{:[^}\n]{0,200}\}")
+
+
+def _liquid_protect(source: str, markdown: bool) -> str:
+    """Source-level Liquid handling: raw blocks protected, comments dropped, code blocks made fences."""
+    if "{%" not in source:
+        return source
+    source = _LIQUID_RAW.sub(lambda m: m.group(1).replace("{", _BRACE), source)
+    source = _LIQUID_COMMENT.sub("", source)
+    if markdown:  # a fence keeps the code out of Markdown and HTML parsing
+        source = _LIQUID_CODE_OPEN.sub("\n```\n", source)
+        source = _LIQUID_CODE_CLOSE.sub("\n```\n", source)
+    return source
+
+
+def _liquid_strip(text: str) -> str:
+    return _LIQUID_TAG.sub("", text) if "{" in text else text
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Markdown -> HTML
+
+_MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+# Without text_join, characters written as entities or backslash escapes stay separate `text_special` tokens,
+# so `&#123;&#123; x &#125;&#125;` is not mistaken for a Liquid tag by the stripping below.
+_MARKDOWN.disable("text_join")
+
+
+_HTML_CONTAINER_OPEN = re.compile(r"<(?:div|p|blockquote|table|section|article|figure|ul|ol|dl|details|center)\b", re.I)
+_HTML_CONTAINER_CLOSE = re.compile(r"</(?:div|p|blockquote|table|section|article|figure|ul|ol|dl|details|center)\s*>",
+                                   re.I)
+_HTML_START = re.compile(r"\s*<[a-zA-Z][^>]*>")
+# CommonMark makes a line starting with any tag an HTML block, so `<br>\n**bold**` stays raw; kramdown (Jekyll)
+# reads such span-level tags as part of a paragraph and still renders the Markdown after them.
+_SPAN_LEVEL_START = re.compile(r"\s*<(?:a|b|br|code|em|font|i|img|kbd|s|small|span|strong|sub|sup|u)\b", re.I)
+# Emphasis markers CommonMark leaves unmatched next to CJK punctuation: `，**不过……**所以`.
+_STRAY_EMPHASIS = re.compile(r"\*\*+|~~")
+
+
+def _clean_inline(children: list) -> None:
+    """Strip Liquid tags and Markdown leftovers from an inline token's text children; code is left alone."""
+    previous = None
+    for child in children:
+        if child.type == "text":
+            if previous == "link_open" and child.content.startswith("^"):
+                child.content = ""  # a footnote reference that matched a `[^1]: url` definition
+            else:
+                child.content = _STRAY_EMPHASIS.sub("", _MARKDOWN_LEFTOVERS.sub("", _liquid_strip(child.content)))
+        elif child.type == "html_inline":
+            child.content = _liquid_strip(child.content)
+        elif child.type == "text_special":
+            child.type = "text"  # its content is the decoded character; render it as text
+        previous = child.type
+
+
+def _render_markdown(source: str) -> str:
+    """Markdown -> HTML, with Liquid tags and Markdown leftovers removed from everything but code."""
+    tokens = _MARKDOWN.parse(source)
+    open_html = 0  # block-level HTML elements opened by earlier HTML blocks and not closed yet
+    previous = None
+    for token in tokens:
+        if token.type == "code_block" and (open_html or (previous == "html_block" and _HTML_START.match(token.content))):
+            # kramdown keeps an HTML block open until its closing tag; CommonMark ends it at a blank line and
+            # reads the indented HTML after it as a code block, which would put the tags into the text.
+            token.type = "html_block"
+        if token.type == "html_block":
+            open_html = max(0, open_html + len(_HTML_CONTAINER_OPEN.findall(token.content))
+                            - len(_HTML_CONTAINER_CLOSE.findall(token.content)))
+            if _SPAN_LEVEL_START.match(token.content):
+                inline = _MARKDOWN.parseInline(token.content.strip())
+                for part in inline:
+                    _clean_inline(part.children or [])
+                token.content = "<p>" + _MARKDOWN.renderer.render(inline, _MARKDOWN.options, {}) + "</p>"
+            else:
+                token.content = _liquid_strip(token.content)
+        elif token.type == "inline" and token.children:
+            _clean_inline(token.children)
+        previous = token.type
+    return _MARKDOWN.renderer.render(tokens, _MARKDOWN.options, {})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# HTML -> text
+
+_DROP = frozenset(("script", "style", "noscript", "template", "head", "iframe", "object", "embed", "svg",
+                   "canvas", "select", "button"))
+_BLOCK = frozenset((
+    "address", "article", "aside", "blockquote", "body", "br", "caption", "center", "dd", "details", "dialog",
+    "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
+    "header", "hgroup", "hr", "html", "legend", "li", "main", "menu", "nav", "ol", "p", "pre", "section",
+    "summary", "table", "tbody", "tfoot", "thead", "tr", "ul"))
+_CELL = frozenset(("td", "th"))
+_DISPLAY_NONE = re.compile(r"display\s*:\s*none", re.I)
+_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f]")
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff"
+# A source line break inside a paragraph is a space in HTML, but not between two CJK characters.
+_CJK_BREAK = re.compile(rf"(?<=[{_CJK}])[^\S\n]*\n\s*(?=[{_CJK}])")
+_SPACES = re.compile(r"\s+")
+_LINE_BREAKS = re.compile(r" ?\x00[\x00 ]*")
+_AUTHOR_TRAIL = "，,:： \t\u3000"
+
+
+@dataclass
+class _Extracted:
+    text: str
+    authors: list[str]
+    url: str | None
+    title: str | None
+
+
+def _html_text(html: str, want_title: bool) -> _Extracted:
+    """Parse once with lxml and walk the tree without recursion (hostile input can nest arbitrarily deep).
+
+    Block elements emit a hard break (NUL) and table cells and image alt texts a hard space (\\x01); both were
+    removed from the input earlier, so they can't clash. `<pre>` turns its newlines into hard breaks; other
+    whitespace collapses afterwards in a few C-level regex passes.
+    """
+    html = _CONTROL.sub("", html)
+    # Class lists stay plain strings: splitting every element's class attribute is ~10% of the parse.
+    soup = BeautifulSoup(html, "lxml", multi_valued_attributes=None)
+    zhihu = 'class="answer"' in html or "originUrl" in html
+    authors: list[str] = []
+    url = None
+    title = None
+    if want_title and soup.title is not None:
+        title = " ".join(soup.title.get_text().split()) or None
+    out: list[str] = []
+    append = out.append
+    # Each frame: (children iterator, text appended when the element ends, element is a <pre>).
+    stack = [(iter(soup.contents), "", False)]
+    pre_depth = 0
+    while stack:
+        for node in stack[-1][0]:
+            if isinstance(node, NavigableString):
+                if type(node) is NavigableString:  # not a comment, CDATA, doctype, ...
+                    append(node.replace("\n", "\x00") if pre_depth else node)
+                continue
+            if not isinstance(node, Tag):
+                continue
+            name = node.name
+            attrs = node.attrs
+            if zhihu and attrs:
+                classes = str(attrs.get("class") or "").split()
+                if name == "span" and "author" in classes:
+                    author = node.get_text().strip().rstrip(_AUTHOR_TRAIL).strip()
+                    if author:
+                        authors.append(author)
+                elif name == "a" and "originUrl" in classes:
+                    url = url or _http_url(attrs.get("href"))
+                elif name == "div" and "view-more" in classes:
+                    continue  # the same "查看知乎讨论" link under every answer
+            if name in _DROP or (attrs and ("hidden" in attrs or _DISPLAY_NONE.search(str(attrs.get("style", ""))))):
+                continue
+            if name == "img":
+                alt = attrs.get("alt")
+                if isinstance(alt, str) and alt.strip():
+                    append(f"\x01{alt}\x01")
+                continue
+            if name in _BLOCK:
+                append("\x00")
+                close = "\x00"
+            elif name in _CELL:
+                append("\x01")
+                close = "\x01"
+            else:
+                close = ""
+            is_pre = name == "pre"
+            pre_depth += is_pre
+            stack.append((iter(node.contents), close, is_pre))
+            break
+        else:
+            _, close, is_pre = stack.pop()
+            pre_depth -= is_pre
+            if close:
+                append(close)
+    text = "".join(out)
+    if _BRACE in text:
+        text = text.replace(_BRACE, "{")
+    text = _CJK_BREAK.sub("", text)
+    if "\x01" in text:
+        text = text.replace("\x01", " ")
+    text = _SPACES.sub(" ", text)
+    text = _LINE_BREAKS.sub("\n", text).strip()
+    return _Extracted(text, authors, url, title)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Putting it together
+
+def parse_post(data: bytes, path: str) -> Post:
+    """Parse a post file's bytes; `path` is its path relative to the corpus root ("/" separators).
+
+    Degrades instead of failing: broken front matter, odd encodings, NUL bytes and oversized files become
+    entries in `Post.problems`. Raises `PostError` only when the bytes are not text in any supported encoding.
+    """
+    text, problems = _decode(data, path)
+    name = PurePosixPath(path).name
+    stem = name[: -len(Path(name).suffix)] if name.lower().endswith(POST_SUFFIXES) else name
+    is_html = name.lower().endswith(".html")
+
+    front, first_line, body, problem = _split_front_matter(text)
+    if problem:
+        problems.append(problem)
+    meta: dict = {}
+    if front is not None:
+        loaded, problem = _load_yaml(front, first_line)
+        if problem:
+            problems.append(problem)
+        meta = loaded or {}
+
+    title = " ".join(_scalars(meta.get("title")))
+    authors = _meta_list(meta, "author", "authors")
+    categories = _meta_list(meta, "categories", "category")
+    tags = _meta_list(meta, "tags", "tag", "keywords")
+    url = next((u for u in map(_http_url, (meta.get(k) for k in ("link", "url", "source_url"))) if u), None)
+    draft = _is_false(meta.get("published")) or _is_true(meta.get("draft"))
+    date = None
+    raw_date = meta.get("date")
+    if raw_date is not None and raw_date != "":
+        date = _parse_date(raw_date)
+        if date is None:
+            problems.append(f"unparseable date {_short(repr(raw_date), 60)}")
+    date = date or _name_date(stem)
+
+    try:
+        source = _liquid_protect(body, markdown=not is_html)
+        if is_html:
+            html = source
+        elif len(source) > _MAX_MARKDOWN_CHARS:
+            problems.append(f"body over {_MAX_MARKDOWN_CHARS // (1024 * 1024)} MiB: Markdown syntax not rendered")
+            html = source
+        else:
+            html = _render_markdown(source)
+        extracted = _html_text(html, want_title=is_html and not title)
+    except (RecursionError, MemoryError, ValueError, TypeError, AssertionError) as e:
+        # The libraries underneath are not hardened against hostile input; an unreadable body must not cost
+        # the post its title and metadata.
+        problems.append(f"body could not be converted to text ({type(e).__name__}); indexed without it")
+        extracted = _Extracted("", [], None, None)
+
+    if not title:
+        prefix = _NAME_DATE.match(stem)
+        title = extracted.title or (stem[prefix.end():] if prefix else stem) or stem or "untitled"
+    return Post(
+        path=path,
+        title=title,
+        authors=tuple(dict.fromkeys(authors + extracted.authors)),
+        categories=tuple(categories),
+        tags=tuple(tags),
+        date=date,
+        url=extracted.url or url,
+        text=extracted.text,
+        draft=draft,
+        problems=tuple(problems),
+    )
