@@ -214,7 +214,7 @@ def measure_corpus(label: str, source: Path, engines: list[Engine], args: argpar
     result: dict = {
         "corpus": label, "path": str(source), "posts": len(posts),
         "bytes": sum(p.stat().st_size for p in posts), "engines": {},
-        "loadavg_at_start": os.getloadavg(),
+        "loadavg_at_start": os.getloadavg(), "failed": {},
     }
     work = Path(tempfile.mkdtemp(prefix=f"zhsearch-bench-{label}-", dir=args.workdir))
     try:
@@ -223,8 +223,16 @@ def measure_corpus(label: str, source: Path, engines: list[Engine], args: argpar
         say(f"[{label}] {len(posts)} posts, {result['bytes'] / 1e6:.1f} MB, copied to {corpus}")
         index_dirs = {e.name: work / f"index-{e.name}" for e in engines}
 
+        built = []
         for e in engines:
-            result["engines"][e.name] = measure_build(e, corpus, index_dirs[e.name], len(posts), args)
+            try:
+                result["engines"][e.name] = measure_build(e, corpus, index_dirs[e.name], len(posts), args)
+                built.append(e)
+            except RuntimeError as err:
+                # One engine failing on one corpus should not cost the other figures.
+                result["failed"][e.name] = f"build: {err}"[-3000:]
+                say(f"[{label}] {e.name} build FAILED; its other figures are skipped for this corpus")
+        engines = built
 
         cold = {e.name: {q: [] for q in args.cold_queries} for e in engines}
         cold_rss = {e.name: {q: [] for q in args.cold_queries} for e in engines}
@@ -264,6 +272,7 @@ def measure_corpus(label: str, source: Path, engines: list[Engine], args: argpar
                 "ms_median": median([t for ts in data["ms"].values() for t in ts]),
                 "ms_per_query": {q: median(ts) for q, ts in data["ms"].items()},
             }
+            warm["ms_worst"] = max(warm["ms_per_query"].values())
             if "ms_no_snippets" in data:
                 warm["ms_median_no_snippets"] = median(
                     [t for ts in data["ms_no_snippets"].values() for t in ts])
@@ -271,7 +280,11 @@ def measure_corpus(label: str, source: Path, engines: list[Engine], args: argpar
 
         for e in engines:
             if e.name == "zhsearch":
-                result["engines"][e.name]["update"] = measure_update(e, corpus, index_dirs[e.name], args)
+                try:
+                    result["engines"][e.name]["update"] = measure_update(e, corpus, index_dirs[e.name], args)
+                except RuntimeError as err:
+                    result["failed"][e.name] = f"update: {err}"[-3000:]
+                    say(f"[{label}] {e.name} update FAILED")
     finally:
         if args.keep:
             say(f"[{label}] kept {work}")
@@ -393,14 +406,16 @@ def render(result: dict) -> str:
         return f"{a / b:.1f}x" if a and b else "—"
 
     rows: list[list[str]] = []
+    failed = result.get("failed", {})
+    absent = {name: "(failed)" if name in failed else "(skipped)" for name in ENGINES}
 
     def row(name: str, path: tuple[str, ...], digits: int = 2, scale: float = 1.0,
             target: str = "", ok: bool | None = None) -> None:
         a, b = get(nv, *path), get(zh, *path)
         a = a * scale if a is not None else None
         b = b * scale if b is not None else None
-        rows.append([name, fmt(a, digits) if nv else "(skipped)",
-                     fmt(b, digits) if zh else "(skipped)", ratio(b, a), target, _yes(ok)])
+        rows.append([name, fmt(a, digits) if nv else absent["naive"],
+                     fmt(b, digits) if zh else absent["zhsearch"], ratio(b, a), target, _yes(ok)])
 
     nps, zps = get(nv, "build", "posts_per_s"), get(zh, "build", "posts_per_s")
     row("build, s", ("build", "wall_s"), 1)
@@ -420,14 +435,15 @@ def render(result: dict) -> str:
     wm = get(zh, "warm", "ms_median")
     row("warm query + 10 snippets, ms", ("warm", "ms_median"), 1,
         target=f"<= {WARM_MS:.0f}", ok=(wm <= WARM_MS) if wm is not None else None)
+    row("warm query + 10 snippets, ms (slowest query)", ("warm", "ms_worst"), 1)
     if get(nv, "warm", "ms_median_no_snippets") is not None:
         rows.append(["  naive without snippets, ms", fmt(get(nv, "warm", "ms_median_no_snippets"), 1),
                      "", "", "", ""])
     uc = get(zh, "update", "changed_cli_s")
     rebuild = get(nv, "build", "wall_s")
     rows.append(["update, 1 changed post: zhsearch index, s",
-                 f"{fmt(rebuild, 1)} (rebuild)" if nv else "(skipped)",
-                 fmt(uc, 2) if zh else "(skipped)", "", f"<= {UPDATE_SECONDS:.0f}",
+                 f"{fmt(rebuild, 1)} (rebuild)" if nv else absent["naive"],
+                 fmt(uc, 2) if uc is not None else absent["zhsearch"], "", f"<= {UPDATE_SECONDS:.0f}",
                  _yes((uc <= UPDATE_SECONDS) if uc is not None else None)])
     if zh and zh.get("update"):
         u = zh["update"]
@@ -445,6 +461,11 @@ def render(result: dict) -> str:
             + "\n   load average (1/5/15 min) at start " + _load(result["loadavg_at_start"])
             + ", at end " + _load(result["loadavg_at_end"]))
     parts = [head, table(["", "naive", "zhsearch", "zh/naive", "target", "met"], rows)]
+
+    for name, message in failed.items():
+        parts.append(f"!! {name} failed on this corpus: " + message.strip().splitlines()[-1][:300])
+    if not eng:
+        return "\n\n".join(parts)
 
     # Per query detail for the cold runs.
     detail = []
