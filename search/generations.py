@@ -7,7 +7,10 @@ Parts:
   `os.replace`: the commit point, as in Lucene. Readers read `CURRENT` and never see a half-written state; a crash
   at any moment leaves `CURRENT` naming a whole generation, and the next writer removes the leftovers.
 - `write_lock`: one writer at a time (`LOCK`, an flock that the kernel releases when its holder dies); the holder
-  writes who it is into the file so a waiting writer can name it.
+  writes who it is into the file so a waiting writer can name it. Processes forked while the lock is held (build
+  workers) close their copy of it, so the lock dies with its holder even if a worker outlives it.
+- `open_generation`: a reader's pin on the live generation (a shared flock on its directory), so that writers
+  keep a generation while anyone still reads it; `remove_stale` removes only unpinned ones.
 - `read_json`/`write_json`: small metadata files, written atomically.
 """
 
@@ -128,8 +131,38 @@ def commit_generation(index_dir: Path, temp: Path, final: Path) -> None:
     remove_stale(index_dir)
 
 
+def open_generation(index_dir: Path) -> tuple[Path, int]:
+    """The live generation and a descriptor pinning it: writers don't remove it until the descriptor is closed."""
+    for _ in range(50):
+        pointer = _read_pointer(index_dir)
+        try:
+            gen = current_generation(index_dir)
+            fd = os.open(gen, os.O_RDONLY | os.O_DIRECTORY)
+        except (IndexCorrupt, FileNotFoundError):
+            if _read_pointer(index_dir) != pointer:
+                continue  # two writers' commits removed it between reading CURRENT and opening it: look again
+            raise
+        # Waits only while a writer is removing this very directory (it holds LOCK_EX during the rename).
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        try:
+            pinned = os.path.samestat(os.stat(gen), os.fstat(fd))
+        except FileNotFoundError:
+            pinned = False
+        if pinned:
+            return gen, fd
+        os.close(fd)
+    raise IndexCorrupt(f"the index at {index_dir} keeps changing under the reader; try again")
+
+
+def _read_pointer(index_dir: Path) -> str | None:
+    try:
+        return (index_dir / CURRENT).read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
 def remove_stale(index_dir: Path) -> None:
-    """Remove unfinished generations and all but the newest previous one (a reader may still be using it)."""
+    """Remove unfinished generations and old ones, except the newest previous one and any a reader has pinned."""
     try:
         live = current_generation(index_dir).name
     except (IndexNotFound, IndexCorrupt):
@@ -139,10 +172,31 @@ def remove_stale(index_dir: Path) -> None:
     keep = {live}
     older = [p.name for p in finished if generation_number(p.name) < generation_number(live)]
     if older:
-        keep.add(older[-1])
+        keep.add(older[-1])  # a reader that opened it without a pin (older zhsearch) may still be using it
     for path in index_dir.glob(_PREFIX + "*"):
         if path.name not in keep and path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
+            _remove_unpinned(path)
+
+
+def _remove_unpinned(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return  # a reader holds it: a later writer removes it
+        # Renamed first, so that a removal cut short by a crash leaves a name no reader opens.
+        doomed = path.with_name(f"{path.name.split('.')[0]}.del-{os.getpid()}")
+        try:
+            os.rename(path, doomed)
+        except OSError:
+            return
+        shutil.rmtree(doomed, ignore_errors=True)
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -164,6 +218,7 @@ def write_lock(index_dir: Path, wait: float) -> Iterator[None]:
                     raise IndexLocked(f"the index at {index_dir} is being written by {holder}; "
                                       f"gave up after {wait:g} s (try again, or raise --wait)") from None
                 time.sleep(0.05)
+        _held_locks.add(fd)
         os.ftruncate(fd, 0)
         started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
         os.pwrite(fd, f"pid {os.getpid()} ({' '.join(sys.argv[:3])[:200]}, since {started})".encode(), 0)
@@ -173,7 +228,23 @@ def write_lock(index_dir: Path, wait: float) -> Iterator[None]:
             os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
+        _held_locks.discard(fd)
         os.close(fd)
+
+
+# Descriptors of write locks this process holds. A forked child (a build worker) shares the lock with its parent
+# until it closes its copy: without this, a worker left running after its parent is killed keeps the index locked.
+_held_locks: set[int] = set()
+
+
+def _drop_inherited_locks() -> None:
+    for fd in _held_locks:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _held_locks.clear()
+
+
+os.register_at_fork(after_in_child=_drop_inherited_locks)
 
 
 def check_compatible(meta: dict[str, Any]) -> None:
