@@ -138,6 +138,12 @@ def _worker(files: list[Path], root: Path, gen_dir: Path, number: int, include_d
         if number == 0:
             lexicon.write_lexicon(tokenizer, gen_dir / generations.LEXICON)
         ix = whoosh_index.open_dir(str(gen_dir), indexname=WHOOSH_INDEX_NAME)
+        # Whoosh names a writer's spill folder after the index ("MAIN.tmp") and deletes it when the writer ends:
+        # writers sharing it deleted each other's spill files on corpora large enough to spill (1k posts).
+        from whoosh.filedb.filestore import FileStorage
+
+        own_temp = gen_dir / f"{WHOOSH_INDEX_NAME}-{number}.tmp"
+        ix.storage.temp_storage = lambda name=None: FileStorage(str(own_temp)).create()
         # The parent holds the index's lock; several segment writers share the directory (as Whoosh's own
         # multiprocessing writer does), each segment under its own random name.
         writer = SegmentWriter(ix, _lk=False, limitmb=48, compound=COMPOUND)

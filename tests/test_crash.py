@@ -588,8 +588,6 @@ def _await(marker: Path) -> None:
         time.sleep(0.01)
 
 
-@pytest.mark.xfail(strict=True, reason="bug (indexing.py): build workers share Whoosh's temp folder MAIN.tmp; "
-                   "the first to finish deletes it (SegmentWriter._finish) while another still writes in it")
 def test_build_workers_finishing_apart(tmp_path, monkeypatch):
     # Forced order: worker 1 opens its segment writer, then worker 0 finishes, then worker 1 adds its posts.
     from whoosh.writing import SegmentWriter
