@@ -242,6 +242,8 @@ def measure_corpus(label: str, source: Path, engines: list[Engine], args: argpar
                 for e in engines:
                     # zhsearch exits 1 when nothing matches, like grep.
                     run = run_measured(e.cold(index_dirs[e.name], q), sample=None).check(ok=(0, 1))
+                    if "Traceback" in run.stderr:  # a crash exits 1 too (it once timed a broken install)
+                        raise RuntimeError(f"cold query crashed: {' '.join(run.argv)}\n{run.stderr[-2000:]}")
                     cold[e.name][q].append(run.wall)
                     cold_rss[e.name][q].append(run.maxrss_mb)
         for e in engines:

@@ -183,8 +183,46 @@ def main_words(text: str, segmenter: Segmenter) -> list[str]:
 
 
 def word_postings(text: str, segmenter: Segmenter) -> dict[str, list[int]]:
-    """Positions of each word of normalised `text`, as the index stores them."""
-    return postings_of(word_tokens(text, segmenter))
+    """Positions of each word of normalised `text`, as the index stores them: `postings_of(word_tokens(...))`.
+
+    Written out without the token objects because a build spends half its analysis time in them: 14.5 s →
+    9.2 s for the 707 blogs posts (one process); tests check it equals `postings_of(word_tokens(...))`.
+    """
+    postings: dict[str, list[int]] = {}
+
+    def add(word: str, pos: int) -> None:
+        positions = postings.get(word)
+        if positions is None:
+            postings[word] = [pos]
+        elif positions[-1] != pos:
+            positions.append(pos)
+
+    pos = 0
+    freq = segmenter.FREQ
+    cut = segmenter.cut
+    for match in _TOKEN_RE.finditer(text):
+        kind = match.lastgroup
+        if kind == "han":
+            for word in cut(match.group(), HMM=True):
+                add(word, pos)
+                length = len(word)
+                for size in (2, 3):  # search-mode sub-words, as `_search_subwords`
+                    if length > size:
+                        for i in range(length - size + 1):
+                            gram = word[i:i + size]
+                            if freq.get(gram):
+                                add(gram, pos)
+                pos += 1
+        elif kind == "latin":
+            token = match.group()
+            add(token, pos)
+            for part in _LATIN_PART_RE.findall(token):
+                add(part, pos)
+            pos += 1
+        elif unicodedata.category(match.group()) not in _DROPPED_CATEGORIES:
+            add(match.group(), pos)
+            pos += 1
+    return postings
 
 
 def postings_of(tokens: Iterable[WordToken]) -> dict[str, list[int]]:

@@ -247,6 +247,32 @@ def _drop_inherited_locks() -> None:
 os.register_at_fork(after_in_child=_drop_inherited_locks)
 
 
+_JSON_FILES = (META, RANGES, MANIFEST, POSTS, SYNONYMS)
+
+
+def file_sizes(gen: Path) -> dict[str, int]:
+    """Size of every binary file of a generation (the JSON files are checked when parsed): stored in its META."""
+    return {child.name: child.stat().st_size for child in sorted(gen.iterdir())
+            if child.is_file() and child.name not in _JSON_FILES}
+
+
+def check_files(gen: Path, meta: dict[str, Any]) -> None:
+    """IndexCorrupt if a file the generation was committed with is missing or has another size.
+
+    Whoosh reads a truncated segment without complaint until a query lands on the missing part; a few stat
+    calls find it up front, so that `search` reports the damage and `index` rebuilds instead of updating.
+    """
+    for name, size in meta.get("files", {}).items():
+        try:
+            found = (gen / name).stat().st_size
+        except OSError:
+            raise IndexCorrupt(f"the index at {gen.parent} is damaged ({name} is missing); "
+                               "rebuild it with `zhsearch index --rebuild`") from None
+        if found != size:
+            raise IndexCorrupt(f"the index at {gen.parent} is damaged ({name} is {found} bytes, "
+                               f"{size} when written); rebuild it with `zhsearch index --rebuild`")
+
+
 def check_compatible(meta: dict[str, Any]) -> None:
     """RebuildNeeded unless the index was written in this format by a compatible analysis."""
     if meta.get("format") != INDEX_FORMAT:

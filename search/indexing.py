@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import multiprocessing
 import os
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,9 +128,34 @@ def _index_files(files: list[Path], root: Path, gen_dir: Path, store_name: str, 
     return chunk
 
 
+def _exit_with_parent(parent: int) -> None:
+    """Make this worker die with the build that forked it.
+
+    A worker of a build killed with kill -9 would otherwise live on, and once its results fill the queue's
+    pipe it blocks forever writing to it, holding memory and the generation folder.
+    """
+    try:
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: watch the parent instead
+        import threading
+
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the death signal was armed
+        os._exit(1)
+
+
 def _worker(files: list[Path], root: Path, gen_dir: Path, number: int, include_drafts: bool,
-            config: Config, queue: Any) -> None:
+            config: Config, queue: Any, parent: int) -> None:
     """One build process: its own tokenizer, Whoosh segment and text-store file."""
+    _exit_with_parent(parent)
     from whoosh import index as whoosh_index
     from whoosh.writing import SegmentWriter
 
@@ -185,15 +211,20 @@ def _worker_count(files: list[Path], requested: int | None) -> int:
     return max(1, min(os.cpu_count() or 1, 1 + len(files) // 64))
 
 
+def _writer_arguments(corpus: Path | str, index_dir: Path | str, config: Config | None) -> tuple[Path, Path, Config]:
+    """Checked before taking the write lock, so that a bad corpus or config fails at once, not after a wait."""
+    corpus, index_dir = Path(corpus), Path(index_dir)
+    if not corpus.is_dir():
+        raise IndexNotFound(f"no corpus folder at {corpus}")
+    return corpus, index_dir, config if config is not None else load_config(corpus)
+
+
 def build_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: bool = False,
                 workers: int | None = None, progress: ProgressCallback | None = None,
                 wait: float = 5.0, config: Config | None = None) -> BuildReport:
     """Build a complete new index of `corpus` beside the live one and swap it in atomically."""
-    corpus, index_dir = Path(corpus), Path(index_dir)
-    if not corpus.is_dir():
-        raise IndexNotFound(f"no corpus folder at {corpus}")
+    corpus, index_dir, config = _writer_arguments(corpus, index_dir, config)
     with generations.write_lock(index_dir, wait):
-        config = config if config is not None else load_config(corpus)
         return _build_locked(corpus, index_dir, include_drafts, workers, progress, config, "")
 
 
@@ -246,7 +277,7 @@ def _run_workers(chunks: list[list[Path]], root: Path, temp: Path, include_draft
                  config: Config, tick: Callable[[], None]) -> list[_Chunk]:
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
-    processes = [context.Process(target=_worker, args=(chunk, root, temp, i, include_drafts, config, queue),
+    processes = [context.Process(target=_worker, args=(chunk, root, temp, i, include_drafts, config, queue, os.getpid()),
                                  daemon=True) for i, chunk in enumerate(chunks)]
     for process in processes:
         process.start()
@@ -303,6 +334,7 @@ def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, res
         "built": base["meta"]["built"] if base else now,
         "updated": now,
         "posts": len(ranges),
+        "files": generations.file_sizes(temp),
     }
     generations.write_json(temp / generations.RANGES, ranges)
     generations.write_json(temp / generations.POSTS, posts_meta)
@@ -320,19 +352,17 @@ def update_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: b
                  workers: int | None = None, progress: ProgressCallback | None = None,
                  wait: float = 5.0, config: Config | None = None) -> BuildReport:
     """Bring the index up to date with `corpus`, applying only what changed since the last build."""
-    corpus, index_dir = Path(corpus), Path(index_dir)
-    if not corpus.is_dir():
-        raise IndexNotFound(f"no corpus folder at {corpus}")
-    config = config if config is not None else load_config(corpus)
+    corpus, index_dir, config = _writer_arguments(corpus, index_dir, config)
     with generations.write_lock(index_dir, wait):
         try:
             gen = generations.current_generation(index_dir)
             meta = generations.read_json(gen / generations.META)
             check_compatible(meta)
+            generations.check_files(gen, meta)
             manifest = generations.read_json(gen / generations.MANIFEST)
             ranges = generations.read_json(gen / generations.RANGES)
             posts_meta = generations.read_json(gen / generations.POSTS)
-            reason = _rebuild_reason(meta, corpus, include_drafts, config, gen)
+            reason = _rebuild_reason(meta, corpus, include_drafts, config)
         except IndexNotFound:
             return _build_locked(corpus, index_dir, include_drafts, workers, progress, config, "")
         except (IndexCorrupt, RebuildNeeded) as e:
@@ -347,8 +377,7 @@ def _read_optional(path: Path) -> Any:
     return generations.read_json(path) if path.exists() else []
 
 
-def _rebuild_reason(meta: dict[str, Any], corpus: Path, include_drafts: bool, config: Config,
-                    gen: Path) -> str:
+def _rebuild_reason(meta: dict[str, Any], corpus: Path, include_drafts: bool, config: Config) -> str:
     if meta.get("corpus") != str(corpus.resolve()):
         return f"the index was built from another corpus ({meta.get('corpus')})"
     if meta["settings"].get("include_drafts") != include_drafts:

@@ -203,16 +203,17 @@ class Lexicon:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        recover = "; rebuild the index with `zhsearch index --rebuild`"
         try:
             with open(self.path, "rb") as f:
                 self._mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         except (OSError, ValueError) as e:
-            raise IndexCorrupt(f"cannot read lexicon {self.path}: {e}") from e
+            raise IndexCorrupt(f"cannot read lexicon {self.path}: {e}{recover}") from e
         try:
             self._parse()
-        except IndexCorrupt:
+        except IndexCorrupt as e:
             self._mm.close()
-            raise
+            raise IndexCorrupt(f"{e}{recover}") from None
         self._force_words: list[str] | None = None
         # Lookups already made (key index, or -1 for a miss): repeated queries in one process get cheaper.
         self._seen: dict[str, int] = {}

@@ -21,6 +21,7 @@ import datetime
 import email.utils
 import functools
 import os
+import stat
 import re
 import warnings
 from dataclasses import dataclass
@@ -121,6 +122,8 @@ def find_posts(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
                 else:
                     visited.add(real)
                     subdirs.append((entry.path, rel, real))
+            elif not entry.is_file():  # opening a FIFO would block the build forever, holding the write lock
+                skipped.append((rel, "not a regular file (a directory, FIFO, socket or device); not read"))
             elif not os.access(entry.path, os.R_OK):
                 skipped.append((rel, "permission denied"))
             else:
@@ -145,10 +148,17 @@ def read_post(file: Path, root: Path) -> Post:
     except ValueError:
         rel = file.as_posix()
     try:
-        with open(file, "rb") as fh:
-            data = fh.read(MAX_POST_BYTES + 1)  # one byte more tells parse_post the file was longer
+        # Non-blocking, so that a FIFO swapped in after the corpus walk can't block the build; checked below.
+        fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as e:
         raise PostError(f"{rel}: cannot read: {_reason(e)}") from e
+    with open(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise PostError(f"{rel}: not a regular file (a directory, FIFO, socket or device); not read")
+        try:
+            data = fh.read(MAX_POST_BYTES + 1)  # one byte more tells parse_post the file was longer
+        except OSError as e:
+            raise PostError(f"{rel}: cannot read: {_reason(e)}") from e
     return parse_post(data, rel)
 
 

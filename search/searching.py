@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -168,6 +169,14 @@ def _counts(values: Any) -> dict[str, int]:
     return dict(sorted(((spellings[k], n) for k, n in counts.items()), key=lambda item: (-item[1], item[0])))
 
 
+def _shown_fields(stored: dict[str, Any]) -> dict[str, Any]:
+    """What a hit and a shown post both say about a post, from its stored fields."""
+    meta = stored.get("meta", {})
+    return {"path": stored["path"], "title": meta.get("title", ""),
+            "author": ", ".join(meta.get("authors", ())) or None, "categories": tuple(meta.get("categories", ())),
+            "tags": tuple(meta.get("tags", ())), "date": meta.get("date"), "url": meta.get("url")}
+
+
 def open_index(index_dir: Path | str) -> "Index":
     """Open the live generation of the index at `index_dir`."""
     return Index(Path(index_dir))
@@ -180,22 +189,36 @@ class Index:
         from whoosh import index as whoosh_index
 
         self.index_dir = index_dir
-        self.generation = generations.current_generation(index_dir)
-        self.meta = generations.read_json(self.generation / generations.META)
-        check_compatible(self.meta)
-        ranges = generations.read_json(self.generation / generations.RANGES)
-        self._store = TextStore(self.generation, {k: tuple(v) for k, v in ranges.items()})
-        self._lexicon = Lexicon(self.generation / generations.LEXICON)
+        self._segmented: dict[str, list[str]] = {}
+        # The pin keeps writers from removing this generation while it is open: the text store, the posts'
+        # metadata and Whoosh's files are read lazily, long after later commits may have replaced it.
+        self.generation, self._pin = generations.open_generation(index_dir)
         try:
-            self._whoosh = whoosh_index.open_dir(str(self.generation), indexname=WHOOSH_INDEX_NAME, readonly=True)
-            self._searcher = self._whoosh.searcher()
-        except Exception as e:  # Whoosh raises many kinds on damaged files
-            raise IndexCorrupt(f"the index at {index_dir} is damaged ({type(e).__name__}: {e}); "
-                               "rebuild it with `zhsearch index --rebuild`") from e
+            self.meta = generations.read_json(self.generation / generations.META)
+            check_compatible(self.meta)
+            generations.check_files(self.generation, self.meta)
+            ranges = generations.read_json(self.generation / generations.RANGES)
+            self._store = TextStore(self.generation, {k: tuple(v) for k, v in ranges.items()})
+            self._lexicon = Lexicon(self.generation / generations.LEXICON)
+            try:
+                self._whoosh = whoosh_index.open_dir(str(self.generation), indexname=WHOOSH_INDEX_NAME,
+                                                     readonly=True)
+                self._searcher = self._whoosh.searcher()
+            except Exception as e:  # Whoosh raises many kinds on damaged files
+                self._lexicon.close()
+                raise IndexCorrupt(f"the index at {index_dir} is damaged ({type(e).__name__}: {e}); "
+                                   "rebuild it with `zhsearch index --rebuild`") from e
+        except BaseException:
+            os.close(self._pin)
+            raise
 
     def close(self) -> None:
+        if self._pin < 0:
+            return
         self._searcher.close()
         self._lexicon.close()
+        os.close(self._pin)
+        self._pin = -1
 
     def __enter__(self) -> "Index":
         return self
@@ -225,7 +248,13 @@ class Index:
     # -- matching ---------------------------------------------------------------------------------------------
 
     def _words(self, folded: str) -> list[str]:
-        return analysis.main_words(folded, self._lexicon.tokenizer_for(folded))
+        # Matching, ranking and snippets each ask for a term's words: segment it once per index.
+        words = self._segmented.get(folded)
+        if words is None:
+            if len(self._segmented) > 4096:
+                self._segmented.clear()
+            words = self._segmented[folded] = analysis.main_words(folded, self._lexicon.tokenizer_for(folded))
+        return words
 
     def _word_groups(self, folded: str) -> dict[str, list[str]]:
         """Each word of `folded` → itself and its search-mode sub-words."""
@@ -465,11 +494,7 @@ class Index:
         if docnum is None:
             raise NotInIndex(f"no post {path!r} in the index at {self.index_dir}")
         stored = self._searcher.stored_fields(docnum)
-        meta = stored.get("meta", {})
-        authors = tuple(meta.get("authors", ()))
-        return Document(path=path, title=meta.get("title", ""), author=", ".join(authors) or None,
-                        categories=tuple(meta.get("categories", ())), tags=tuple(meta.get("tags", ())),
-                        date=meta.get("date"), url=meta.get("url"), text=stored.get("text", ""))
+        return Document(**_shown_fields(stored), text=stored.get("text", ""))
 
     def stale_reason(self) -> str | None:
         """Why the index no longer matches its configuration (the user dictionary changed), or None."""
@@ -534,14 +559,10 @@ class Index:
 
     def _hit(self, docnum: int, score: float, terms: list[querylang.Term]) -> Hit:
         stored = self._searcher.stored_fields(docnum)
-        meta = stored.get("meta", {})
         excerpt = snippets.make_snippet(stored.get("text", ""), [analysis.fold(t.text).strip() for t in terms],
                                         self._words)
-        authors = tuple(meta.get("authors", ()))
-        return Hit(path=stored["path"], title=meta.get("title", ""), author=", ".join(authors) or None,
-                   authors=authors, categories=tuple(meta.get("categories", ())), tags=tuple(meta.get("tags", ())),
-                   date=meta.get("date"), url=meta.get("url"), score=score, snippet=excerpt.text,
-                   highlights=excerpt.highlights)
+        return Hit(**_shown_fields(stored), authors=tuple(stored.get("meta", {}).get("authors", ())), score=score,
+                   snippet=excerpt.text, highlights=excerpt.highlights)
 
     def info(self) -> dict[str, Any]:
         """The index's metadata (format, settings, corpus, when built)."""

@@ -78,3 +78,20 @@ def test_main_words_drop_subwords(tokenizer):
 @pytest.mark.parametrize("text", ["", "   ", "，。！"])
 def test_word_tokens_nothing_to_index(text, tokenizer):
     assert tokens(text, tokenizer) == []
+
+
+POSTING_TEXTS = ["中华人民共和国中华人民共和国", "人脉背书和人脉", "Python3.11和C++、python3.11", "５G２０２４年，臺灣😀かな𠮷",
+                 "", "，。！", "研究生命起源 the 3.14.15 v2beta"]
+
+
+@pytest.mark.parametrize("text", POSTING_TEXTS)
+def test_word_postings_equal_postings_of_word_tokens(text, tokenizer):
+    # word_postings is the build's fast path; word_tokens is the definition (and what queries use)
+    folded = analysis.fold(text)
+    assert analysis.word_postings(folded, tokenizer) == dict(analysis.postings_of(analysis.word_tokens(folded,
+                                                                                                       tokenizer)))
+
+
+def test_word_postings_positions(tokenizer):
+    assert analysis.word_postings("中华人民共和国和中华", tokenizer) == {
+        "中华人民共和国": [0], "中华": [0, 2], "华人": [0], "人民": [0], "共和": [0], "共和国": [0], "和": [1]}
