@@ -51,6 +51,12 @@ QUESTION_WORDS = frozenset(
     "我 你 他 她 它 我们 你们 他们 她们 自己 时 时候".split())
 
 
+# Words that make a run of words a question (哪一年成立, 为什么会, 可以退保吗), not a keyword run.
+INTERROGATIVES = frozenset(
+    "什么 怎么 怎样 怎么样 如何 为什么 为何 哪 哪个 哪些 哪里 哪儿 哪边 哪一 谁 多少 几 多久 何时 何 是否 是不是 有没有 "
+    "吗 呢 么".split())
+
+
 class Segmenter(Protocol):
     """What the analysis needs of jieba: a `jieba.Tokenizer`, fully loaded or loaded for one text (lexicon.py)."""
 

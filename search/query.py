@@ -3,6 +3,7 @@
 Syntax: space-separated terms must all match; `OR` between terms or groups; `NOT term` or `-term` excludes;
 parentheses group; `"quoted text"` (also “…”) matches exactly that text; `field:term` or `field:"text"` looks in one
 field (title, author, category, tag, body); `date:2021`, `date:2021-04`, `date:2016..2017` filter by date.
+Quotes and parentheses act at the edges of words; inside a word they are text (`汇丰银行（巴拿马）`).
 Unknown `name:` prefixes are ordinary text (so `http://…` can be searched). A missing closing quote or
 parenthesis is closed at the end of the query; a stray `)` is an error.
 """
@@ -98,27 +99,59 @@ def _clean(query: str) -> str:
 
 
 def _lex(query: str) -> list[tuple[str, str]]:
-    """Tokens: ("(", ""), (")", ""), ("quote", text), ("word", text)."""
+    """Tokens: ("(", ""), (")", ""), ("quote", text), ("word", text).
+
+    Quotes and parentheses are operators at the edges of words only: `"内推" OR (a b)` quotes and groups, while
+    a question typed as a sentence keeps its punctuation as text (`“孔雀女”指什么`, `汇丰银行（巴拿马）的总部`):
+    cutting it there would make each piece a separate required term.
+    """
     tokens: list[tuple[str, str]] = []
     i, n = 0, len(query)
+    depth = 0  # groups opened and not closed
+
+    def opens(at: int) -> bool:  # an operator can start here
+        return at == 0 or query[at - 1].isspace() or query[at - 1] in "(-:"
+
+    def closes(at: int) -> bool:  # an operator may end just before `at`
+        return at >= n or query[at].isspace() or query[at] == ")"
+
     while i < n:
         c = query[i]
         if c.isspace():
             i += 1
-        elif c in "()":
-            tokens.append((c, ""))
+            continue
+        if c == "(" and opens(i):
+            tokens.append(("(", ""))
+            depth += 1
             i += 1
-        elif c in _QUOTES:
+            continue
+        if c == ")":
+            tokens.append((")", ""))  # at depth 0 a stray one: the parser reports it
+            depth = max(0, depth - 1)
+            i += 1
+            continue
+        if c in _QUOTES and opens(i):
             end = query.find(_QUOTES[c], i + 1)
             end = n if end < 0 else end
-            tokens.append(("quote", query[i + 1:end]))
-            i = end + 1
-        else:
-            j = i
-            while j < n and not query[j].isspace() and query[j] not in "()" and query[j] not in _QUOTES:
-                j += 1
-            tokens.append(("word", query[i:j]))
-            i = j
+            if closes(end + 1):
+                tokens.append(("quote", query[i + 1:end]))
+                i = end + 1
+                continue
+        # A word: up to a space, or a parenthesis closing a group (a parenthesis opened in the word is text).
+        j, inner = i, 0
+        while j < n and not query[j].isspace():
+            if j > i and query[j - 1] in "-:" and (query[j] == "(" or query[j] in _QUOTES):
+                break  # -"…", -(…), title:"…", tag:(…)
+            if query[j] == "(":
+                inner += 1
+            elif query[j] == ")":
+                if inner:
+                    inner -= 1
+                elif depth:
+                    break
+            j += 1
+        tokens.append(("word", query[i:j]))
+        i = j
     return tokens
 
 

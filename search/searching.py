@@ -28,12 +28,36 @@ from .verbatim import TextStore
 
 # The field of a query term standing for a pinyin reading of several Latin terms (never typed by users).
 PINYIN_TERM = "pinyin"
-# A term of this many content words or more may be a question: when no post has them all, a post needs
-# SOFT_MATCH_SHARE of them.
+# Several words typed as one term. A keyword run of SOFT_MATCH_WORDS content words or more needs all of them when
+# some post has them all, else SOFT_MATCH_SHARE of them (at least 2); a shorter one needs all. A question (a
+# question word or mark, or QUESTION_WORDS content words or more) of QUESTION_MIN_WORDS content words or more
+# needs QUESTION_SHARE of them (0: any one). Either way a post's BM25F score is multiplied by (the share of the
+# term's content words it has) ** COVERAGE_POWER. Measured with bench/relevance.py (nDCG@10, 600-query samples
+# of DRCD dev / cmrc2018 dev), from the first version (questions needed all their words when some post had them
+# all, else half): 0.8902 / 0.9460. Any one word, no coverage factor: 0.8721 / 0.9455; with coverage ** 1:
+# 0.9182 / 0.9545 (** 2: 0.9148 / 0.9521); and questions of two content words soft too: 0.9217 / 0.9715 (with
+# ** 0.5: 0.9148 / 0.9722); and punctuation inside a question kept as text (query.py): 0.9350 / 0.9836.
+# 300-query samples of DRCD / cmrc2018 / InsuranceQA valid with the final matching rules: words counted alike
+# 0.9341 / 0.9811 / 0.2075; weighted by idf 0.9485 / 0.9834 / 0.2084 (chosen; ** 2: 0.9486 / 0.9820 / 0.2047).
 SOFT_MATCH_WORDS = 3
 SOFT_MATCH_SHARE = 0.5
-# BM25F field weights (query-time boosts, so they can be tuned without a rebuild).
-FIELD_BOOSTS = {"title": 3.0, "category": 2.0, "tag": 2.0, "author": 2.0, "body": 1.0}
+QUESTION_WORDS = 5
+QUESTION_MIN_WORDS = 2
+QUESTION_SHARE = 0.0
+COVERAGE_POWER = 1.0
+# Whether the share of a term's content words a post has weighs each word by its rarity (idf), not counts them.
+COVERAGE_IDF = True
+# Whether a long word's search-mode sub-words (人寿保险: 人寿, 保险) score too, beside the word itself. On the
+# 300-query samples: 0.9403 / 0.9798 / 0.2059 against 0.9341 / 0.9811 / 0.2075 without: left off.
+SCORE_SUBWORDS = False
+# BM25F field weights (query-time boosts, so they can be tuned without a rebuild) and parameters. Measured with
+# bench/relevance.py (nDCG@10, 600-query samples of DRCD dev and cmrc2018 dev):
+#   title 3 (others 2), K1 1.2: DRCD 0.9350, cmrc2018 0.9836;  title 1: 0.9409, 0.9833 (DRCD's titles are shared
+#   by every paragraph of an article);  title 2, K1 1.6: 0.9378, 0.9854 (chosen: a post's title still counts
+#   double);  K1 2.0: 0.9359, 0.9855;  B 0.6: 0.9365, 0.9842;  B 0.9: 0.9334, 0.9857.
+FIELD_BOOSTS = {"title": 2.0, "category": 2.0, "tag": 2.0, "author": 2.0, "body": 1.0}
+BM25_B = 0.75
+BM25_K1 = 1.6
 
 
 @dataclass(frozen=True)
@@ -169,6 +193,11 @@ def _counts(values: Any) -> dict[str, int]:
     return dict(sorted(((spellings[k], n) for k, n in counts.items()), key=lambda item: (-item[1], item[0])))
 
 
+# For one query term: (docs matching it verbatim, docs matching it literally, a question's coverage or None).
+Coverage = dict[int, float] | None
+Seen = tuple[set[int], set[int], Coverage]
+
+
 def _shown_fields(stored: dict[str, Any]) -> dict[str, Any]:
     """What a hit and a shown post both say about a post, from its stored fields."""
     meta = stored.get("meta", {})
@@ -203,7 +232,9 @@ class Index:
             try:
                 self._whoosh = whoosh_index.open_dir(str(self.generation), indexname=WHOOSH_INDEX_NAME,
                                                      readonly=True)
-                self._searcher = self._whoosh.searcher()
+                from whoosh.scoring import BM25F
+
+                self._searcher = self._whoosh.searcher(weighting=BM25F(B=BM25_B, K1=BM25_K1))
             except Exception as e:  # Whoosh raises many kinds on damaged files
                 self._lexicon.close()
                 raise IndexCorrupt(f"the index at {index_dir} is damaged ({type(e).__name__}: {e}); "
@@ -275,35 +306,51 @@ class Index:
                     for w in words]
         return per_word[0] if len(per_word) == 1 else wq.And(per_word)
 
-    def _literal_docs(self, folded: str, field: str | None, quoted: bool) -> tuple[set[int], set[int]]:
-        """(docs containing the text verbatim or, unless quoted, all its words; the verbatim ones)."""
+    def _literal_docs(self, folded: str, field: str | None, quoted: bool) -> tuple[set[int], set[int], Coverage]:
+        """(docs containing the text verbatim or, unless quoted, its words; the verbatim ones; for a question,
+        the share of its content words each matching doc has, else None)."""
         fields = (field,) if field else SEARCH_FIELDS
         docnums = self._docnums
         verbatim = {docnums[k] for k in self._store.find(folded, None if field is None else fields) if k in docnums}
         if quoted:
-            return verbatim, verbatim
+            return verbatim, verbatim, None
         words = self._words(folded)
         matched = set(verbatim)
         if not words or not docnums:
-            return matched, verbatim
+            return matched, verbatim, None
         content = [w for w in dict.fromkeys(words) if w not in analysis.QUESTION_WORDS] or words
-        if len(content) < SOFT_MATCH_WORDS:
+        question = (len(content) >= QUESTION_WORDS or folded.endswith("?")
+                    or not analysis.INTERROGATIVES.isdisjoint(words))
+        if len(content) < (QUESTION_MIN_WORDS if question else SOFT_MATCH_WORDS):
             matched.update(self._searcher.docs_for_query(self._words_query(content, fields, boost=False)))
-            return matched, verbatim
-        # A question typed as one term (定期人寿保险支付时会发生什么): all its content words when some post has
-        # them all, else most of them, else as many as any post has; a long word counts as present when one of its search-mode sub-words is
-        # (人寿保险: 人寿 or 保险). BM25F then ranks posts matching more of them first.
+            return matched, verbatim, None
+        # A run of several words typed as one term: a keyword run (数据库索引优化) needs all its words when some
+        # post has them all; a question (定期人寿保险支付时会发生什么) needs SOFT_MATCH_SHARE of them, ranked by
+        # BM25F times the share it has. A long word counts as present when one of its search-mode sub-words is
+        # (人寿保险: 人寿 or 保险).
         groups = self._word_groups(folded)
         hits: dict[int, int] = {}
+        weights: dict[int, float] = {}
+        total_weight = 0.0
         for word in content:
             query = self._any_words_query(groups.get(word, [word]), fields)
-            for n in self._searcher.docs_for_query(query):
+            docs = list(self._searcher.docs_for_query(query))
+            weight = math.log(1 + len(docnums) / (1 + len(docs))) if COVERAGE_IDF else 1.0
+            total_weight += weight
+            for n in docs:
                 hits[n] = hits.get(n, 0) + 1
+                weights[n] = weights.get(n, 0.0) + weight
         best = max(hits.values(), default=0)
-        needed = len(content) if best == len(content) else max(2, math.ceil(len(content) * SOFT_MATCH_SHARE))
+        if question:
+            needed = math.ceil(len(content) * QUESTION_SHARE)
+        elif best == len(content):
+            needed = best
+        else:
+            needed = max(2, math.ceil(len(content) * SOFT_MATCH_SHARE))
         needed = max(1, min(needed, best))  # rather the posts matching fewer words, ranked, than nothing
         matched.update(n for n, count in hits.items() if count >= needed)
-        return matched, verbatim
+        coverage = {n: weights.get(n, total_weight) / total_weight if total_weight else 1.0 for n in matched}
+        return matched, verbatim, coverage
 
     @functools.cached_property
     def _synonyms(self) -> dict[str, list[str]]:
@@ -332,14 +379,15 @@ class Index:
                    for split in splits]
         return set(self._searcher.docs_for_query(wq.Or(phrases)))
 
-    def _term_docs(self, term: querylang.Term) -> tuple[set[int], set[int], set[int]]:
-        """(all matching docs, docs matching verbatim, docs matching literally rather than through pinyin)."""
+    def _term_docs(self, term: querylang.Term) -> tuple[set[int], set[int], set[int], Coverage]:
+        """(all matching docs, docs matching verbatim, docs matching literally rather than through pinyin, the
+        share of a question's words each doc has)."""
         folded = analysis.fold(term.text).strip()
         if term.field == PINYIN_TERM:
-            return self._pinyin_docs(folded), set(), set()
-        matched, verbatim = self._literal_docs(folded, term.field, term.quoted)
+            return self._pinyin_docs(folded), set(), set(), None
+        matched, verbatim, coverage = self._literal_docs(folded, term.field, term.quoted)
         if term.quoted:
-            return matched, verbatim, matched
+            return matched, verbatim, matched, None
         for synonym in self._synonyms.get(folded, ()):
             matched |= self._literal_docs(synonym, term.field, False)[0]
         literal = set(matched)
@@ -348,12 +396,12 @@ class Index:
         # One syllable alone (nei) would bring every post with any of its homophones: only longer readings.
         if reading and reading not in analysis.pinyin_syllables():
             matched |= self._pinyin_docs(reading)
-        return matched, verbatim, literal
+        return matched, verbatim, literal, coverage
 
-    def _evaluate(self, node: querylang.Node, seen: dict[querylang.Term, tuple[set[int], set[int]]]) -> set[int]:
+    def _evaluate(self, node: querylang.Node, seen: dict[querylang.Term, Seen]) -> set[int]:
         if isinstance(node, querylang.Term):
-            matched, verbatim, literal = self._term_docs(node)
-            seen[node] = (verbatim, literal)
+            matched, verbatim, literal, coverage = self._term_docs(node)
+            seen[node] = (verbatim, literal, coverage)
             return matched
         if isinstance(node, querylang.DateRange):
             return self._date_docs(node.low, node.high)
@@ -429,7 +477,7 @@ class Index:
             raise ValueError(f"unknown sort {sort!r}: choose one of {', '.join(SORTS)}")
         node = self._with_pinyin_reading(querylang.parse(query))
         terms = [t for t in querylang.positive_terms(node) if t.field != PINYIN_TERM]
-        verbatim_of: dict[querylang.Term, tuple[set[int], set[int]]] = {}
+        verbatim_of: dict[querylang.Term, Seen] = {}
         try:
             allowed = self._filter(tuple(categories), tuple(authors), tuple(tags), since, until)
             matched = self._evaluate(node, verbatim_of)
@@ -531,7 +579,7 @@ class Index:
                           corpus=self.meta.get("corpus", ""), settings=dict(self.meta.get("settings", {})))
 
     def _rank(self, matched: set[int], terms: list[querylang.Term],
-              seen: dict[querylang.Term, tuple[set[int], set[int]]]) -> list[tuple[int, float]]:
+              seen: dict[querylang.Term, Seen]) -> list[tuple[int, float]]:
         from whoosh import query as wq
 
         if not matched:
@@ -540,15 +588,24 @@ class Index:
         scoring = []
         for term in terms:
             # Quoted terms too: among posts that all contain the text, BM25F over its words orders them.
-            words = [w for w in self._words(analysis.fold(term.text).strip()) if w not in analysis.QUESTION_WORDS]
+            folded = analysis.fold(term.text).strip()
+            words = [w for w in self._words(folded) if w not in analysis.QUESTION_WORDS]
+            if SCORE_SUBWORDS and words:
+                groups = self._word_groups(folded)
+                words = list(dict.fromkeys(sub for w in words for sub in groups.get(w, [w])))
             if words:
                 fields = (term.field,) if term.field else SEARCH_FIELDS
                 scoring.extend(self._words_query([w], fields, boost=True) for w in words)
         if scoring:
             results = self._searcher.search(wq.Or(scoring), limit=None, filter=matched, scored=True)
             scores = {hit.docnum: hit.score for hit in results}
+        if COVERAGE_POWER:
+            for coverage in (seen[t][2] for t in terms if t in seen and seen[t][2]):
+                for n, share in coverage.items():
+                    if n in scores:
+                        scores[n] *= share ** COVERAGE_POWER
         paths = {n: p for p, n in self._docnums.items() if n in matched}
-        empty: tuple[set[int], set[int]] = (set(), set())
+        empty: Seen = (set(), set(), None)
         # Posts matching more terms literally (not only through pinyin) first, then more terms verbatim.
         tiers = {n: sum(1 for t in terms if n in seen.get(t, empty)[1]) * (len(terms) + 1)
                  + sum(1 for t in terms if n in seen.get(t, empty)[0]) for n in matched}

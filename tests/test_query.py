@@ -50,6 +50,17 @@ def test_parse_quotes():
     assert parse("「人脉背书」") == Term("人脉背书", quoted=True)
 
 
+@pytest.mark.parametrize("query", ["“孔雀女”这一称呼指什么？", "谁称黄衫女子为「杨姊姊」？", "汇丰银行（巴拿马）的总部", "汇丰银行(巴拿马)",
+                                   "a)b", '说"你好"的人'])
+def test_parse_punctuation_inside_a_word_is_text(query):
+    # a question typed as a sentence stays one term: cut at its quotes, each piece would be required
+    assert parse(query) == Term(query.replace("（", "(").replace("）", ")"))
+
+
+def test_parse_group_around_word_with_parentheses():
+    assert parse("(汇丰银行(巴拿马) OR 花旗)") == Or((Term("汇丰银行(巴拿马)"), Term("花旗")))
+
+
 def test_parse_unclosed_quote_closes_at_end():
     assert parse('"人脉背书') == Term("人脉背书", quoted=True)
 
@@ -90,7 +101,7 @@ def test_parse_bad_date_is_query_error(query):
         parse(query)
 
 
-@pytest.mark.parametrize("query", [")", "a )", "a) b", "(a))"])
+@pytest.mark.parametrize("query", [")", "a )", "a ) b", "(a))"])
 def test_parse_stray_close_parenthesis(query):
     with pytest.raises(QueryError, match="parenthes"):
         parse(query)
