@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import __version__, analysis, generations, lexicon, posts
+from . import __version__, analysis, generations, lexicon, posts, schema
 from .errors import IndexCorrupt, IndexNotFound, PostError, RebuildNeeded
 from .config import Config, file_digest, load_config, read_synonyms
 from .generations import INDEX_FORMAT, WHOOSH_INDEX_NAME, check_compatible
@@ -99,8 +99,6 @@ def _index_files(files: list[Path], root: Path, gen_dir: Path, store_name: str, 
                  segmenter_for: Callable[[posts.Post], analysis.Segmenter], writer: Any,
                  progress: Callable[[], None]) -> _Chunk:
     """Read, analyse and add `files` with `writer`, appending their folded text to store `store_name`."""
-    from . import schema
-
     chunk = _Chunk()
     with TextStoreWriter(gen_dir / store_name) as store:
         for file in files:
@@ -172,7 +170,7 @@ def _worker(files: list[Path], root: Path, gen_dir: Path, number: int, include_d
         ix.storage.temp_storage = lambda name=None: FileStorage(str(own_temp)).create()
         # The parent holds the index's lock; several segment writers share the directory (as Whoosh's own
         # multiprocessing writer does), each segment under its own random name.
-        writer = SegmentWriter(ix, _lk=False, limitmb=48, compound=COMPOUND)
+        writer = SegmentWriter(ix, _lk=False, limitmb=48, compound=COMPOUND, codec=schema.index_codec())
         chunk = _index_files(files, root, gen_dir, f"text-{number}.bin", include_drafts, config.pinyin,
                              lambda _post: tokenizer, writer, lambda: queue.put(("tick", None)))
         chunk.segment = writer._finalize_segment() if writer.docnum else None
@@ -196,8 +194,6 @@ def _split(files: list[Path], parts: int) -> list[list[Path]]:
 
 def _lexicon_segmenter(lex: lexicon.Lexicon) -> Callable[[posts.Post], analysis.Segmenter]:
     """For a few changed posts: jieba loaded with just the dictionary entries each post's text needs."""
-    from . import schema
-
     def segmenter_for(post: posts.Post) -> analysis.Segmenter:
         return lex.tokenizer_for(analysis.fold("\n".join(schema.field_texts(post).values())))
 
@@ -233,8 +229,6 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
     from whoosh import index as whoosh_index
     from whoosh.index import TOC
 
-    from . import schema
-
     started = time.monotonic()
     root = corpus.resolve()
     generations.remove_stale(index_dir)
@@ -257,7 +251,7 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
         lexicon.write_lexicon(tokenizer, temp / generations.LEXICON)
         from whoosh.writing import SegmentWriter
 
-        writer = SegmentWriter(ix, _lk=False, limitmb=96, compound=COMPOUND)
+        writer = SegmentWriter(ix, _lk=False, limitmb=96, compound=COMPOUND, codec=schema.index_codec())
         chunk = _index_files(chunks[0], root, temp, "text-0.bin", include_drafts, config.pinyin,
                              lambda _post: tokenizer, writer, tick)
         chunk.segment = writer._finalize_segment() if writer.docnum else None
@@ -435,7 +429,7 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
             os.link(child, temp / child.name)
     old_manifest = dict(manifest)
     ix = whoosh_index.open_dir(str(temp), indexname=WHOOSH_INDEX_NAME)
-    writer = ix.writer(limitmb=64, compound=COMPOUND)
+    writer = ix.writer(limitmb=64, compound=COMPOUND, codec=schema.index_codec())
     changed_paths = [_relative(f, root) for f in to_read if _relative(f, root) in manifest]
     for rel in gone + changed_paths:
         writer.delete_by_term("path", rel)

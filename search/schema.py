@@ -51,6 +51,25 @@ class WordField(fields.FieldType):
             yield term.encode("utf-8"), len(positions), float(len(positions)), encode(positions)
 
 
+# Posting lists this short are stored inside the term's dictionary entry instead of as a block of their own in
+# the postings file: most words of a blog corpus occur in one or two posts, and writing each its own pickled,
+# compressed block was a third of a build's Whoosh time. On 300 blog posts, one process: commit 4.19 s → 3.16 s,
+# postings 10.1 → 9.3 MB. Whoosh reads inlined postings without help (W3Codec.postings_reader).
+INLINE_LIMIT = 8
+
+
+def index_codec() -> Any:
+    """The Whoosh codec segments are written with."""
+    from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
+
+    if not hasattr(W3TermInfo, "set_inline"):
+        # Whoosh 2.7.4's postings writer calls terminfo.set_inline(), a method W3TermInfo names set_inlined: so
+        # inlining, off by default (inlinelimit=1), raises AttributeError when turned on. Only the writer's call
+        # is misnamed; the stored format and the reader are Whoosh's own.
+        W3TermInfo.set_inline = W3TermInfo.set_inlined
+    return W3Codec(inlinelimit=INLINE_LIMIT)
+
+
 def make_schema() -> fields.Schema:
     schema = fields.Schema(
         path=fields.ID(stored=True, unique=True, sortable=True),

@@ -265,3 +265,45 @@ def test_project_corpus_marx_not_twain(project_ix):
         assert "马克" not in highlighted(hit)
     top = project_ix.search("马克思")[0]
     assert "马克思" in top.path
+
+
+# -- questions and keyword runs ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def qa_ix(tmp_path_factory):
+    corpus = tmp_path_factory.mktemp("qa") / "corpus"
+    bodies = {
+        "all.md": "华氏温标由华伦海特制定，是一种气温的表示法。",
+        "some.md": "英国国会制定了新的法令。",
+        "none.md": "今天天气很好，我们去公园散步。",
+    }
+    for name, body in bodies.items():
+        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
+        (corpus / name).write_text(f"---\ntitle: {name[:-3]}\n---\n{body}\n", encoding="utf-8")
+    search.build_index(corpus, corpus.parent / "index", workers=1)
+    with search.open_index(corpus.parent / "index") as ix:
+        yield ix
+
+
+def test_question_matches_any_content_word_ranked_by_share(qa_ix):
+    # no post has every word of the question: posts with more of them (by rarity) come first
+    assert paths(qa_ix.search("华氏温标是哪一人所制定的气温表示法则？")) == ["all.md", "some.md"]
+
+
+def test_question_words_alone_match_nothing_more(qa_ix):
+    # 是/哪/的/什么 are left out of matching: they don't bring in every post
+    assert paths(qa_ix.search("英国国会是什么")) == ["some.md"]
+
+
+def test_keyword_run_needs_all_words_when_a_post_has_them(qa_ix):
+    assert paths(qa_ix.search("华氏温标制定")) == ["all.md"]
+    assert paths(qa_ix.search("国会天气")) == []  # two words: both required, and no post has both
+
+
+def test_keyword_run_without_a_post_having_all_needs_half_of_them(qa_ix):
+    # four words, no post has them all: posts with at least two (公园, 散步), not those with one
+    assert paths(qa_ix.search("华氏温标国会公园散步")) == ["none.md"]
+
+
+def test_question_with_quotes_and_parentheses_inside_is_one_term(qa_ix):
+    assert paths(qa_ix.search("“华氏温标”是谁（哪一人）制定的？")) == ["all.md", "some.md"]
