@@ -124,12 +124,27 @@ def normalize(text: str) -> Normalized:
             pieces.append(piece)
             origin.extend(range(line_start, line_start + len(line)))
         else:
-            for offset, char in enumerate(line, line_start):
-                piece = unicodedata.normalize("NFKC", char).lower()
-                pieces.append(piece)
-                origin.extend([offset] * len(piece))
+            # ASCII and CJK unified ideographs map one for one: only the characters between their runs are
+            # normalised one by one.
+            at = 0
+            for run in _ONE_FOR_ONE_RE.finditer(line):
+                _normalize_chars(line, at, run.start(), line_start, pieces, origin)
+                pieces.append(run.group().lower())
+                origin.extend(range(line_start + run.start(), line_start + run.end()))
+                at = run.end()
+            _normalize_chars(line, at, len(line), line_start, pieces, origin)
         line_start += len(line)
     return Normalized(_fold_chinese("".join(pieces)), tuple(origin), len(text))
+
+
+_ONE_FOR_ONE_RE = re.compile("[\x00-\x7f\u4e00-\u9fff]+")
+
+
+def _normalize_chars(line: str, start: int, end: int, line_start: int, pieces: list[str], origin: list[int]) -> None:
+    for offset in range(start, end):
+        piece = unicodedata.normalize("NFKC", line[offset]).lower()
+        pieces.append(piece)
+        origin.extend([line_start + offset] * len(piece))
 
 
 def fold(text: str) -> str:

@@ -95,3 +95,22 @@ def test_word_postings_equal_postings_of_word_tokens(text, tokenizer):
 def test_word_postings_positions(tokenizer):
     assert analysis.word_postings("中华人民共和国和中华", tokenizer) == {
         "中华人民共和国": [0], "中华": [0, 2], "华人": [0], "人民": [0], "共和": [0], "共和国": [0], "和": [1]}
+
+
+def _normalize_char_by_char(text: str) -> tuple[str, tuple[int, ...]]:
+    """The definition normalize's slow path must keep: each character alone, with its origin."""
+    import unicodedata
+
+    pieces, origin = [], []
+    for offset, char in enumerate(text):
+        piece = unicodedata.normalize("NFKC", char).lower()
+        pieces.append(piece)
+        origin.extend([offset] * len(piece))
+    return analysis._fold_chinese("".join(pieces)), tuple(origin)  # no second NFKC: it would compose e + ◌́
+
+
+@pytest.mark.parametrize("text", ["abc…中文ＡＢ\n第二行ﬁ㍿ Ǆ e\u0301 x", "İstanbul…臺灣\r\nok", "…", "a\n\nb…",
+                                  "第一行没有变化\n第二行…有省略号\n第三行也没有"])
+def test_normalize_offsets_map_back_to_the_original(text):
+    norm = analysis.normalize(text)
+    assert (norm.text, norm.origin) == _normalize_char_by_char(text)
