@@ -25,11 +25,10 @@ import stat
 import re
 import warnings
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path, PurePosixPath
 
 import yaml
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, NavigableString, Tag, XMLParsedAsHTMLWarning
-from markdown_it import MarkdownIt
 
 from .errors import PostError
 
@@ -439,10 +438,17 @@ def _liquid_strip(text: str) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 # Markdown -> HTML
 
-_MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
-# Without text_join, characters written as entities or backslash escapes stay separate `text_special` tokens,
-# so `&#123;&#123; x &#125;&#125;` is not mistaken for a Liquid tag by the stripping below.
-_MARKDOWN.disable("text_join")
+@functools.lru_cache(maxsize=1)
+def _markdown() -> Any:
+    """The Markdown parser, made on first use: markdown-it and BeautifulSoup are most of `zhsearch index`'s start-up,
+    which an update that finds nothing changed doesn't need."""
+    from markdown_it import MarkdownIt
+
+    markdown = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    # Without text_join, characters written as entities or backslash escapes stay separate `text_special` tokens,
+    # so `&#123;&#123; x &#125;&#125;` is not mistaken for a Liquid tag by the stripping below.
+    markdown.disable("text_join")
+    return markdown
 
 
 _CONTAINERS = "(?:div|p|blockquote|table|section|article|figure|ul|ol|dl|details|center)"
@@ -474,7 +480,8 @@ def _clean_inline(children: list) -> None:
 
 def _render_markdown(source: str) -> str:
     """Markdown -> HTML, with Liquid tags and Markdown leftovers removed from everything but code."""
-    tokens = _MARKDOWN.parse(source)
+    markdown = _markdown()
+    tokens = markdown.parse(source)
     open_html = 0  # block-level HTML elements opened by earlier HTML blocks and not closed yet
     previous = None
     for token in tokens:
@@ -487,24 +494,30 @@ def _render_markdown(source: str) -> str:
             open_html = max(0, open_html + len(_HTML_CONTAINER_OPEN.findall(token.content))
                             - len(_HTML_CONTAINER_CLOSE.findall(token.content)))
             if _SPAN_LEVEL_START.match(token.content):
-                inline = _MARKDOWN.parseInline(token.content.strip())
+                inline = markdown.parseInline(token.content.strip())
                 for part in inline:
                     _clean_inline(part.children or [])
-                token.content = "<p>" + _MARKDOWN.renderer.render(inline, _MARKDOWN.options, {}) + "</p>"
+                token.content = "<p>" + markdown.renderer.render(inline, markdown.options, {}) + "</p>"
             else:
                 token.content = _liquid_strip(token.content)
         elif token.type == "inline" and token.children:
             _clean_inline(token.children)
         previous = token.type
-    return _MARKDOWN.renderer.render(tokens, _MARKDOWN.options, {})
+    return markdown.renderer.render(tokens, markdown.options, {})
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # HTML -> text
 
-# A post that happens to look like a file name or an XML document is still a post; these warnings are noise.
-warnings.filterwarnings("ignore", category=MarkupResemblesLocatorWarning)
-warnings.filterwarnings("ignore", category=XMLParsedAsHTMLWarning)
+@functools.lru_cache(maxsize=1)
+def _soup() -> tuple[Any, Any, Any]:
+    """BeautifulSoup, NavigableString and Tag, imported on first use (see `_markdown`)."""
+    import bs4
+
+    # A post that happens to look like a file name or an XML document is still a post; these warnings are noise.
+    warnings.filterwarnings("ignore", category=bs4.MarkupResemblesLocatorWarning)
+    warnings.filterwarnings("ignore", category=bs4.XMLParsedAsHTMLWarning)
+    return bs4.BeautifulSoup, bs4.NavigableString, bs4.Tag
 
 _DROP = frozenset(("script", "style", "noscript", "template", "head", "iframe", "object", "embed", "svg",
                    "canvas", "select", "button"))
@@ -535,7 +548,8 @@ def _html_text(html: str, want_title: bool) -> tuple[str, list[str], str | None,
     """
     html = _CONTROL.sub("", html)
     # Class lists stay plain strings: splitting every element's class attribute is ~10% of the parse.
-    soup = BeautifulSoup(html, "lxml", multi_valued_attributes=None)
+    beautiful_soup, text_node, element = _soup()
+    soup = beautiful_soup(html, "lxml", multi_valued_attributes=None)
     zhihu = 'class="answer"' in html or "originUrl" in html
     authors: list[str] = []
     url = None
@@ -549,11 +563,11 @@ def _html_text(html: str, want_title: bool) -> tuple[str, list[str], str | None,
     pre_depth = 0
     while stack:
         for node in stack[-1][0]:
-            if isinstance(node, NavigableString):
-                if type(node) is NavigableString:  # not a comment, CDATA, doctype, ...
+            if isinstance(node, text_node):
+                if type(node) is text_node:  # not a comment, CDATA, doctype, ...
                     append(node.replace("\n", "\x00") if pre_depth else node)
                 continue
-            if not isinstance(node, Tag):
+            if not isinstance(node, element):
                 continue
             name = node.name
             attrs = node.attrs

@@ -193,8 +193,9 @@ def _counts(values: Any) -> dict[str, int]:
     return dict(sorted(((spellings[k], n) for k, n in counts.items()), key=lambda item: (-item[1], item[0])))
 
 
-# For one query term: (docs matching it verbatim, docs matching it literally, a question's coverage or None).
+# The share of a run of words each matching doc has (None for a term matched whole).
 Coverage = dict[int, float] | None
+# For one query term: (docs matching it verbatim, docs matching it literally, its coverage).
 Seen = tuple[set[int], set[int], Coverage]
 
 
@@ -307,8 +308,8 @@ class Index:
         return per_word[0] if len(per_word) == 1 else wq.And(per_word)
 
     def _literal_docs(self, folded: str, field: str | None, quoted: bool) -> tuple[set[int], set[int], Coverage]:
-        """(docs containing the text verbatim or, unless quoted, its words; the verbatim ones; for a question,
-        the share of its content words each matching doc has, else None)."""
+        """(docs containing the text verbatim or, unless quoted, its words; the verbatim ones; for a run of
+        several words matched softly, the share of its content words each matching doc has, else None)."""
         fields = (field,) if field else SEARCH_FIELDS
         docnums = self._docnums
         verbatim = {docnums[k] for k in self._store.find(folded, None if field is None else fields) if k in docnums}
