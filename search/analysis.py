@@ -124,12 +124,11 @@ def normalize(text: str) -> Normalized:
             pieces.append(piece)
             origin.extend(range(line_start, line_start + len(line)))
         else:
-            # ASCII and CJK unified ideographs map one for one: only the characters between their runs are
-            # normalised one by one.
+            # Only the characters between runs that map one for one are normalised one by one.
             at = 0
             for run in _ONE_FOR_ONE_RE.finditer(line):
                 _normalize_chars(line, at, run.start(), line_start, pieces, origin)
-                pieces.append(run.group().lower())
+                pieces.append(unicodedata.normalize("NFKC", run.group()).lower())
                 origin.extend(range(line_start + run.start(), line_start + run.end()))
                 at = run.end()
             _normalize_chars(line, at, len(line), line_start, pieces, origin)
@@ -137,7 +136,11 @@ def normalize(text: str) -> Normalized:
     return Normalized(_fold_chinese("".join(pieces)), tuple(origin), len(text))
 
 
-_ONE_FOR_ONE_RE = re.compile("[\x00-\x7f\u4e00-\u9fff]+")
+# Characters that NFKC and lower case map one for one, whatever stands beside them: ASCII, CJK unified
+# ideographs, CJK punctuation (but not its combining tone marks 〪-〯), full-width ASCII, and the dashes and
+# quotes of General Punctuation before the ellipsis ‥ … (which expand).
+_ONE_FOR_ONE_RE = re.compile("[\x00-\x7f\u4e00-\u9fff\u3000-\u3029\u3030-\u303f\uff01-\uff5e"
+                             "\u2010-\u2016\u2018-\u2024]+")
 
 
 def _normalize_chars(line: str, start: int, end: int, line_start: int, pieces: list[str], origin: list[int]) -> None:

@@ -110,7 +110,8 @@ def _normalize_char_by_char(text: str) -> tuple[str, tuple[int, ...]]:
 
 
 @pytest.mark.parametrize("text", ["abc…中文ＡＢ\n第二行ﬁ㍿ Ǆ e\u0301 x", "İstanbul…臺灣\r\nok", "…", "a\n\nb…",
-                                  "第一行没有变化\n第二行…有省略号\n第三行也没有"])
+                                  "第一行没有变化\n第二行…有省略号\n第三行也没有",
+                                  "「引号」，句号。感叹！＂Ａ＂—“弯引号”…e\u0301〪ﬁ臺灣"])
 def test_normalize_offsets_map_back_to_the_original(text):
     norm = analysis.normalize(text)
     assert (norm.text, norm.origin) == _normalize_char_by_char(text)
