@@ -247,13 +247,14 @@ def _drop_inherited_locks() -> None:
 os.register_at_fork(after_in_child=_drop_inherited_locks)
 
 
-_JSON_FILES = (META, RANGES, MANIFEST, POSTS, SYNONYMS)
+# Not size-checked: META holds the sizes, and MANIFEST is rewritten in place when only mtimes moved.
+_UNCHECKED = (META, MANIFEST)
 
 
 def file_sizes(gen: Path) -> dict[str, int]:
-    """Size of every binary file of a generation (the JSON files are checked when parsed): stored in its META."""
+    """Size of every file of a generation but META and MANIFEST (those are checked when parsed): kept in META."""
     return {child.name: child.stat().st_size for child in sorted(gen.iterdir())
-            if child.is_file() and child.name not in _JSON_FILES}
+            if child.is_file() and child.name not in _UNCHECKED}
 
 
 def check_files(gen: Path, meta: dict[str, Any]) -> None:

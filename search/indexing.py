@@ -328,12 +328,12 @@ def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, res
         "built": base["meta"]["built"] if base else now,
         "updated": now,
         "posts": len(ranges),
-        "files": generations.file_sizes(temp),
     }
     generations.write_json(temp / generations.RANGES, ranges)
     generations.write_json(temp / generations.POSTS, posts_meta)
     generations.write_json(temp / generations.SYNONYMS, read_synonyms(config.synonyms))
     generations.write_json(temp / generations.MANIFEST, manifest)
+    meta["files"] = generations.file_sizes(temp)
     generations.write_json(temp / generations.META, meta)
     generations.commit_generation(index_dir, temp, final)
     counts = counts or {"added": len(ranges)}
@@ -354,8 +354,6 @@ def update_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: b
             check_compatible(meta)
             generations.check_files(gen, meta)
             manifest = generations.read_json(gen / generations.MANIFEST)
-            ranges = generations.read_json(gen / generations.RANGES)
-            posts_meta = generations.read_json(gen / generations.POSTS)
             reason = _rebuild_reason(meta, corpus, include_drafts, config)
         except IndexNotFound:
             return _build_locked(corpus, index_dir, include_drafts, workers, progress, config, "")
@@ -363,8 +361,7 @@ def update_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: b
             return _build_locked(corpus, index_dir, include_drafts, workers, progress, config, str(e))
         if reason:
             return _build_locked(corpus, index_dir, include_drafts, workers, progress, config, reason)
-        return _update_locked(corpus.resolve(), index_dir, gen, meta, manifest, ranges, posts_meta,
-                              include_drafts, config, progress)
+        return _update_locked(corpus.resolve(), index_dir, gen, meta, manifest, include_drafts, config, progress)
 
 
 def _read_optional(path: Path) -> Any:
@@ -387,8 +384,7 @@ def _rebuild_reason(meta: dict[str, Any], corpus: Path, include_drafts: bool, co
 
 
 def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any], manifest: dict[str, Any],
-                   ranges: dict[str, Any], posts_meta: dict[str, Any], include_drafts: bool, config: Config,
-                   progress: ProgressCallback | None) -> BuildReport:
+                   include_drafts: bool, config: Config, progress: ProgressCallback | None) -> BuildReport:
     from whoosh import index as whoosh_index
 
     started = time.monotonic()
@@ -419,8 +415,12 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
         if refreshed:
             manifest.update(refreshed)
             generations.write_json(gen / generations.MANIFEST, manifest)
-        return BuildReport(index_dir=index_dir, rebuilt=False, indexed=len(ranges), unchanged=unchanged,
+        return BuildReport(index_dir=index_dir, rebuilt=False, indexed=meta["posts"], unchanged=unchanged,
                            skipped=tuple(sorted(walk_skipped)), seconds=time.monotonic() - started)
+
+    # Read only now: at 20k posts these two files are most of an update's reading. Their sizes were checked.
+    ranges = generations.read_json(gen / generations.RANGES)
+    posts_meta = generations.read_json(gen / generations.POSTS)
 
     temp, final = generations.new_generation_dir(index_dir)
     for child in gen.iterdir():

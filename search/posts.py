@@ -510,14 +510,11 @@ def _render_markdown(source: str) -> str:
 # HTML -> text
 
 @functools.lru_cache(maxsize=1)
-def _soup() -> tuple[Any, Any, Any]:
-    """BeautifulSoup, NavigableString and Tag, imported on first use (see `_markdown`)."""
+def _soup() -> Any:
+    """The bs4 module, imported on first use (see `_markdown`)."""
     import bs4
 
-    # A post that happens to look like a file name or an XML document is still a post; these warnings are noise.
-    warnings.filterwarnings("ignore", category=bs4.MarkupResemblesLocatorWarning)
-    warnings.filterwarnings("ignore", category=bs4.XMLParsedAsHTMLWarning)
-    return bs4.BeautifulSoup, bs4.NavigableString, bs4.Tag
+    return bs4
 
 _DROP = frozenset(("script", "style", "noscript", "template", "head", "iframe", "object", "embed", "svg",
                    "canvas", "select", "button"))
@@ -548,8 +545,13 @@ def _html_text(html: str, want_title: bool) -> tuple[str, list[str], str | None,
     """
     html = _CONTROL.sub("", html)
     # Class lists stay plain strings: splitting every element's class attribute is ~10% of the parse.
-    beautiful_soup, text_node, element = _soup()
-    soup = beautiful_soup(html, "lxml", multi_valued_attributes=None)
+    bs4 = _soup()
+    text_node, element = bs4.NavigableString, bs4.Tag
+    with warnings.catch_warnings():
+        # A post that happens to look like a file name or an XML document is still a post: the warnings are noise.
+        warnings.simplefilter("ignore", bs4.MarkupResemblesLocatorWarning)
+        warnings.simplefilter("ignore", bs4.XMLParsedAsHTMLWarning)
+        soup = bs4.BeautifulSoup(html, "lxml", multi_valued_attributes=None)
     zhihu = 'class="answer"' in html or "originUrl" in html
     authors: list[str] = []
     url = None

@@ -495,7 +495,7 @@ def test_cli_damaged_index_says_rebuild_and_rebuild_recovers(damage, pristine, s
     assert len(list(index_dir.glob("gen-*"))) <= 2
 
 
-@pytest.mark.parametrize("damage", [_lexicon_missing, _postings_truncated, _toc_missing],
+@pytest.mark.parametrize("damage", [_lexicon_missing, _ranges_truncated, _postings_truncated, _toc_missing],
                          ids=lambda d: d.__name__.lstrip("_"))
 def test_plain_index_rebuilds_a_damaged_index(damage, pristine, states, tmp_path):
     # cron runs plain `zhsearch index`: it must not report "unchanged" over an index that can't answer
