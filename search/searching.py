@@ -252,6 +252,14 @@ class Index:
         os.close(self._pin)
         self._pin = -1
 
+    def __del__(self) -> None:
+        # An Index dropped without close() must not pin its generation (and hold a descriptor) for the life of
+        # the process; Whoosh's searcher and the lexicon's mmap are released by their own finalizers.
+        pin = getattr(self, "_pin", -1)
+        if pin >= 0:
+            self._pin = -1
+            os.close(pin)
+
     def __enter__(self) -> "Index":
         return self
 

@@ -617,3 +617,16 @@ def test_build_workers_finishing_apart(tmp_path, monkeypatch):
     corpus = write_corpus(tmp_path / "corpus", OLD)
     report = search.build_index(corpus, tmp_path / "index", workers=2)
     assert report.indexed == len(OLD)
+
+
+def test_index_dropped_without_close_unpins_its_generation(pristine, tmp_path):
+    corpus, index_dir = pristine[0], tmp_path / "index"
+    write_corpus(corpus, OLD)
+    shutil.copytree(pristine[1], index_dir)
+    first = _live(index_dir)
+    ix = search.open_index(index_dir)
+    del ix  # no close(): the pin goes with the object
+    for posts in (NEW, OLD):
+        write_corpus(corpus, posts)
+        search.update_index(corpus, index_dir, workers=1)
+    assert not first.exists()  # two commits later, nobody holds it: removed
