@@ -241,7 +241,8 @@ class Index:
                 raise IndexCorrupt(f"the index at {index_dir} is damaged ({type(e).__name__}: {e}); "
                                    "rebuild it with `zhsearch index --rebuild`") from e
         except BaseException:
-            os.close(self._pin)
+            pin, self._pin = self._pin, -1  # so that __del__ doesn't close the number again once it is reused
+            os.close(pin)
             raise
 
     def close(self) -> None:
