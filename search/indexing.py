@@ -271,7 +271,8 @@ def _run_workers(chunks: list[list[Path]], root: Path, temp: Path, include_draft
                  config: Config, tick: Callable[[], None]) -> list[_Chunk]:
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
-    processes = [context.Process(target=_worker, args=(chunk, root, temp, i, include_drafts, config, queue, os.getpid()),
+    parent = os.getpid()
+    processes = [context.Process(target=_worker, args=(chunk, root, temp, i, include_drafts, config, queue, parent),
                                  daemon=True) for i, chunk in enumerate(chunks)]
     for process in processes:
         process.start()

@@ -53,7 +53,7 @@ class WordField(fields.FieldType):
 
 # Posting lists this short are stored inside the term's dictionary entry instead of as a block of their own in
 # the postings file: most words of a blog corpus occur in one or two posts, and writing each its own pickled,
-# compressed block was a third of a build's Whoosh time. On 300 blog posts, one process: commit 4.19 s → 3.16 s,
+# compressed block was a quarter of a segment's commit time. On 300 blog posts, one process: commit 4.19 s → 3.16 s,
 # postings 10.1 → 9.3 MB. Whoosh reads inlined postings without help (W3Codec.postings_reader).
 INLINE_LIMIT = 8
 

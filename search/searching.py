@@ -241,25 +241,26 @@ class Index:
                 raise IndexCorrupt(f"the index at {index_dir} is damaged ({type(e).__name__}: {e}); "
                                    "rebuild it with `zhsearch index --rebuild`") from e
         except BaseException:
-            pin, self._pin = self._pin, -1  # so that __del__ doesn't close the number again once it is reused
-            os.close(pin)
+            self._unpin()
             raise
+
+    def _unpin(self) -> None:
+        # Forgotten before it is closed: closing the number twice would close whatever file reused it.
+        pin, self._pin = getattr(self, "_pin", -1), -1
+        if pin >= 0:
+            os.close(pin)
 
     def close(self) -> None:
         if self._pin < 0:
             return
         self._searcher.close()
         self._lexicon.close()
-        os.close(self._pin)
-        self._pin = -1
+        self._unpin()
 
     def __del__(self) -> None:
         # An Index dropped without close() must not pin its generation (and hold a descriptor) for the life of
         # the process; Whoosh's searcher and the lexicon's mmap are released by their own finalizers.
-        pin = getattr(self, "_pin", -1)
-        if pin >= 0:
-            self._pin = -1
-            os.close(pin)
+        self._unpin()
 
     def __enter__(self) -> "Index":
         return self
@@ -335,8 +336,8 @@ class Index:
             matched.update(self._searcher.docs_for_query(self._words_query(content, fields, boost=False)))
             return matched, verbatim, None
         # A run of several words typed as one term: a keyword run (数据库索引优化) needs all its words when some
-        # post has them all; a question (定期人寿保险支付时会发生什么) needs SOFT_MATCH_SHARE of them, ranked by
-        # BM25F times the share it has. A long word counts as present when one of its search-mode sub-words is
+        # post has them all, else SOFT_MATCH_SHARE of them; a question (定期人寿保险支付时会发生什么) needs
+        # QUESTION_SHARE of them. _rank multiplies BM25F by the (idf-weighted) share a post has. A long word counts as present when one of its search-mode sub-words is
         # (人寿保险: 人寿 or 保险).
         groups = self._word_groups(folded)
         hits: dict[int, int] = {}
