@@ -66,7 +66,7 @@ class Segmenter(Protocol):
 
 
 @functools.lru_cache(maxsize=1)
-def _fold_table() -> tuple[dict[int, str], re.Pattern[str]]:
+def _fold_table() -> dict[int, str]:
     """Traditional → simplified, character by character.
 
     Character-level on purpose: OpenCC's phrase tables convert a character differently by context (乾隆 keeps 乾,
@@ -78,15 +78,25 @@ def _fold_table() -> tuple[dict[int, str], re.Pattern[str]]:
     chars = [chr(c) for lo, hi in ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00)) for c in range(lo, hi)]
     # Newlines keep OpenCC from matching phrases across characters: each one converts alone.
     folded = opencc.OpenCC("t2s").convert("\n".join(chars)).split("\n")
-    table = {ord(a): b for a, b in zip(chars, folded) if a != b and len(b) == 1}
+    return {ord(a): b for a, b in zip(chars, folded) if a != b and len(b) == 1}
+
+
+@functools.lru_cache(maxsize=1)
+def _traditional_re() -> re.Pattern[str]:
     # str.translate looks up every character; finding the first traditional one first is far cheaper on the
-    # simplified text that most posts are.
-    return table, re.compile("[" + "".join(map(chr, table)) + "]")
+    # simplified text that most posts are. Compiling the class of 4,221 characters takes 8 ms: only long texts
+    # (posts, not queries) are worth it.
+    return re.compile("[" + "".join(map(chr, _fold_table())) + "]")
+
+
+# Texts this short are translated at once: what a query is, whose process should not compile _traditional_re.
+_SHORT_TEXT = 256
 
 
 def _fold_chinese(text: str) -> str:
-    table, traditional = _fold_table()
-    return text.translate(table) if traditional.search(text) else text
+    if len(text) <= _SHORT_TEXT:
+        return text.translate(_fold_table())
+    return text.translate(_fold_table()) if _traditional_re().search(text) else text
 
 
 @dataclass(frozen=True)
@@ -148,6 +158,48 @@ def _normalize_chars(line: str, start: int, end: int, line_start: int, pieces: l
         piece = unicodedata.normalize("NFKC", line[offset]).lower()
         pieces.append(piece)
         origin.extend([line_start + offset] * len(piece))
+
+
+class LineOffsets:
+    """Original offsets of `fold(text)` (given, as the index stores it), computed only for the lines asked about.
+
+    A snippet maps a handful of offsets; normalising a whole post to map them was most of a warm query's time
+    (about 1.4 ms a hit on blog posts). Folding never adds, removes or moves a line feed and never composes across
+    one, so line k of the folded text is `normalize` of line k of the original, except where fold() composes
+    characters that normalize keeps apart: `original_offset` raises ValueError for such a line.
+    """
+
+    def __init__(self, text: str, folded: str) -> None:
+        self._text = text
+        self._folded = folded
+        self._identity = len(text) == len(folded) and not _COMBINING_RE.search(text)
+        self._line_starts: list[int] | None = None
+        self._lines: dict[int, Normalized] = {}
+        if not self._identity and text.count("\n") != folded.count("\n"):
+            raise ValueError("`folded` is not the folded form of `text`")
+
+    def original_offset(self, index: int) -> int:
+        """The offset in the original text of folded offset `index` (an end offset may equal the length)."""
+        if self._identity:
+            return index
+        if index >= len(self._folded):
+            return len(self._text)
+        folded_line_start = self._folded.rfind("\n", 0, index) + 1
+        number = self._folded.count("\n", 0, folded_line_start)
+        if self._line_starts is None:
+            self._line_starts = [0, *(m.end() for m in re.finditer("\n", self._text))]
+        start = self._line_starts[number]
+        line = self._lines.get(number)
+        if line is None:
+            end = self._line_starts[number + 1] if number + 1 < len(self._line_starts) else len(self._text)
+            line = normalize(self._text[start:end])
+            folded_line_end = self._folded.find("\n", folded_line_start) + 1 or len(self._folded)
+            if line.text != self._folded[folded_line_start:folded_line_end]:
+                # fold() composes across characters (e + ◌́ → é, conjoining jamo) where normalize's map keeps
+                # them apart: this line's offsets can't be mapped from the folded text.
+                raise ValueError("`folded` is not the folded form of `text`")
+            self._lines[number] = line
+        return start + line.original_offset(index - folded_line_start)
 
 
 def fold(text: str) -> str:

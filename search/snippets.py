@@ -41,19 +41,50 @@ def _spans(folded: str, needles: list[str]) -> list[tuple[int, int, str]]:
     return sorted(taken)
 
 
-def make_snippet(text: str, terms: list[str], words_of: Callable[[str], list[str]]) -> Excerpt:
-    """The excerpt of `text` for the folded query `terms` (each term and its words are matched)."""
-    norm = analysis.normalize(text)
-    folded = norm.text
+def _best_window_start(spans: list[tuple[int, int, str]]) -> int:
+    """The start of the first span whose window (WINDOW characters from it) holds the most distinct needles."""
+    # A sliding window: spans don't overlap, so their ends are in order too.
+    best_start, best_count = spans[0][0], 0
+    in_window: dict[str, int] = {}
+    end_of_window = 0  # spans[i:end_of_window] are those inside the window of span i
+    for i, (start, _, _) in enumerate(spans):
+        end_of_window = max(end_of_window, i)
+        while end_of_window < len(spans) and spans[end_of_window][1] <= start + WINDOW:
+            needle = spans[end_of_window][2]
+            in_window[needle] = in_window.get(needle, 0) + 1
+            end_of_window += 1
+        if len(in_window) > best_count:
+            best_start, best_count = start, len(in_window)
+        if end_of_window > i:  # span i leaves the window
+            needle = spans[i][2]
+            in_window[needle] -= 1
+            if not in_window[needle]:
+                del in_window[needle]
+    return best_start
+
+
+def make_snippet(text: str, terms: list[str], words_of: Callable[[str], list[str]],
+                 folded: str | None = None) -> Excerpt:
+    """The excerpt of `text` for the folded query `terms` (each term and its words are matched).
+
+    `folded` is `analysis.fold(text)` when the caller has it (the index stores it): then only the lines the excerpt
+    spans are normalised to map offsets back.
+    """
     needles = [n for term in terms if term for n in [term, *words_of(term)] if n.strip()]
+    if folded is not None:
+        try:
+            return _excerpt(text, folded, analysis.LineOffsets(text, folded), needles)
+        except ValueError:  # a line fold() composed differently (e + ◌́): map the whole text instead
+            pass
+    norm = analysis.normalize(text)
+    return _excerpt(text, norm.text, norm, needles)
+
+
+def _excerpt(text: str, folded: str, norm: analysis.Normalized | analysis.LineOffsets,
+             needles: list[str]) -> Excerpt:
     spans = _spans(folded, needles) if needles else []
     if spans:
-        best_start, best_count = spans[0][0], 0
-        for i, (start, _, _) in enumerate(spans):
-            distinct = {needle for s, e, needle in spans[i:] if e <= start + WINDOW}
-            if len(distinct) > best_count:
-                best_start, best_count = start, len(distinct)
-        low = max(0, best_start - CONTEXT_BEFORE)
+        low = max(0, _best_window_start(spans) - CONTEXT_BEFORE)
     else:
         low = 0
     high = min(len(folded), low + WINDOW)

@@ -115,3 +115,30 @@ def _normalize_char_by_char(text: str) -> tuple[str, tuple[int, ...]]:
 def test_normalize_offsets_map_back_to_the_original(text):
     norm = analysis.normalize(text)
     assert (norm.text, norm.origin) == _normalize_char_by_char(text)
+
+
+@pytest.mark.parametrize("text", ["abc…中文ＡＢ\n第二行ﬁ㍿ Ǆ x", "İstanbul…臺灣\r\nok", "…", "a\n\nb…\n",
+                                  "第一行没有变化\n第二行…有省略号\n第三行也没有", "ＡＢＣ\n臺灣", "",
+                                  "「引号」…〪ﬁ臺灣\n\n\nﬁﬁ\u2028x…"])
+def test_line_offsets_equal_the_whole_text_map(text):
+    # Snippets map offsets of the stored folded body line by line; it must agree with normalising it whole.
+    norm = analysis.normalize(text)
+    lines = analysis.LineOffsets(text, analysis.fold(text))
+    assert analysis.fold(text) == norm.text
+    assert [lines.original_offset(i) for i in range(len(norm.text) + 2)] == \
+        [norm.original_offset(i) for i in range(len(norm.text) + 2)]
+
+
+def test_line_offsets_refuse_a_line_fold_composed():
+    # fold() composes e + ◌́ into é; normalize's map keeps them apart. That line is refused, the others map.
+    text = "cafe\u0301 …\n第二行…臺灣"
+    lines = analysis.LineOffsets(text, analysis.fold(text))
+    with pytest.raises(ValueError):
+        lines.original_offset(1)
+    second = analysis.fold(text).index("第")
+    assert [lines.original_offset(i) for i in range(second, second + 9)] == [8, 9, 10, 11, 11, 11, 12, 13, 14]
+
+
+def test_line_offsets_refuse_another_text():
+    with pytest.raises(ValueError):
+        analysis.LineOffsets("a…\nb", "a...b")

@@ -162,7 +162,38 @@ def test_rank_scores_descend(ix):
     assert scores == sorted(scores, reverse=True)
 
 
+def test_rank_bm25f_is_whooshs(ix):
+    # The score is computed from the posting lists directly; it must stay Whoosh's BM25F with our field boosts.
+    from whoosh import query as wq
+
+    from search.searching import FIELD_BOOSTS, SEARCH_FIELDS
+
+    for text in ("台湾", "马克思的台湾", "python的人脉背书"):
+        words = ix._words(text)
+        whoosh_query = wq.Or([wq.Or([wq.Term(schema.word_field(f), w, boost=FIELD_BOOSTS[f]) for f in SEARCH_FIELDS])
+                              for w in words])
+        expected = {hit.docnum: hit.score for hit in ix._searcher.search(whoosh_query, limit=None)}
+        ix._postings_cache.clear()
+        ours = ix._bm25f([(w, SEARCH_FIELDS) for w in words], set(ix._all))
+        assert len(expected) > 1, words
+        assert ours.keys() == expected.keys()
+        assert all(ours[n] == pytest.approx(expected[n], rel=1e-9) for n in expected)
+
+
 # -- snippets ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["第一段讲内推。\n第二段…也讲內推和臺灣，ＡＢＣ内推\n" * 20,
+                                  "ﬁrst ﬁle…\n\n" + "无关的一行\n" * 50 + "最后才有人脉背书…和 Python",
+                                  "cafe\u0301 内推\n第二行…内推", "没有命中的文本" * 40])
+def test_snippet_from_stored_folded_text_equals_folding_here(text):
+    # Hits cut snippets from the body as the text store holds it folded, mapping back only the lines shown.
+    from search import snippets
+
+    terms = ["内推", "台湾", "人脉背书", "python"]
+    words_of = {"内推": ["内推"], "台湾": ["台湾"], "人脉背书": ["人", "脉", "背书"], "python": ["python"]}.__getitem__
+    assert snippets.make_snippet(text, terms, words_of, analysis.fold(text)) == \
+        snippets.make_snippet(text, terms, words_of)
+
 
 def highlighted(hit: search.Hit) -> list[str]:
     return [hit.snippet[s:e] for s, e in hit.highlights]
