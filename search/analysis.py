@@ -65,8 +65,18 @@ class Segmenter(Protocol):
     def cut(self, sentence: str, cut_all: bool = False, HMM: bool = True) -> Iterable[str]: ...
 
 
-@functools.lru_cache(maxsize=1)
+# The table in use: computed from OpenCC on first use, or taken from the index being searched (adopt_fold_table).
+_fold_table_in_use: dict[int, str] | None = None
+
+
 def _fold_table() -> dict[int, str]:
+    global _fold_table_in_use
+    if _fold_table_in_use is None:
+        _fold_table_in_use = _opencc_fold_table()
+    return _fold_table_in_use
+
+
+def _opencc_fold_table() -> dict[int, str]:
     """Traditional → simplified, character by character.
 
     Character-level on purpose: OpenCC's phrase tables convert a character differently by context (乾隆 keeps 乾,
@@ -79,6 +89,26 @@ def _fold_table() -> dict[int, str]:
     # Newlines keep OpenCC from matching phrases across characters: each one converts alone.
     folded = opencc.OpenCC("t2s").convert("\n".join(chars)).split("\n")
     return {ord(a): b for a, b in zip(chars, folded) if a != b and len(b) == 1}
+
+
+def fold_table_record() -> dict[str, str]:
+    """The fold table as an index stores it: the characters changed and what each becomes, in two strings."""
+    table = _fold_table()
+    return {"from": "".join(map(chr, table)), "to": "".join(table.values())}
+
+
+def adopt_fold_table(record: dict[str, str]) -> None:
+    """Fold with the table an index was built with (fold_table_record), unless this process already folded.
+
+    Building the table from OpenCC takes 25 ms of a cold query; reading it from the index, under 1 ms. It also keeps
+    a query folded exactly as the posts were, whatever OpenCC version is installed now.
+    """
+    global _fold_table_in_use
+    source, target = record.get("from"), record.get("to")
+    if not isinstance(source, str) or not isinstance(target, str) or len(source) != len(target):
+        raise ValueError("not a fold table")
+    if _fold_table_in_use is None:
+        _fold_table_in_use = str.maketrans(source, target)
 
 
 @functools.lru_cache(maxsize=1)

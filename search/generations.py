@@ -41,6 +41,7 @@ MANIFEST = "manifest.json"
 POSTS = "posts.json"
 SYNONYMS = "synonyms.json"
 LEXICON = "lexicon.bin"
+FOLD = "fold.json"  # the 繁→简 table the posts were folded with (analysis.fold_table_record)
 _PREFIX = "gen-"
 
 
@@ -272,6 +273,17 @@ def check_files(gen: Path, meta: dict[str, Any]) -> None:
         if found != size:
             raise IndexCorrupt(f"the index at {gen.parent} is damaged ({name} is {found} bytes, "
                                f"{size} when written); rebuild it with `zhsearch index --rebuild`")
+
+
+def adopt_fold_table(gen: Path) -> None:
+    """Fold queries and new posts as this generation's posts were folded (indexes older than the table file fold
+    with OpenCC's table of now)."""
+    path = gen / FOLD
+    if path.exists():
+        try:
+            analysis.adopt_fold_table(read_json(path))
+        except (ValueError, AttributeError) as e:
+            raise IndexCorrupt(f"{FOLD} in {gen} is damaged ({e}); rebuild with `zhsearch index --rebuild`") from e
 
 
 def check_compatible(meta: dict[str, Any]) -> None:

@@ -333,6 +333,8 @@ def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, res
     generations.write_json(temp / generations.RANGES, ranges)
     generations.write_json(temp / generations.POSTS, posts_meta)
     generations.write_json(temp / generations.SYNONYMS, read_synonyms(config.synonyms))
+    if not (temp / generations.FOLD).exists():  # an update keeps the table of the build (linked)
+        generations.write_json(temp / generations.FOLD, analysis.fold_table_record())
     generations.write_json(temp / generations.MANIFEST, manifest)
     meta["files"] = generations.file_sizes(temp)
     generations.write_json(temp / generations.META, meta)
@@ -423,6 +425,7 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
     ranges = generations.read_json(gen / generations.RANGES)
     posts_meta = generations.read_json(gen / generations.POSTS)
 
+    generations.adopt_fold_table(gen)
     temp, final = generations.new_generation_dir(index_dir)
     for child in gen.iterdir():
         if child.is_file() and child.name not in (generations.META, generations.RANGES, generations.MANIFEST,

@@ -229,6 +229,7 @@ class Index:
             self.meta = generations.read_json(self.generation / generations.META)
             check_compatible(self.meta)
             generations.check_files(self.generation, self.meta)
+            generations.adopt_fold_table(self.generation)
             ranges = generations.read_json(self.generation / generations.RANGES)
             self._store = TextStore(self.generation, {k: tuple(v) for k, v in ranges.items()})
             self._lexicon = Lexicon(self.generation / generations.LEXICON)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,8 @@ import search
 from search import generations
 
 from conftest import POSTS, UNDECODABLE, VISIBLE
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def found(index_dir: Path, query: str) -> set[str]:
@@ -141,7 +145,16 @@ def _garbage_meta(index_dir: Path) -> None:
     (live_generation(index_dir) / generations.META).write_text("{", encoding="utf-8")
 
 
-DAMAGE = [_garbage_current, _garbage_toc, _truncate_segment, _delete_segment, _truncate_text_store, _garbage_meta]
+def _garbage_fold_table(index_dir: Path) -> None:
+    # Same size, so only reading it can tell.
+    path = live_generation(index_dir) / generations.FOLD
+    size = path.stat().st_size
+    path.write_text('{"from":"臺","to":"台湾"}'.ljust(size - 6), encoding="utf-8")  # 3 characters of 3 bytes
+    assert path.stat().st_size == size
+
+
+DAMAGE = [_garbage_current, _garbage_toc, _truncate_segment, _delete_segment, _truncate_text_store, _garbage_meta,
+          _garbage_fold_table]
 
 
 @pytest.mark.parametrize("damage", DAMAGE, ids=[d.__name__.lstrip("_") for d in DAMAGE])
@@ -175,3 +188,22 @@ def test_update_drafts_setting_change_rebuilds(copy_index, corpus_dir):
     assert report.reason == "drafts are now included"
     assert (report.indexed, report.drafts) == (len(VISIBLE) + 1, 0)
     assert found(copy_index, "独角兽") == {"blog/draft.md"}
+
+
+def test_search_folds_with_the_index_table_without_opencc(index_dir):
+    # A cold query reads the 繁→简 table the posts were folded with from the index instead of building it from
+    # OpenCC (25 ms); 臺灣 still finds 台湾 and the other way round.
+    script = """
+import sys
+import search
+with search.open_index(sys.argv[1]) as ix:
+    print(sorted(h.path for h in ix.search("臺灣", limit=None)) == sorted(h.path for h in ix.search("台湾", limit=None)))
+    print(len(ix.search("臺灣", limit=None)) > 1, "opencc" in sys.modules)
+"""
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    result = subprocess.run([sys.executable, "-c", script, str(index_dir)], capture_output=True, encoding="utf-8",
+                            env=env, cwd=REPO, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "False"]
+    record = generations.read_json(live_generation(index_dir) / generations.FOLD)
+    assert dict(zip(record["from"], record["to"]))["臺"] == "台"

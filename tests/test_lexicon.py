@@ -277,3 +277,21 @@ def test_new_tokenizer_user_dict_not_utf8(tmp_path):
     path.write_bytes("韭菜盒子 3\n".encode("gbk"))
     with pytest.raises(ConfigError, match="user dictionary"):
         new_tokenizer(path)
+
+
+def test_import_search_leaves_urllib_request_real():
+    # `import search` loads whoosh.compat without its urllib.request (30 ms of a cold query); a later import
+    # of urllib.request must still get the real module, and whoosh's urlretrieve must still work.
+    script = """
+import sys
+import search
+assert "urllib.request" not in sys.modules
+import urllib.request
+assert hasattr(urllib.request, "urlopen") and hasattr(urllib.request, "Request")
+import whoosh.compat
+assert whoosh.compat.urlretrieve.__name__ == "urlretrieve"
+"""
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, encoding="utf-8", env=env,
+                            cwd=REPO, check=False)
+    assert result.returncode == 0, result.stderr
