@@ -236,9 +236,9 @@ class Index:
             try:
                 self._whoosh = whoosh_index.open_dir(str(self.generation), indexname=WHOOSH_INDEX_NAME,
                                                      readonly=True)
-                from whoosh.scoring import BM25F
-
-                self._searcher = self._whoosh.searcher(weighting=BM25F(B=BM25_B, K1=BM25_K1))
+                # A reader, not a searcher: zhsearch matches and scores from posting lists itself, and importing
+                # whoosh.searching (with whoosh.query) took 50 ms of every cold query.
+                self._reader = self._whoosh.reader()
             except Exception as e:  # Whoosh raises many kinds on damaged files
                 self._lexicon.close()
                 raise IndexCorrupt(f"the index at {index_dir} is damaged ({type(e).__name__}: {e}); "
@@ -256,7 +256,7 @@ class Index:
     def close(self) -> None:
         if self._pin < 0:
             return
-        self._searcher.close()
+        self._reader.close()
         self._lexicon.close()
         self._unpin()
 
@@ -276,7 +276,7 @@ class Index:
     @functools.cached_property
     def _docnums(self) -> dict[str, int]:
         """Path → Whoosh document number of every live post."""
-        reader = self._searcher.reader()
+        reader = self._reader
         if reader.doc_count_all() == 0:  # an empty corpus: Whoosh's empty reader has no columns
             return {}
         paths = reader.column_reader("path")
@@ -317,7 +317,7 @@ class Index:
     @functools.cached_property
     def _segments(self) -> list[tuple[Any, int]]:
         """(reader, first document number) of each segment of the index."""
-        return list(self._searcher.reader().leaf_readers())
+        return list(self._reader.leaf_readers())
 
     def _postings(self, field: str, word: str) -> dict[int, float]:
         """Document number → occurrences of `word` in the word field of `field`, in live posts."""
@@ -376,8 +376,8 @@ class Index:
     def _bm25f(self, words: list[tuple[str, tuple[str, ...]]], docs: set[int]) -> dict[int, float]:
         """BM25F of `docs` for (word, fields) pairs: Whoosh's scoring.BM25F summed over words and fields, each
         field's score times its FIELD_BOOSTS weight."""
-        searcher = self._searcher
-        count = searcher.doc_count_all()
+        reader = self._reader
+        count = reader.doc_count_all()
         scores: dict[int, float] = {}
         for word, fields in words:
             for field in fields:
@@ -385,8 +385,8 @@ class Index:
                 if not postings:
                     continue
                 name = word_field(field)
-                idf = math.log(count / (searcher.doc_frequency(name, word) + 1)) + 1
-                average = searcher.avg_field_length(name) or 1
+                idf = math.log(count / (reader.doc_frequency(name, word) + 1)) + 1
+                average = reader.field_length(name) / (count or 1) or 1
                 boost = FIELD_BOOSTS[field]
                 for n in (postings.keys() & docs if len(docs) < len(postings) else postings):
                     if n in docs:
@@ -465,7 +465,10 @@ class Index:
             return set()
         phrases = [wq.Phrase(PINYIN_FIELD, split) if len(split) > 1 else wq.Term(PINYIN_FIELD, split[0])
                    for split in splits]
-        return set(self._searcher.docs_for_query(wq.Or(phrases)))
+        from whoosh.searching import Searcher
+
+        with Searcher(self._reader, closereader=False) as searcher:
+            return set(searcher.docs_for_query(wq.Or(phrases)))
 
     def _term_docs(self, term: querylang.Term) -> tuple[set[int], set[int], set[int], Coverage]:
         """(all matching docs, docs matching verbatim, docs matching literally rather than through pinyin, the
@@ -513,7 +516,7 @@ class Index:
 
     @functools.cached_property
     def _stamps(self) -> dict[int, int]:
-        reader = self._searcher.reader()
+        reader = self._reader
         if not self._all or not reader.has_column("stamp"):
             return {}
         column = reader.column_reader("stamp")
@@ -632,7 +635,7 @@ class Index:
         docnum = self._docnums.get(path)
         if docnum is None:
             raise NotInIndex(f"no post {path!r} in the index at {self.index_dir}")
-        stored = self._searcher.stored_fields(docnum)
+        stored = self._reader.stored_fields(docnum)
         return Document(**_shown_fields(stored), text=stored.get("text", ""))
 
     def stale_reason(self) -> str | None:
@@ -701,7 +704,7 @@ class Index:
         return [(n, tiers[n] * ceiling + scores.get(n, 0.0)) for n in ranked]
 
     def _hit(self, docnum: int, score: float, terms: list[querylang.Term]) -> Hit:
-        stored = self._searcher.stored_fields(docnum)
+        stored = self._reader.stored_fields(docnum)
         text = stored.get("text", "")
         # The text store holds the body folded: only the lines of the excerpt are normalised again.
         folded = self._store.fields_of(stored["path"])["body"]

@@ -165,14 +165,17 @@ def test_rank_scores_descend(ix):
 def test_rank_bm25f_is_whooshs(ix):
     # The score is computed from the posting lists directly; it must stay Whoosh's BM25F with our field boosts.
     from whoosh import query as wq
+    from whoosh.scoring import BM25F
+    from whoosh.searching import Searcher
 
-    from search.searching import FIELD_BOOSTS, SEARCH_FIELDS
+    from search.searching import BM25_B, BM25_K1, FIELD_BOOSTS, SEARCH_FIELDS
 
     for text in ("台湾", "马克思的台湾", "python的人脉背书"):
         words = ix._words(text)
         whoosh_query = wq.Or([wq.Or([wq.Term(schema.word_field(f), w, boost=FIELD_BOOSTS[f]) for f in SEARCH_FIELDS])
                               for w in words])
-        expected = {hit.docnum: hit.score for hit in ix._searcher.search(whoosh_query, limit=None)}
+        with Searcher(ix._reader, weighting=BM25F(B=BM25_B, K1=BM25_K1), closereader=False) as searcher:
+            expected = {hit.docnum: hit.score for hit in searcher.search(whoosh_query, limit=None)}
         ix._postings_cache.clear()
         ours = ix._bm25f([(w, SEARCH_FIELDS) for w in words], set(ix._all))
         assert len(expected) > 1, words
