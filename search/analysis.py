@@ -108,7 +108,7 @@ def adopt_fold_table(record: dict[str, str]) -> None:
     if not isinstance(source, str) or not isinstance(target, str) or len(source) != len(target):
         raise ValueError("not a fold table")
     if _fold_table_in_use is None:
-        _fold_table_in_use = str.maketrans(source, target)
+        _fold_table_in_use = dict(zip(map(ord, source), target))
 
 
 @functools.lru_cache(maxsize=1)

@@ -142,3 +142,12 @@ def test_line_offsets_refuse_a_line_fold_composed():
 def test_line_offsets_refuse_another_text():
     with pytest.raises(ValueError):
         analysis.LineOffsets("a…\nb", "a...b")
+
+
+def test_fold_table_record_round_trips():
+    record = analysis.fold_table_record()
+    assert len(record["from"]) == len(record["to"]) > 4000
+    analysis.adopt_fold_table(record)  # already folding in this process: kept, and still recordable
+    assert analysis.fold_table_record() == record
+    with pytest.raises(ValueError):
+        analysis.adopt_fold_table({"from": "臺", "to": "台湾"})
