@@ -542,3 +542,45 @@ def test_seed_post():
     assert post.text.startswith("章牧之，互联网行业不知名小公司 HR，有事儿您先看简介\n谢邀。先说结论：\n")
     assert post.text.endswith("\n以上。")
     assert "查看知乎" not in post.text and post.problems == ()
+
+
+# --- Markdown to text without HTML ----------------------------------------------------------------------------------
+# Posts without raw HTML go from markdown-it's tokens straight to text; it must be the text the HTML route gives.
+
+def _both_ways(source: str) -> tuple[str, str] | None:
+    tokens = posts._markdown_tokens(source)
+    if posts._has_html(tokens):
+        return None
+    return posts._html_text(posts._render_markdown(source), False)[0], posts._finish_text(posts._tokens_text(tokens))
+
+
+MARKDOWN_PIECES = [
+    "# 标题一\n", "段落第一行\n第二行中文\n", "English line\nnext line\n", "行尾两个空格  \n硬换行\n", "行尾反斜杠\\\n换行\n",
+    "- 列表一\n- 列表二\n  - 嵌套\n", "1. 有序\n2. 第二\n\n   段落在列表里\n", "> 引用\n> 第二行\n>> 嵌套引用\n",
+    "```python\nprint('内推')\n\n  缩进\n```\n", "    缩进代码\n    第二行\n", "`行内代码` 和 **粗体** *斜体* ~~删除~~\n",
+    "| 表头 | 二 |\n|---|---|\n| 单元 | 格 |\n", "![图片说明](a.png) 和 ![](b.png) ![alt *强调*](c.png)\n",
+    "[链接文字](http://x.cn) <http://auto.link>\n", "&amp; &lt;tag&gt; &#123; &copy; \\* \\_\n", "---\n", "***\n",
+    "中文\x0b控制\x01字符\n", "{% raw %}{{ x }}{% endraw %}\n", "{{ site.title }} 和 {% include a.html %}\n",
+    "脚注[^1]\n\n[^1]: 注释\n", "setext 标题\n===\n", "\n", "  \n", "\t缩进\t制表\n", "，**不过……**所以\n",
+    "- [ ] 任务\n- [x] 完成\n", "1) 括号列表\n", "行内 `a\nb` 跨行\n", "图片![a\nb](x.png)跨行\n",
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(MARKDOWN_PIECES), min_size=1, max_size=12), st.sampled_from(["", "\n", "\n\n"]))
+def test_markdown_text_without_html_equals_the_html_route(pieces, joiner):
+    both = _both_ways(posts._liquid_protect(joiner.join(pieces), markdown=True))
+    if both is not None:
+        assert both[0] == both[1]
+
+
+@pytest.mark.skipif(not BLOGS.is_dir(), reason="../shared/corpora/blogs is absent")
+def test_markdown_text_without_html_equals_the_html_route_on_blogs():
+    compared = 0
+    for file in sorted(BLOGS.rglob("*.md")):
+        _, _, body, _ = posts._split_front_matter(file.read_text(encoding="utf-8", errors="replace"))
+        both = _both_ways(posts._liquid_protect(body, markdown=True))
+        if both is not None:
+            assert both[0] == both[1], file.name
+            compared += 1
+    assert compared > 500
