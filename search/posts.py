@@ -75,6 +75,14 @@ def find_posts(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     Hidden entries (`.git`, editor lock files) and `node_modules` are skipped silently, as are other suffixes.
     """
     root = Path(root)
+    found, skipped = find_post_names(root)
+    return [root.joinpath(*rel.split("/")) for rel in found], skipped
+
+
+def find_post_names(root: Path) -> tuple[list[str], list[tuple[str, str]]]:
+    """`find_posts` with each post as its path relative to `root` ("/" separators): what an update compares with
+    its manifest, without making a Path of each of 20k files."""
+    root = Path(root)
     try:
         real_root = root.resolve(strict=True)
     except (OSError, RuntimeError) as e:
@@ -103,7 +111,7 @@ def find_posts(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
             try:
                 is_link = entry.is_symlink()
                 is_dir = entry.is_dir()  # follows symlinks
-                real = Path(entry.path).resolve(strict=True) if is_link else real_dir / name
+                real = Path(entry.path).resolve(strict=True) if is_link else None
             except (OSError, RuntimeError):  # RuntimeError: symlink loop on Python < 3.13
                 if is_post_name or "." not in name:
                     skipped.append((rel, "broken symlink or symlink loop"))
@@ -112,10 +120,11 @@ def find_posts(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
                 continue
             if is_dir and name == "node_modules":
                 continue
-            if is_link and not real.is_relative_to(real_root):
+            if real is not None and not real.is_relative_to(real_root):
                 skipped.append((rel, f"symlink points outside the corpus root ({real}); not followed"))
                 continue
             if is_dir:
+                real = real or real_dir / name
                 if real in visited:
                     skipped.append((rel, "directory already visited through another path (symlink loop?)"))
                 else:
@@ -129,7 +138,7 @@ def find_posts(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
                 found.append(rel)
         stack.extend(reversed(subdirs))  # depth-first in name order, so the first path to a directory wins
     found.sort()
-    return [root.joinpath(*rel.split("/")) for rel in found], skipped
+    return found, skipped
 
 
 def _reason(error: BaseException) -> str:
