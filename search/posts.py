@@ -2,8 +2,8 @@
 
 Parts, in the order a file goes through them:
 
-* finding -- `find_posts` walks a corpus root: post suffixes only, symlinks checked against the root, loops and
-  unreadable entries reported instead of followed;
+* finding -- `find_posts` (corpus.py, re-exported) walks a corpus root: post suffixes only, symlinks checked
+  against the root, loops and unreadable entries reported instead of followed;
 * reading and decoding -- `read_post` reads at most `MAX_POST_BYTES`; `_decode` tries UTF-8, GB18030, Big5;
 * front matter -- `_split_front_matter` finds the `---` block, `_load_yaml` runs a safe loader with guards
   against hostile YAML, the `_meta_*` helpers coerce its loose values (titles, lists, dates, URLs);
@@ -30,14 +30,13 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
+from .corpus import POST_SUFFIXES, _reason, find_post_names, find_posts
 from .errors import PostError
 
-__all__ = ["MAX_POST_BYTES", "POST_SUFFIXES", "Post", "parse_post", "read_post", "find_posts"]
+__all__ = ["MAX_POST_BYTES", "POST_SUFFIXES", "Post", "parse_post", "read_post", "find_posts", "find_post_names"]
 
 MAX_POST_BYTES = 4 * 1024 * 1024
 """Bytes read from one post file; the rest of a larger file is dropped and reported as a problem."""
-
-POST_SUFFIXES = (".md", ".markdown", ".html")
 
 # Real front matter is well under 4 KiB; a huge one can only be hostile or broken, and the pure-Python YAML
 # parser would spend seconds on it.
@@ -64,85 +63,6 @@ class Post:
     text: str
     draft: bool
     problems: tuple[str, ...]
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Finding
-
-def find_posts(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Every post file under `root` sorted by relative path, and the skipped ones as (relative path, reason).
-
-    Hidden entries (`.git`, editor lock files) and `node_modules` are skipped silently, as are other suffixes.
-    """
-    root = Path(root)
-    found, skipped = find_post_names(root)
-    return [root.joinpath(*rel.split("/")) for rel in found], skipped
-
-
-def find_post_names(root: Path) -> tuple[list[str], list[tuple[str, str]]]:
-    """`find_posts` with each post as its path relative to `root` ("/" separators): what an update compares with
-    its manifest, without making a Path of each of 20k files."""
-    root = Path(root)
-    try:
-        real_root = root.resolve(strict=True)
-    except (OSError, RuntimeError) as e:
-        raise PostError(f"{root}: cannot open the corpus root: {_reason(e)}") from e
-    if not real_root.is_dir():
-        raise PostError(f"{root}: the corpus root is not a directory")
-    found: list[str] = []
-    skipped: list[tuple[str, str]] = []
-    visited = {real_root}  # real paths of directories entered: symlink loops end here
-    stack = [(str(root), "", real_root)]
-    while stack:
-        directory, rel_dir, real_dir = stack.pop()
-        try:
-            with os.scandir(directory) as it:
-                entries = sorted(it, key=lambda entry: entry.name)
-        except OSError as e:
-            skipped.append((rel_dir or ".", f"cannot list directory: {_reason(e)}"))
-            continue
-        subdirs = []
-        for entry in entries:
-            name = entry.name
-            if name.startswith("."):
-                continue
-            rel = f"{rel_dir}/{name}" if rel_dir else name
-            is_post_name = name.lower().endswith(POST_SUFFIXES)
-            try:
-                is_link = entry.is_symlink()
-                is_dir = entry.is_dir()  # follows symlinks
-                real = Path(entry.path).resolve(strict=True) if is_link else None
-            except (OSError, RuntimeError):  # RuntimeError: symlink loop on Python < 3.13
-                if is_post_name or "." not in name:
-                    skipped.append((rel, "broken symlink or symlink loop"))
-                continue
-            if not is_dir and not is_post_name:
-                continue
-            if is_dir and name == "node_modules":
-                continue
-            if real is not None and not real.is_relative_to(real_root):
-                skipped.append((rel, f"symlink points outside the corpus root ({real}); not followed"))
-                continue
-            if is_dir:
-                real = real or real_dir / name
-                if real in visited:
-                    skipped.append((rel, "directory already visited through another path (symlink loop?)"))
-                else:
-                    visited.add(real)
-                    subdirs.append((entry.path, rel, real))
-            elif not entry.is_file():  # opening a FIFO would block the build forever, holding the write lock
-                skipped.append((rel, "not a regular file (a directory, FIFO, socket or device); not read"))
-            elif not os.access(entry.path, os.R_OK):
-                skipped.append((rel, "permission denied"))
-            else:
-                found.append(rel)
-        stack.extend(reversed(subdirs))  # depth-first in name order, so the first path to a directory wins
-    found.sort()
-    return found, skipped
-
-
-def _reason(error: BaseException) -> str:
-    return getattr(error, "strerror", None) or str(error) or type(error).__name__
 
 
 # ---------------------------------------------------------------------------------------------------------------
