@@ -312,8 +312,12 @@ class TextStore:
             return
         data = store.data()
         starts, ends, keys = store.starts, store.ends, store.keys
+        released = 0
         for i in candidates:
             start, end = starts[i], ends[i]
+            # As in the full scan, hand the pages behind back to the kernel: a common text's candidates are a
+            # third of a 5k-post store, and keeping their pages resident raised a cold query's peak by 9 MB.
+            released = _release(data, released, start)
             if wanted is None:
                 if data.find(needle, start, end) >= 0:
                     found.add(keys[i])
@@ -339,11 +343,12 @@ class TextStore:
         # is hundreds of MB.
         released = 0
         while at < limit:
+            # Also after hits: a common text (found in most posts) otherwise kept the whole store resident.
+            released = _release(data, released, at)
             window_end = min(limit, at + SCAN_WINDOW)
             hit = data.find(needle, at, min(limit, window_end + len(needle) - 1))
             if hit < 0:
                 at = window_end
-                released = _release(data, released, at)
                 continue
             i = bisect.bisect_right(starts, hit) - 1
             if i < 0 or hit >= ends[i]:
