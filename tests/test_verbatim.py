@@ -1,0 +1,223 @@
+"""verbatim.py: the text store's prefilter (the `.grams` sidecar) finds exactly what a full scan (grep) finds."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+import search
+from search import generations, verbatim
+from search.verbatim import FIELD_ORDER, GRAMS_SUFFIX, TextStore, TextStoreWriter
+
+# Texts with what the prefilter must get right: CJK, Latin, digits, mixed, traditional forms, emoji (two UTF-16
+# units), kana, fullwidth leftovers, punctuation, one-character posts and empty fields.
+SAMPLES = [
+    "大家都内推，内推还有什么意义？内推最有价值的是人脉背书。",
+    "经营人脉需要时间。另一件事：老师让我们背书，背了一整个下午。",
+    "javascript 的 react hooks 与 python 3.12 的 asyncio；node.js 和 c++ 的性能对比",
+    "数据库索引：b+ 树、lsm 树，mysql 与 postgresql 的 explain analyze",
+    "表情 😀🎉 和 𠮷野家（扩展 b 区汉字），カタカナ、ひらがな",
+    "臺灣 台湾 5g ２０２４年 file.txt",
+    "的",
+    "a",
+    "",
+    "前端性能优化：缓存一致性、首屏时间、懒加载",
+]
+
+
+def _posts(rng: random.Random, count: int) -> list[dict[str, str]]:
+    """Posts whose fields are random cuts and joins of SAMPLES."""
+    posts = []
+    for _ in range(count):
+        fields = {}
+        for name in FIELD_ORDER:
+            text = "".join(rng.choice(SAMPLES) for _ in range(rng.randint(0, 3 if name == "body" else 1)))
+            if text and rng.random() < 0.5:
+                at = rng.randrange(len(text))
+                text = text[at:at + rng.randint(1, 40)]
+            fields[name] = text
+        posts.append(fields)
+    return posts
+
+
+def _write(path: Path, posts: list[dict[str, str]], keys: list[str]) -> dict[str, tuple[str, int, int]]:
+    ranges = {}
+    with TextStoreWriter(path) as writer:
+        for key, fields in zip(keys, posts):
+            start, end = writer.add(fields)
+            ranges[key] = (path.name, start, end)
+    return ranges
+
+
+def _grep(posts: dict[str, dict[str, str]], needle: str, fields: tuple[str, ...] | None) -> set[str]:
+    return {key for key, post in posts.items() if any(needle in post[f] for f in (fields or FIELD_ORDER))}
+
+
+def _needles(rng: random.Random, posts: list[dict[str, str]], count: int) -> list[str]:
+    needles = ["的", "a", "😀", "𠮷", "内推", "人脉背书", "javascript", "c++", "5g", "不存在的文字", "zzzz"]
+    texts = [t for post in posts for t in post.values() if t]
+    while len(needles) < count:
+        text = rng.choice(texts)
+        size = rng.choice([1, 1, 2, 2, 3, 4, 7])
+        at = rng.randrange(max(1, len(text) - size + 1))
+        needles.append(text[at:at + size])
+    return [n for n in needles if n]
+
+
+FIELD_CHOICES = [None, ("title",), ("body",), ("tag", "category"), ("author",)]
+
+
+def _check_equal(store: TextStore, live: dict[str, dict[str, str]], needles: list[str]) -> None:
+    full = TextStore.__new__(TextStore)
+    full.__dict__.update(store.__dict__)
+    full._files = [verbatim._StoreFile(f.path, f.starts, f.ends, f.keys) for f in store._files]
+    for f in full._files:
+        f._grams = None  # no sidecar: the full scan
+    for needle in needles:
+        for fields in FIELD_CHOICES:
+            expected = _grep(live, needle, fields)
+            assert store.find(needle, fields) == expected, (needle, fields)
+            assert full.find(needle, fields) == expected, (needle, fields)
+
+
+@pytest.mark.parametrize("block", [verbatim.BLOCK, 16, 8])
+def test_prefiltered_find_equals_grep(tmp_path, monkeypatch, block):
+    """Random substrings (one character, multi-byte, Latin, mixed, emoji), all fields or some: the sidecar's
+    candidates, scanned, give exactly grep's answer. Small blocks: several blocks and a partial last one."""
+    monkeypatch.setattr(verbatim, "BLOCK", block)
+    rng = random.Random(20251126 + block)
+    posts = _posts(rng, 150)
+    keys = [f"p{i}" for i in range(len(posts))]
+    ranges = _write(tmp_path / "text-0.bin", posts, keys)
+    assert (tmp_path / ("text-0.bin" + GRAMS_SUFFIX)).exists()
+    store = TextStore(tmp_path, ranges)
+    _check_equal(store, dict(zip(keys, posts)), _needles(rng, posts, 150))
+
+
+def test_prefilter_skips_dead_posts_and_reads_several_files(tmp_path, monkeypatch):
+    """After an update some posts of a file are no longer live (deleted, or replaced by a post in a newer file)."""
+    monkeypatch.setattr(verbatim, "BLOCK", 16)
+    rng = random.Random(7)
+    old, new = _posts(rng, 60), _posts(rng, 20)
+    old_keys = [f"p{i}" for i in range(len(old))]
+    ranges = _write(tmp_path / "text-0.bin", old, old_keys)
+    new_keys = [f"p{i}" for i in range(0, 40, 2)]  # every other old post replaced
+    ranges.update(_write(tmp_path / "text-gen-000002.bin", new, new_keys))
+    live = dict(zip(old_keys, old))
+    live.update(zip(new_keys, new))
+    for key in old_keys[40:50]:  # deleted
+        del ranges[key], live[key]
+    store = TextStore(tmp_path, ranges)
+    _check_equal(store, live, _needles(rng, old + new, 120))
+
+
+def test_store_without_sidecar_is_scanned(tmp_path):
+    """A store file written before sidecars existed has none: find scans it in full."""
+    rng = random.Random(3)
+    posts = _posts(rng, 40)
+    keys = [f"p{i}" for i in range(len(posts))]
+    ranges = _write(tmp_path / "text-0.bin", posts, keys)
+    (tmp_path / ("text-0.bin" + GRAMS_SUFFIX)).unlink()
+    store = TextStore(tmp_path, ranges)
+    _check_equal(store, dict(zip(keys, posts)), _needles(rng, posts, 60))
+    assert store._files[0].grams() is None
+
+
+def test_store_appended_to_has_no_sidecar(tmp_path):
+    """A sidecar covers a whole store file: a writer that appends to one removes it instead."""
+    rng = random.Random(4)
+    first, second = _posts(rng, 10), _posts(rng, 10)
+    ranges = _write(tmp_path / "text-0.bin", first, [f"a{i}" for i in range(10)])
+    ranges.update(_write(tmp_path / "text-0.bin", second, [f"b{i}" for i in range(10)]))
+    assert not (tmp_path / ("text-0.bin" + GRAMS_SUFFIX)).exists()
+    live = dict(zip([f"a{i}" for i in range(10)], first)) | dict(zip([f"b{i}" for i in range(10)], second))
+    _check_equal(TextStore(tmp_path, ranges), live, _needles(rng, first + second, 40))
+
+
+def _truncate(path: Path) -> None:
+    with open(path, "r+b") as f:
+        f.truncate(path.stat().st_size - 3)
+
+
+def _garbage_header(path: Path) -> None:
+    with open(path, "r+b") as f:
+        f.write(b"not a sidecar")
+
+
+def _empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def _other_starts(path: Path) -> None:
+    # The starts table (at the end) no longer names the live posts: the sidecar is not this file's.
+    data = bytearray(path.read_bytes())
+    data[-8:] = (10 ** 9).to_bytes(8, "little")
+    path.write_bytes(bytes(data))
+
+
+SIDECAR_DAMAGE = [_truncate, _garbage_header, _empty, _other_starts]
+
+
+@pytest.mark.parametrize("damage", SIDECAR_DAMAGE, ids=[d.__name__.lstrip("_") for d in SIDECAR_DAMAGE])
+def test_damaged_sidecar_is_index_corrupt(tmp_path, damage):
+    rng = random.Random(5)
+    posts = _posts(rng, 30)
+    ranges = _write(tmp_path / "text-0.bin", posts, [f"p{i}" for i in range(len(posts))])
+    damage(tmp_path / ("text-0.bin" + GRAMS_SUFFIX))
+    store = TextStore(tmp_path, ranges)
+    with pytest.raises(search.IndexCorrupt):
+        store.find("的")
+
+
+def test_index_has_a_sidecar_per_store_with_its_size_recorded(index_dir):
+    gen = generations.current_generation(index_dir)
+    stores = sorted(gen.glob("text-*.bin"))
+    assert stores
+    files = generations.read_json(gen / generations.META)["files"]
+    for store in stores:
+        assert store.name + GRAMS_SUFFIX in files
+
+
+def test_truncated_sidecar_in_index_is_index_corrupt(copy_index):
+    for sidecar in generations.current_generation(copy_index).glob("text-*.bin" + GRAMS_SUFFIX):
+        _truncate(sidecar)
+    with pytest.raises(search.IndexCorrupt):
+        with search.open_index(copy_index) as ix:
+            ix.search('"人脉背书"')
+
+
+def test_index_without_sidecars_still_searched(copy_index):
+    """An index written before sidecars (none on disk, none in its file sizes) answers by full scans."""
+    gen = generations.current_generation(copy_index)
+    meta = generations.read_json(gen / generations.META)
+    for sidecar in gen.glob("text-*.bin" + GRAMS_SUFFIX):
+        sidecar.unlink()
+        del meta["files"][sidecar.name]
+    generations.write_json(gen / generations.META, meta)
+    with search.open_index(copy_index) as ix:
+        assert {h.path for h in ix.search('"人脉背书"')} == {"zhihu/neitui.md"}
+        assert {h.path for h in ix.search('"马克思"')} == {"blog/marx.md"}
+
+
+def test_update_writes_a_sidecar_and_finds_exactly(fresh_corpus, tmp_path):
+    """update_index writes a store file (and its sidecar) for changed posts; old versions are no longer found."""
+    index_dir = tmp_path / "index"
+    search.build_index(fresh_corpus, index_dir, workers=1)
+    post = fresh_corpus / "blog" / "marx.md"
+    post.write_text(post.read_text(encoding="utf-8").replace("马克思", "恩格斯"), encoding="utf-8")
+    (fresh_corpus / "zhihu" / "neitui.md").unlink()
+    report = search.update_index(fresh_corpus, index_dir, workers=1)
+    assert (report.changed, report.deleted) == (1, 1)
+    gen = generations.current_generation(index_dir)
+    update_store = gen / f"text-{gen.name}.bin"
+    assert (gen / (update_store.name + GRAMS_SUFFIX)).exists()
+    ranges = {k: tuple(v) for k, v in generations.read_json(gen / generations.RANGES).items()}
+    store = TextStore(gen, ranges)
+    assert store.find("恩格斯") == {"blog/marx.md"}
+    assert store.find("马克思") == set()
+    assert store.find("人脉背书") == set()
+    live = {key: store.fields_of(key) for key in ranges}
+    rng = random.Random(11)
+    _check_equal(store, live, _needles(rng, list(live.values()), 80))
