@@ -116,7 +116,9 @@ def new_generation_dir(index_dir: Path) -> tuple[Path, Path]:
 def commit_generation(index_dir: Path, temp: Path, final: Path) -> None:
     """Make a complete temporary generation the live one (the commit point), then drop old ones."""
     for child in temp.iterdir():
-        if child.is_file():
+        # A file linked from the previous generation (an update's unchanged segments and stores) was made durable
+        # when that generation was committed; an update of one post fsynced ~70 such files, a quarter of its time.
+        if child.is_file() and child.stat().st_nlink == 1:
             fd = os.open(child, os.O_RDONLY)
             try:
                 os.fsync(fd)
