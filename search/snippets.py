@@ -8,6 +8,7 @@ written (全角, 繁體 and capitals included).
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import Callable
 
@@ -27,15 +28,20 @@ class Excerpt:
 def _spans(folded: str, needles: list[str]) -> list[tuple[int, int, str]]:
     """Non-overlapping (start, end, needle) matches, longer needles taking precedence."""
     taken: list[tuple[int, int, str]] = []
-    occupied: set[int] = set()
-    for needle in sorted(set(needles), key=len, reverse=True):
+    starts: list[int] = []  # of the spans taken so far, in order, and their ends
+    ends: list[int] = []
+    for needle in sorted(set(needles), key=lambda n: (-len(n), n)):  # longest first, then in a fixed order
         at = folded.find(needle)
         found = 0
         while at >= 0 and found < MAX_OCCURRENCES:
             end = at + len(needle)
-            if not occupied.intersection(range(at, end)):
+            # Free unless a taken span starts before `end` and ends after `at` (spans taken don't overlap, so
+            # only the one starting last before `end` can).
+            i = bisect.bisect_left(starts, end)
+            if i == 0 or ends[i - 1] <= at:
+                starts.insert(i, at)
+                ends.insert(i, end)
                 taken.append((at, end, needle))
-                occupied.update(range(at, end))
                 found += 1
             at = folded.find(needle, at + 1)
     return sorted(taken)
