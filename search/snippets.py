@@ -51,6 +51,7 @@ def _best_window_start(spans: list[tuple[int, int, str]]) -> int:
     """The start of the first span whose window (WINDOW characters from it) holds the most distinct needles."""
     # A sliding window: spans don't overlap, so their ends are in order too.
     best_start, best_count = spans[0][0], 0
+    distinct = len({needle for _, _, needle in spans})
     in_window: dict[str, int] = {}
     end_of_window = 0  # spans[i:end_of_window] are those inside the window of span i
     for i, (start, _, _) in enumerate(spans):
@@ -61,6 +62,8 @@ def _best_window_start(spans: list[tuple[int, int, str]]) -> int:
             end_of_window += 1
         if len(in_window) > best_count:
             best_start, best_count = start, len(in_window)
+            if best_count == distinct:  # no later window holds more, and the earliest wins ties
+                break
         if end_of_window > i:  # span i leaves the window
             needle = spans[i][2]
             in_window[needle] -= 1
