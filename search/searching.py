@@ -360,7 +360,8 @@ class Index:
         return docs
 
     def _field_length(self, docnum: int, field: str) -> int:
-        """The length in words of a post's field as Whoosh stores it for scoring (approximate above 108)."""
+        """The length in words of a post's field as Whoosh stores it for scoring (one byte: long fields are
+        approximate). Kept for the life of the Index: it never changes in a generation."""
         key = (docnum, field)
         length = self._lengths.get(key)
         if length is None:
