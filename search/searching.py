@@ -13,8 +13,10 @@ How a query is answered:
 from __future__ import annotations
 
 import functools
+import heapq
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -58,6 +60,14 @@ SCORE_SUBWORDS = False
 FIELD_BOOSTS = {"title": 2.0, "category": 2.0, "tag": 2.0, "author": 2.0, "body": 1.0}
 BM25_B = 0.75
 BM25_K1 = 1.6
+# Re-scoring a question's best RERANK_DEPTH posts from their text (_rerank_questions): its words in a post's
+# lead (answers and posts about a question tend to say first what they are about), its adjacent word pairs side
+# by side in the body, its character bigrams in the lead (which also catch words cut differently).
+RERANK_DEPTH = 100
+LEAD_CHARS = 200
+LEAD_WEIGHT = 0.5
+PHRASE_WEIGHT = 0.5
+BIGRAM_WEIGHT = 0.3
 
 
 @dataclass(frozen=True)
@@ -199,6 +209,39 @@ Coverage = dict[int, float] | None
 Seen = tuple[set[int], set[int], Coverage]
 
 
+def _content_words(words: list[str]) -> list[str]:
+    """The words of a run that carry its topic: without question words and particles (all, if that is all)."""
+    return [w for w in dict.fromkeys(words) if w not in analysis.QUESTION_WORDS] or words
+
+
+def _is_question(folded: str, words: list[str], content: list[str]) -> bool:
+    """Whether a run of words reads as a question: a question word or mark, or many content words."""
+    return (len(content) >= QUESTION_WORDS or folded.endswith("?")
+            or not analysis.INTERROGATIVES.isdisjoint(words))
+
+
+# Where a post's lead (its first sentence) ends: sentence-final marks as folded (NFKC: ！？； → !?;) or a line break.
+_LEAD_END_RE = re.compile(r"[。!?;\n]")
+
+
+_BIGRAM_RUN_RE = re.compile(rf"[{analysis._HAN}]+|[a-z0-9]+")
+
+
+def _char_bigrams(text: str) -> set[str]:
+    """The character bigrams of the Han runs of folded `text` (a lone character as itself), Latin tokens whole."""
+    grams: set[str] = set()
+    for run in _BIGRAM_RUN_RE.findall(text):
+        if run[0].isascii() or len(run) == 1:
+            grams.add(run)
+        else:
+            grams.update(run[i:i + 2] for i in range(len(run) - 1))
+    return grams
+
+
+def _saturated(tf: int) -> float:
+    return tf * (BM25_K1 + 1) / (tf + BM25_K1)
+
+
 def _shown_fields(stored: dict[str, Any]) -> dict[str, Any]:
     """What a hit and a shown post both say about a post, from its stored fields."""
     meta = stored.get("meta", {})
@@ -329,9 +372,8 @@ class Index:
         matched = set(verbatim)
         if not words or not docnums:
             return matched, verbatim, None
-        content = [w for w in dict.fromkeys(words) if w not in analysis.QUESTION_WORDS] or words
-        question = (len(content) >= QUESTION_WORDS or folded.endswith("?")
-                    or not analysis.INTERROGATIVES.isdisjoint(words))
+        content = _content_words(words)
+        question = _is_question(folded, words, content)
         if len(content) < (QUESTION_MIN_WORDS if question else SOFT_MATCH_WORDS):
             matched.update(self._searcher.docs_for_query(self._words_query(content, fields, boost=False)))
             return matched, verbatim, None
@@ -616,6 +658,8 @@ class Index:
                     if n in scores:
                         scores[n] *= share ** COVERAGE_POWER
         paths = {n: p for p, n in self._docnums.items() if n in matched}
+        if RERANK_DEPTH and scores:
+            self._rerank_questions(terms, seen, scores, paths)
         empty: Seen = (set(), set(), None)
         # Posts matching more terms literally (not only through pinyin) first, then more terms verbatim.
         tiers = {n: sum(1 for t in terms if n in seen.get(t, empty)[1]) * (len(terms) + 1)
@@ -624,6 +668,43 @@ class Index:
         ranked = sorted(matched, key=lambda n: (-tiers[n], -scores.get(n, 0.0), paths[n]))
         # One number that orders like the ranking: the tier counts above any BM25F difference.
         return [(n, tiers[n] * ceiling + scores.get(n, 0.0)) for n in ranked]
+
+    def _rerank_questions(self, terms: list[querylang.Term], seen: dict[querylang.Term, Seen],
+                          scores: dict[int, float], paths: dict[int, str]) -> None:
+        """Re-score the best RERANK_DEPTH posts of each question from their stored body text.
+
+        A post gains, times its coverage of the question: LEAD_WEIGHT * sum over the question's content words in
+        its lead (the body's first sentence, at most LEAD_CHARS characters) of idf * sat(tf), and PHRASE_WEIGHT *
+        sum over pairs of adjacent content words of the question found side by side in its body of (the pair's
+        idfs summed) * sat(tf); sat(tf) = tf * (K1 + 1) / (tf + K1) and idf is Whoosh's over the body. Then
+        BIGRAM_WEIGHT * (the best first-pass score) * the share of the question's character bigrams in its lead.
+        Words are counted as substrings of the folded text (no segmenting of each post at query time).
+        """
+        body = word_field("body")
+        for term in terms:
+            coverage = seen.get(term, (set(), set(), None))[2]
+            if not coverage or term.quoted or term.field not in (None, "body"):
+                continue
+            folded = analysis.fold(term.text).strip()
+            words = self._words(folded)
+            content = _content_words(words)
+            if not _is_question(folded, words, content):
+                continue
+            weights = {w: self._searcher.idf(body, w) for w in content}
+            pairs = {a + b: weights[a] + weights[b] for a, b in zip(words, words[1:])
+                     if a in weights and b in weights and a != b}
+            grams = _char_bigrams(folded)
+            candidates = heapq.nlargest(RERANK_DEPTH, scores, key=scores.__getitem__)
+            top = scores[candidates[0]] if candidates else 0.0
+            for n in candidates:
+                text = self._store.fields_of(paths[n]).get("body", "")
+                head = text[:LEAD_CHARS]
+                end = _LEAD_END_RE.search(head)
+                lead = head[:end.end()] if end else head
+                gain = LEAD_WEIGHT * sum(weight * _saturated(lead.count(w)) for w, weight in weights.items())
+                gain += PHRASE_WEIGHT * sum(weight * _saturated(text.count(p)) for p, weight in pairs.items())
+                share = len(grams & _char_bigrams(lead)) / len(grams) if grams else 0.0
+                scores[n] += coverage.get(n, 1.0) ** COVERAGE_POWER * gain + BIGRAM_WEIGHT * top * share
 
     def _hit(self, docnum: int, score: float, terms: list[querylang.Term]) -> Hit:
         stored = self._searcher.stored_fields(docnum)
