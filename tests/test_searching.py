@@ -341,3 +341,37 @@ def test_keyword_run_without_a_post_having_all_needs_half_of_them(qa_ix):
 
 def test_question_with_quotes_and_parentheses_inside_is_one_term(qa_ix):
     assert paths(qa_ix.search("“华氏温标”是谁（哪一人）制定的？")) == ["all.md", "some.md"]
+
+
+# -- re-scoring the best posts of a question from their text -------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def lead_ix(tmp_path_factory):
+    # The same two sentences in both posts, in the other order: the same words, counts and length, so the same
+    # BM25F score and coverage; only where the question's words stand differs.
+    corpus = tmp_path_factory.mktemp("lead") / "corpus"
+    topic = "长期护理保险的费用取决于投保时的年龄和健康状况。"
+    other = "很多家庭在退休以前都会认真比较几家公司提供的方案和条款。"
+    for name, body in {"a-late.md": other + topic, "z-lead.md": topic + other}.items():
+        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
+        (corpus / name).write_text(f"---\ntitle: 帖子\n---\n{body}\n", encoding="utf-8")
+    search.build_index(corpus, corpus.parent / "index", workers=1)
+    with search.open_index(corpus.parent / "index") as ix:
+        yield ix
+
+
+def test_question_ranks_the_post_that_opens_with_it_first(lead_ix):
+    assert paths(lead_ix.search("长期护理保险的费用是多少？")) == ["z-lead.md", "a-late.md"]
+
+
+def test_keyword_search_is_not_rescored_from_the_text(lead_ix):
+    # not a question: equal scores, ordered by path as before
+    assert paths(lead_ix.search("长期护理保险费用")) == ["a-late.md", "z-lead.md"]
+    assert paths(lead_ix.search("护理 费用")) == ["a-late.md", "z-lead.md"]
+
+
+def test_question_rescoring_off_leaves_the_tie(lead_ix, monkeypatch):
+    from search import searching
+
+    monkeypatch.setattr(searching, "RERANK_DEPTH", 0)
+    assert paths(lead_ix.search("长期护理保险的费用是多少？")) == ["a-late.md", "z-lead.md"]
