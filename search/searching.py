@@ -437,11 +437,14 @@ class Index:
             self._lengths[key] = length
         return length
 
+    def _idf(self, name: str, word: str) -> float:
+        """Whoosh's idf of `word` in the Whoosh field `name` (as its BM25F uses it)."""
+        return math.log(self._reader.doc_count_all() / (self._reader.doc_frequency(name, word) + 1)) + 1
+
     def _bm25f(self, words: list[tuple[str, tuple[str, ...]]], docs: set[int]) -> dict[int, float]:
         """BM25F of `docs` for (word, fields) pairs: Whoosh's scoring.BM25F summed over words and fields, each
         field's score times its FIELD_BOOSTS weight."""
         reader = self._reader
-        count = reader.doc_count_all()
         scores: dict[int, float] = {}
         for word, fields in words:
             for field in fields:
@@ -449,8 +452,8 @@ class Index:
                 if not postings:
                     continue
                 name = word_field(field)
-                idf = math.log(count / (reader.doc_frequency(name, word) + 1)) + 1
-                average = reader.field_length(name) / (count or 1) or 1
+                idf = self._idf(name, word)
+                average = reader.field_length(name) / (reader.doc_count_all() or 1) or 1
                 boost = FIELD_BOOSTS[field]
                 for n in (postings.keys() & docs if len(docs) < len(postings) else postings):
                     if n in docs:
@@ -790,7 +793,7 @@ class Index:
             content = _content_words(words)
             if not _is_question(folded, words, content):
                 continue
-            weights = {w: self._searcher.idf(body, w) for w in content}
+            weights = {w: self._idf(body, w) for w in content}
             pairs = {a + b: weights[a] + weights[b] for a, b in zip(words, words[1:])
                      if a in weights and b in weights and a != b}
             grams = _char_bigrams(folded)
