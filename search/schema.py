@@ -77,7 +77,13 @@ def index_codec() -> Any:
         # inlining, off by default (inlinelimit=1), raises AttributeError when turned on. Only the writer's call
         # is misnamed; the stored format and the reader are Whoosh's own.
         W3TermInfo.set_inline = W3TermInfo.set_inlined
-    return W3Codec(inlinelimit=INLINE_LIMIT)
+    codec = W3Codec(inlinelimit=INLINE_LIMIT)
+    # Whoosh's codec attribute for per-block min/max field lengths, which only its top-N pruning reads (zhsearch
+    # scores from the posting lists and each post's own length). Writing them looks up every posting's document
+    # length: adding and committing 300 blog posts, alternating runs, 2.48 / 2.13 / 1.85 s CPU with them,
+    # 1.74 / 1.56 / 1.44 s without.
+    codec.length_stats = False
+    return codec
 
 
 def make_schema() -> fields.Schema:
