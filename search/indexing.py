@@ -20,7 +20,7 @@ import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from . import __version__, analysis, generations, lexicon, schema
 from .corpus import find_post_names, find_posts
@@ -99,7 +99,7 @@ def settings(tokenizer_fingerprint: str, include_drafts: bool, config: Config) -
     }
 
 
-def _index_files(files: list[Path], root: Path, gen_dir: Path, store_name: str, include_drafts: bool, pinyin: bool,
+def _index_files(files: Iterable[Path], root: Path, gen_dir: Path, store_name: str, include_drafts: bool, pinyin: bool,
                  segmenter_for: Callable[[Post], analysis.Segmenter], writer: Any,
                  progress: Callable[[], None]) -> _Chunk:
     """Read, analyse and add `files` with `writer`, appending their folded text to store `store_name`."""
@@ -156,7 +156,7 @@ def _exit_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _worker(files: list[Path], root: Path, gen_dir: Path, number: int, include_drafts: bool,
+def _worker(files: list[Path], counter: Any, root: Path, gen_dir: Path, number: int, include_drafts: bool,
             config: Config, queue: Any, parent: int) -> None:
     """One build process: its own tokenizer, Whoosh segment and text-store file."""
     _exit_with_parent(parent)
@@ -177,8 +177,8 @@ def _worker(files: list[Path], root: Path, gen_dir: Path, number: int, include_d
         # The parent holds the index's lock; several segment writers share the directory (as Whoosh's own
         # multiprocessing writer does), each segment under its own random name.
         writer = SegmentWriter(ix, _lk=False, limitmb=48, compound=COMPOUND, codec=schema.index_codec())
-        chunk = _index_files(files, root, gen_dir, f"text-{number}.bin", include_drafts, config.pinyin,
-                             lambda _post: tokenizer, writer, lambda: queue.put(("tick", None)))
+        chunk = _index_files(_claimed(files, counter), root, gen_dir, f"text-{number}.bin", include_drafts,
+                             config.pinyin, lambda _post: tokenizer, writer, lambda: queue.put(("tick", None)))
         chunk.segment = writer._finalize_segment() if writer.docnum else None
         writer._finish()
         queue.put(("done", chunk))
@@ -186,16 +186,24 @@ def _worker(files: list[Path], root: Path, gen_dir: Path, number: int, include_d
         queue.put(("error", f"{type(e).__name__}: {e}"))
 
 
-def _split(files: list[Path], parts: int) -> list[list[Path]]:
-    """Deal files out by size so that each process gets about the same amount of text."""
-    sized = sorted(files, key=lambda f: -(f.stat().st_size if f.exists() else 0))
-    chunks: list[list[Path]] = [[] for _ in range(parts)]
-    loads = [0] * parts
-    for file in sized:
-        i = loads.index(min(loads))
-        chunks[i].append(file)
-        loads[i] += max(file.stat().st_size if file.exists() else 0, 1)
-    return chunks
+def _largest_first(files: list[Path]) -> list[Path]:
+    return sorted(files, key=lambda f: -(f.stat().st_size if f.exists() else 0))
+
+
+def _claimed(files: list[Path], counter: Any) -> Iterator[Path]:
+    """`files` in order, each to whichever build process asks first.
+
+    Dealt out this way rather than split in advance, the processes end together: a post's cost is not its size
+    (HTML, code, English), and the first process also writes the lexicon (0.5 s). Split by size in advance, a
+    build of the blogs corpus took 17.9 s for 31.9 s of CPU on two cores.
+    """
+    while True:
+        with counter.get_lock():
+            i = counter.value
+            counter.value = i + 1
+        if i >= len(files):
+            return
+        yield files[i]
 
 
 def _lexicon_segmenter(lex: lexicon.Lexicon) -> Callable[[Post], analysis.Segmenter]:
@@ -241,8 +249,7 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
     files, walk_skipped = find_posts(root)
     temp, final = generations.new_generation_dir(index_dir)
     ix = whoosh_index.create_in(str(temp), schema.make_schema(), indexname=WHOOSH_INDEX_NAME)
-    count = _worker_count(files, workers)
-    chunks = [c for c in _split(files, count) if c] or [[]]
+    count = min(_worker_count(files, workers), max(len(files), 1))
     done = 0
 
     def tick() -> None:
@@ -252,19 +259,19 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
             progress(done, len(files))
 
     results: list[_Chunk] = []
-    if len(chunks) == 1:
+    if count == 1:
         tokenizer = lexicon.new_tokenizer(config.user_dict)
         lexicon.write_lexicon(tokenizer, temp / generations.LEXICON)
         from whoosh.writing import SegmentWriter
 
         writer = SegmentWriter(ix, _lk=False, limitmb=96, compound=COMPOUND, codec=schema.index_codec())
-        chunk = _index_files(chunks[0], root, temp, "text-0.bin", include_drafts, config.pinyin,
+        chunk = _index_files(files, root, temp, "text-0.bin", include_drafts, config.pinyin,
                              lambda _post: tokenizer, writer, tick)
         chunk.segment = writer._finalize_segment() if writer.docnum else None
         writer._finish()
         results.append(chunk)
     else:
-        results = _run_workers(chunks, root, temp, include_drafts, config, tick)
+        results = _run_workers(_largest_first(files), count, root, temp, include_drafts, config, tick)
 
     segments = [c.segment for c in results if c.segment is not None]
     TOC(ix.schema, segments, 1).write(ix.storage, WHOOSH_INDEX_NAME)
@@ -273,13 +280,15 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
     return report
 
 
-def _run_workers(chunks: list[list[Path]], root: Path, temp: Path, include_drafts: bool,
+def _run_workers(files: list[Path], count: int, root: Path, temp: Path, include_drafts: bool,
                  config: Config, tick: Callable[[], None]) -> list[_Chunk]:
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
+    counter = context.Value("q", 0)  # the next file of `files` to claim (forked: the list itself is shared)
     parent = os.getpid()
-    processes = [context.Process(target=_worker, args=(chunk, root, temp, i, include_drafts, config, queue, parent),
-                                 daemon=True) for i, chunk in enumerate(chunks)]
+    processes = [context.Process(target=_worker,
+                                 args=(files, counter, root, temp, i, include_drafts, config, queue, parent),
+                                 daemon=True) for i in range(count)]
     for process in processes:
         process.start()
     results: list[_Chunk] = []
