@@ -303,19 +303,24 @@ def test_project_corpus_marx_not_twain(project_ix):
 
 # -- questions and keyword runs ---------------------------------------------------------------------------------
 
+def _small_index(base: Path, posts: dict[str, tuple[str, str]]):
+    """Build and open an index of `posts` (file name → (title, body)) under `base`."""
+    corpus = base / "corpus"
+    for name, (title, body) in posts.items():
+        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
+        (corpus / name).write_text(f"---\ntitle: {title}\n---\n{body}\n", encoding="utf-8")
+    search.build_index(corpus, base / "index", workers=1)
+    return search.open_index(base / "index")
+
+
 @pytest.fixture(scope="module")
 def qa_ix(tmp_path_factory):
-    corpus = tmp_path_factory.mktemp("qa") / "corpus"
     bodies = {
         "all.md": "华氏温标由华伦海特制定，是一种气温的表示法。",
         "some.md": "英国国会制定了新的法令。",
         "none.md": "今天天气很好，我们去公园散步。",
     }
-    for name, body in bodies.items():
-        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
-        (corpus / name).write_text(f"---\ntitle: {name[:-3]}\n---\n{body}\n", encoding="utf-8")
-    search.build_index(corpus, corpus.parent / "index", workers=1)
-    with search.open_index(corpus.parent / "index") as ix:
+    with _small_index(tmp_path_factory.mktemp("qa"), {n: (n[:-3], b) for n, b in bodies.items()}) as ix:
         yield ix
 
 
@@ -349,14 +354,10 @@ def test_question_with_quotes_and_parentheses_inside_is_one_term(qa_ix):
 def lead_ix(tmp_path_factory):
     # The same two sentences in both posts, in the other order: the same words, counts and length, so the same
     # BM25F score and coverage; only where the question's words stand differs.
-    corpus = tmp_path_factory.mktemp("lead") / "corpus"
     topic = "长期护理保险的费用取决于投保时的年龄和健康状况。"
     other = "很多家庭在退休以前都会认真比较几家公司提供的方案和条款。"
-    for name, body in {"a-late.md": other + topic, "z-lead.md": topic + other}.items():
-        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
-        (corpus / name).write_text(f"---\ntitle: 帖子\n---\n{body}\n", encoding="utf-8")
-    search.build_index(corpus, corpus.parent / "index", workers=1)
-    with search.open_index(corpus.parent / "index") as ix:
+    posts = {"a-late.md": ("帖子", other + topic), "z-lead.md": ("帖子", topic + other)}
+    with _small_index(tmp_path_factory.mktemp("lead"), posts) as ix:
         yield ix
 
 
