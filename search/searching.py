@@ -455,11 +455,10 @@ class Index:
                 idf = self._idf(name, word)
                 average = reader.field_length(name) / (reader.doc_count_all() or 1) or 1
                 boost = FIELD_BOOSTS[field]
-                for n in (postings.keys() & docs if len(docs) < len(postings) else postings):
-                    if n in docs:
-                        tf = postings[n]
-                        norm = (1 - BM25_B) + BM25_B * self._field_length(n, field) / average
-                        scores[n] = scores.get(n, 0.0) + boost * idf * (tf * (BM25_K1 + 1)) / (tf + BM25_K1 * norm)
+                for n in postings.keys() & docs:
+                    tf = postings[n]
+                    norm = (1 - BM25_B) + BM25_B * self._field_length(n, field) / average
+                    scores[n] = scores.get(n, 0.0) + boost * idf * (tf * (BM25_K1 + 1)) / (tf + BM25_K1 * norm)
         return scores
 
     def _literal_docs(self, folded: str, field: str | None, quoted: bool) -> tuple[set[int], set[int], Coverage]:

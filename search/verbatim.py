@@ -279,13 +279,13 @@ class TextStore:
             store.starts = [store.starts[i] for i in order]
             store.ends = [store.ends[i] for i in order]
             store.keys = [store.keys[i] for i in order]
-        self._files = list(files.values())
+        self._files = files  # by file name
         self._ranges = ranges
 
     def fields_of(self, key: str) -> dict[str, str]:
         """The folded fields of one post."""
         name, start, end = self._ranges[key]
-        store = next(s for s in self._files if s.path.name == name)
+        store = self._files[name]
         parts = bytes(store.data()[start:end - len(POST_END)]).split(FIELD_END)
         return {n: p.decode("utf-8", "replace") for n, p in zip(FIELD_ORDER, parts)}
 
@@ -296,7 +296,7 @@ class TextStore:
             return set()
         wanted = None if fields is None else {FIELD_ORDER.index(f) for f in fields}
         found: set[str] = set()
-        for store in self._files:
+        for store in self._files.values():
             if not store.starts:
                 continue
             grams = store.grams()

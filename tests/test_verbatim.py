@@ -72,8 +72,8 @@ FIELD_CHOICES = [None, ("title",), ("body",), ("tag", "category"), ("author",)]
 def _check_equal(store: TextStore, live: dict[str, dict[str, str]], needles: list[str]) -> None:
     full = TextStore.__new__(TextStore)
     full.__dict__.update(store.__dict__)
-    full._files = [verbatim._StoreFile(f.path, f.starts, f.ends, f.keys) for f in store._files]
-    for f in full._files:
+    full._files = {name: verbatim._StoreFile(f.path, f.starts, f.ends, f.keys) for name, f in store._files.items()}
+    for f in full._files.values():
         f._grams = None  # no sidecar: the full scan
     for needle in needles:
         for fields in FIELD_CHOICES:
@@ -122,7 +122,7 @@ def test_store_without_sidecar_is_scanned(tmp_path):
     (tmp_path / ("text-0.bin" + GRAMS_SUFFIX)).unlink()
     store = TextStore(tmp_path, ranges)
     _check_equal(store, dict(zip(keys, posts)), _needles(rng, posts, 60))
-    assert store._files[0].grams() is None
+    assert store._files["text-0.bin"].grams() is None
 
 
 def test_store_appended_to_has_no_sidecar(tmp_path):
