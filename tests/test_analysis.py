@@ -81,7 +81,9 @@ def test_word_tokens_nothing_to_index(text, tokenizer):
 
 
 POSTING_TEXTS = ["中华人民共和国中华人民共和国", "人脉背书和人脉", "Python3.11和C++、python3.11", "５G２０２４年，臺灣😀かな𠮷",
-                 "", "，。！", "研究生命起源 the 3.14.15 v2beta"]
+                 "", "，。！", "研究生命起源 the 3.14.15 v2beta",
+                 # Han outside jieba's own range (extension A, U+9FD6.., compatibility): cut through jieba.cut
+                 "中文㐀字鿰研究生命豈起源"]
 
 
 @pytest.mark.parametrize("text", POSTING_TEXTS)
@@ -90,6 +92,17 @@ def test_word_postings_equal_postings_of_word_tokens(text, tokenizer):
     folded = analysis.fold(text)
     assert analysis.word_postings(folded, tokenizer) == dict(analysis.postings_of(analysis.word_tokens(folded,
                                                                                                        tokenizer)))
+
+
+def test_word_postings_equal_word_tokens_on_random_text(tokenizer):
+    import random
+
+    rng = random.Random(7)
+    alphabet = "中华人民共和国研究生命起源的了是在臺灣台湾㐀鿰豈 ，。a1.-"
+    for _ in range(300):
+        folded = analysis.fold("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))))
+        expected = dict(analysis.postings_of(analysis.word_tokens(folded, tokenizer)))
+        assert analysis.word_postings(folded, tokenizer) == expected, folded
 
 
 def test_word_postings_positions(tokenizer):
