@@ -275,9 +275,10 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
 
     segments = [c.segment for c in results if c.segment is not None]
     TOC(ix.schema, segments, 1).write(ix.storage, WHOOSH_INDEX_NAME)
-    report = _finish_generation(index_dir, root, temp, final, results, walk_skipped, include_drafts, config,
-                                rebuilt=True, started=started, reason=reason)
-    return report
+    tables = _whole_tables(results)
+    return _finish_generation(index_dir, root, temp, final, results, walk_skipped, include_drafts, config,
+                              rebuilt=True, started=started, reason=reason, json_files=tables,
+                              posts=len(tables[generations.RANGES]))
 
 
 def _run_workers(files: list[Path], count: int, root: Path, temp: Path, include_drafts: bool,
@@ -317,20 +318,26 @@ def _run_workers(files: list[Path], count: int, root: Path, temp: Path, include_
     return results
 
 
+def _whole_tables(results: list[_Chunk]) -> dict[str, dict[str, Any]]:
+    """A build's tables (generations.TABLES), merged from its processes' chunks."""
+    tables: dict[str, dict[str, Any]] = {name: {} for name in generations.TABLES}
+    for chunk in results:
+        tables[generations.RANGES].update(chunk.ranges)
+        tables[generations.POSTS].update(chunk.posts)
+        tables[generations.MANIFEST].update(chunk.manifest)
+    return tables
+
+
 def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, results: list[_Chunk],
                        walk_skipped: list[tuple[str, str]], include_drafts: bool, config: Config, *, rebuilt: bool,
-                       started: float, reason: str, base: dict[str, Any] | None = None,
-                       counts: dict[str, int] | None = None) -> BuildReport:
-    ranges: dict[str, Any] = dict(base["ranges"]) if base else {}
-    posts_meta: dict[str, Any] = dict(base["posts"]) if base else {}
-    manifest: dict[str, Any] = dict(base["manifest"]) if base else {}
+                       started: float, reason: str, json_files: dict[str, Any], posts: int,
+                       built: str | None = None, counts: dict[str, int] | None = None) -> BuildReport:
+    """Write `json_files` (name → value: the tables whole, or an update's changes) and the generation's meta,
+    and commit it."""
     skipped = list(walk_skipped)
     degraded: list[tuple[str, str]] = []
     drafts = 0
     for chunk in results:
-        ranges.update(chunk.ranges)
-        posts_meta.update(chunk.posts)
-        manifest.update(chunk.manifest)
         skipped.extend(chunk.skipped)
         degraded.extend(chunk.degraded)
         drafts += chunk.drafts
@@ -341,21 +348,20 @@ def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, res
         "zhsearch": __version__,
         "settings": settings(dictionary, include_drafts, config),
         "corpus": str(root),
-        "built": base["meta"]["built"] if base else now,
+        "built": built or now,
         "updated": now,
-        "posts": len(ranges),
+        "posts": posts,
     }
-    generations.write_json(temp / generations.RANGES, ranges)
-    generations.write_json(temp / generations.POSTS, posts_meta)
+    for name, value in json_files.items():
+        generations.write_json(temp / name, value)
     generations.write_json(temp / generations.SYNONYMS, read_synonyms(config.synonyms))
     if not (temp / generations.FOLD).exists():  # an update keeps the table of the build (linked)
         generations.write_json(temp / generations.FOLD, analysis.fold_table_record())
-    generations.write_json(temp / generations.MANIFEST, manifest)
     meta["files"] = generations.file_sizes(temp)
     generations.write_json(temp / generations.META, meta)
     generations.commit_generation(index_dir, temp, final)
-    counts = counts or {"added": len(ranges)}
-    return BuildReport(index_dir=index_dir, rebuilt=rebuilt, indexed=len(ranges), drafts=drafts,
+    counts = counts or {"added": posts}
+    return BuildReport(index_dir=index_dir, rebuilt=rebuilt, indexed=posts, drafts=drafts,
                        skipped=tuple(sorted(skipped)), degraded=tuple(sorted(degraded)),
                        seconds=time.monotonic() - started, reason=reason, **counts)
 
@@ -371,7 +377,8 @@ def update_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: b
             meta = generations.read_json(gen / generations.META)
             check_compatible(meta)
             generations.check_files(gen, meta)
-            manifest = generations.read_json(gen / generations.MANIFEST)
+            changes = generations.read_changes(gen)
+            manifest = generations.read_table(gen, generations.MANIFEST, changes)
             reason = _rebuild_reason(meta, corpus, include_drafts, config)
         except IndexNotFound:
             return _build_locked(corpus, index_dir, include_drafts, workers, progress, config, "")
@@ -379,7 +386,8 @@ def update_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: b
             return _build_locked(corpus, index_dir, include_drafts, workers, progress, config, str(e))
         if reason:
             return _build_locked(corpus, index_dir, include_drafts, workers, progress, config, reason)
-        return _update_locked(corpus.resolve(), index_dir, gen, meta, manifest, include_drafts, config, progress)
+        return _update_locked(corpus.resolve(), index_dir, gen, meta, manifest, changes, include_drafts, config,
+                              progress)
 
 
 def _read_optional(path: Path) -> Any:
@@ -402,7 +410,8 @@ def _rebuild_reason(meta: dict[str, Any], corpus: Path, include_drafts: bool, co
 
 
 def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any], manifest: dict[str, Any],
-                   include_drafts: bool, config: Config, progress: ProgressCallback | None) -> BuildReport:
+                   changes: dict[str, dict[str, Any]], include_drafts: bool, config: Config,
+                   progress: ProgressCallback | None) -> BuildReport:
     from whoosh import index as whoosh_index
 
     started = time.monotonic()
@@ -435,29 +444,25 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
                         or meta["settings"].get("synonyms") != (str(config.synonyms) if config.synonyms else None))
     if not to_read and not gone and not synonyms_changed:
         if refreshed:
-            manifest.update(refreshed)
-            generations.write_json(gen / generations.MANIFEST, manifest)
+            changes.setdefault(generations.MANIFEST, {}).update(refreshed)
+            generations.write_json(gen / generations.CHANGES, changes)
         return BuildReport(index_dir=index_dir, rebuilt=False, indexed=meta["posts"], unchanged=unchanged,
                            skipped=tuple(sorted(walk_skipped)), seconds=time.monotonic() - started)
 
-    # Read only now: at 20k posts these two files are most of an update's reading. Their sizes were checked.
-    ranges = generations.read_json(gen / generations.RANGES)
-    posts_meta = generations.read_json(gen / generations.POSTS)
-
     generations.adopt_fold_table(gen)
     temp, final = generations.new_generation_dir(index_dir)
+    # The tables are linked as they are: this update's changes go to CHANGES (generations.read_table).
     for child in gen.iterdir():
-        if child.is_file() and child.name not in (generations.META, generations.RANGES, generations.MANIFEST,
-                                                  generations.POSTS, generations.SYNONYMS):
+        if child.is_file() and child.name not in (generations.META, generations.CHANGES, generations.SYNONYMS):
             os.link(child, temp / child.name)
-    old_manifest = dict(manifest)
+    new_changes = {name: dict(changes.get(name, {})) for name in generations.TABLES}
     ix = whoosh_index.open_dir(str(temp), indexname=WHOOSH_INDEX_NAME)
     writer = ix.writer(limitmb=64, compound=COMPOUND, codec=schema.index_codec())
+    removed_posts = 0
     for rel in gone + changed_paths:
-        writer.delete_by_term("path", rel)
-        ranges.pop(rel, None)
-        posts_meta.pop(rel, None)
-        manifest.pop(rel, None)
+        removed_posts += writer.delete_by_term("path", rel)
+        for table in new_changes.values():
+            table[rel] = None
     lex = lexicon.Lexicon(temp / generations.LEXICON)
     done = 0
 
@@ -473,11 +478,21 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
     writer.commit()
     added_hashes = {chunk.manifest[rel][2] for rel in chunk.ranges if rel not in changed_paths}
     # A deleted post whose content reappears under a new path was renamed (counted once, not as add + delete).
-    renamed = sum(1 for rel in gone if old_manifest[rel][2] in added_hashes)
-    manifest.update(refreshed)
+    renamed = sum(1 for rel in gone if manifest[rel][2] in added_hashes)
+    new_changes[generations.RANGES].update(chunk.ranges)
+    new_changes[generations.POSTS].update(chunk.posts)
+    new_changes[generations.MANIFEST].update(refreshed)
+    new_changes[generations.MANIFEST].update(chunk.manifest)
+    posts = meta["posts"] - removed_posts + len(chunk.ranges)
     added = len([r for r in chunk.ranges if r not in changed_paths])
     counts = {"added": added - renamed, "changed": len([r for r in changed_paths if r in chunk.ranges]),
               "deleted": len(gone) - renamed, "renamed": renamed, "unchanged": unchanged}
-    base = {"ranges": ranges, "posts": posts_meta, "manifest": manifest, "meta": meta}
+    json_files: dict[str, Any]
+    if len(new_changes[generations.MANIFEST]) > max(generations.COMPACT_MIN, posts * generations.COMPACT_SHARE):
+        # write_json replaces the links to `gen`'s tables; it never writes through them.
+        json_files = {name: generations.read_table(gen, name, new_changes) for name in generations.TABLES}
+    else:
+        json_files = {generations.CHANGES: new_changes}
     return _finish_generation(index_dir, root, temp, final, [chunk], walk_skipped, include_drafts, config,
-                              rebuilt=False, started=started, reason="", base=base, counts=counts)
+                              rebuilt=False, started=started, reason="", json_files=json_files, posts=posts,
+                              built=meta["built"], counts=counts)

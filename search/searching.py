@@ -291,7 +291,7 @@ class Index:
             check_compatible(self.meta)
             generations.check_files(self.generation, self.meta)
             generations.adopt_fold_table(self.generation)
-            ranges = generations.read_json(self.generation / generations.RANGES)
+            ranges = generations.read_table(self.generation, generations.RANGES)
             self._store = TextStore(self.generation, {k: tuple(v) for k, v in ranges.items()})
             self._lexicon = Lexicon(self.generation / generations.LEXICON)
             try:
@@ -596,7 +596,7 @@ class Index:
     @functools.cached_property
     def _posts(self) -> dict[str, dict[str, Any]]:
         """Path → metadata of every live post (read only when filters, facets, stats or show need it)."""
-        return generations.read_json(self.generation / generations.POSTS)
+        return generations.read_table(self.generation, generations.POSTS)
 
     def _filter(self, categories: tuple[str, ...], authors: tuple[str, ...], tags: tuple[str, ...],
                 since: str | None, until: str | None) -> set[int] | None:

@@ -153,8 +153,12 @@ def _garbage_fold_table(index_dir: Path) -> None:
     assert path.stat().st_size == size
 
 
+def _garbage_changes(index_dir: Path) -> None:
+    (live_generation(index_dir) / generations.CHANGES).write_text('{"ranges.json": [1]}', encoding="utf-8")
+
+
 DAMAGE = [_garbage_current, _garbage_toc, _truncate_segment, _delete_segment, _truncate_text_store, _garbage_meta,
-          _garbage_fold_table]
+          _garbage_fold_table, _garbage_changes]
 
 
 @pytest.mark.parametrize("damage", DAMAGE, ids=[d.__name__.lstrip("_") for d in DAMAGE])
@@ -233,3 +237,93 @@ def test_update_of_an_index_whose_word_fields_kept_positions(fresh_corpus, tmp_p
         assert type(ix._reader.schema[schema.word_field("body")].format).__name__ == "Positions"
         assert {h.path for h in ix.search("鲲鹏 凤凰", limit=None)} == {"blog/new.md"}
         assert {h.path for h in ix.search("人脉背书", limit=None)} == {"zhihu/neitui.md", "blog/scattered.md"}
+
+
+def _tables(gen: Path) -> dict[str, dict]:
+    return {name: generations.read_table(gen, name) for name in generations.TABLES}
+
+
+def test_update_writes_changes_not_whole_tables(fresh_corpus, tmp_path):
+    index_dir = tmp_path / "index"
+    search.build_index(fresh_corpus, index_dir, workers=1)
+    built_gen = live_generation(index_dir)
+    before = _tables(built_gen)
+    assert not (built_gen / generations.CHANGES).exists()
+
+    (fresh_corpus / "blog" / "new.md").write_text("---\ntitle: 新文章\n---\n这里提到了鲲鹏。\n", encoding="utf-8")
+    (fresh_corpus / "blog" / "twain.md").unlink()
+    report = search.update_index(fresh_corpus, index_dir)
+    assert (report.added, report.deleted, report.indexed) == (1, 1, len(VISIBLE))
+    gen = live_generation(index_dir)
+    for name in generations.TABLES:  # the tables are the build's own files, linked
+        assert (gen / name).stat().st_ino == (built_gen / name).stat().st_ino
+    changes = generations.read_json(gen / generations.CHANGES)
+    assert changes[generations.RANGES]["blog/twain.md"] is None
+    assert set(changes[generations.POSTS]) == {"blog/new.md", "blog/twain.md"}
+    tables = _tables(gen)
+    assert set(tables[generations.RANGES]) == set(before[generations.RANGES]) - {"blog/twain.md"} | {"blog/new.md"}
+    assert tables[generations.POSTS]["blog/new.md"]["title"] == "新文章"
+    assert "blog/twain.md" not in tables[generations.MANIFEST]
+
+    # A second update carries the first one's changes forward.
+    (fresh_corpus / "blog" / "marx.md").write_text("---\ntitle: 伦敦的冬天\n---\n现在这里只讲凤凰。\n", encoding="utf-8")
+    report = search.update_index(fresh_corpus, index_dir)
+    assert (report.changed, report.indexed) == (1, len(VISIBLE))
+    tables = _tables(live_generation(index_dir))
+    assert "blog/new.md" in tables[generations.RANGES] and "blog/twain.md" not in tables[generations.RANGES]
+    assert tables[generations.POSTS]["blog/marx.md"]["title"] == "伦敦的冬天"
+    with search.open_index(index_dir) as ix:
+        assert ix.stats().posts == len(VISIBLE)
+        assert {h.path for h in ix.search("鲲鹏", limit=None)} == {"blog/new.md"}
+        assert {h.path for h in ix.search("凤凰", limit=None)} == {"blog/marx.md"}
+        assert {h.path for h in ix.search('"马克"', limit=None)} == set()
+        assert ix.search("凤凰", limit=None)[0].title == "伦敦的冬天"
+
+
+def test_update_compacts_changes_into_whole_tables(fresh_corpus, tmp_path, monkeypatch):
+    index_dir = tmp_path / "index"
+    search.build_index(fresh_corpus, index_dir, workers=1)
+    (fresh_corpus / "blog" / "new.md").write_text("---\ntitle: 新文章\n---\n这里提到了鲲鹏。\n", encoding="utf-8")
+    search.update_index(fresh_corpus, index_dir)
+    expected = _tables(live_generation(index_dir))
+    monkeypatch.setattr(generations, "COMPACT_MIN", 0)
+    (fresh_corpus / "blog" / "new2.md").write_text("---\ntitle: 又一篇\n---\n还有凤凰。\n", encoding="utf-8")
+    search.update_index(fresh_corpus, index_dir)
+    gen = live_generation(index_dir)
+    assert not (gen / generations.CHANGES).exists()
+    tables = {name: generations.read_json(gen / name) for name in generations.TABLES}
+    new2 = {name: table.pop("blog/new2.md") for name, table in tables.items()}
+    assert tables == expected
+    assert new2[generations.POSTS]["title"] == "又一篇"
+    assert found(index_dir, "凤凰") == {"blog/new2.md"}
+
+
+def test_touched_post_recorded_in_changes(tmp_path):
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    for name, text in (("a.md", "鲲鹏"), ("b.md", "凤凰")):
+        (corpus / name).write_text(f"---\ntitle: {text}\n---\n{text}。\n", encoding="utf-8")
+    search.build_index(corpus, index_dir, workers=1)
+    gen = live_generation(index_dir)
+    post = corpus / "a.md"
+    os.utime(post, ns=(post.stat().st_atime_ns, post.stat().st_mtime_ns + 10**9))
+    report = search.update_index(corpus, index_dir)
+    assert (report.rebuilt, report.changed, report.unchanged) == (False, 0, 2)
+    assert live_generation(index_dir) == gen  # a moved mtime is recorded in place, in the changes
+    assert generations.read_table(gen, generations.MANIFEST)["a.md"][1] == post.stat().st_mtime_ns
+    assert found(index_dir, "鲲鹏") == {"a.md"}
+
+
+def test_index_of_format_1_is_read_and_updated(fresh_corpus, tmp_path):
+    # Format 1 (no changes file) is what earlier versions wrote: still searched and updated without a rebuild.
+    index_dir = tmp_path / "index"
+    search.build_index(fresh_corpus, index_dir, workers=1)
+    meta_path = live_generation(index_dir) / generations.META
+    meta = generations.read_json(meta_path)
+    generations.write_json(meta_path, {**meta, "format": 1})
+    assert found(index_dir, "马克思") == {"blog/marx.md"}
+    (fresh_corpus / "blog" / "new.md").write_text("---\ntitle: 新文章\n---\n这里提到了鲲鹏。\n", encoding="utf-8")
+    report = search.update_index(fresh_corpus, index_dir)
+    assert (report.rebuilt, report.added) == (False, 1)
+    assert generations.read_json(live_generation(index_dir) / generations.META)["format"] == generations.INDEX_FORMAT
+    assert found(index_dir, "鲲鹏") == {"blog/new.md"}

@@ -213,7 +213,7 @@ def test_update_writes_a_sidecar_and_finds_exactly(fresh_corpus, tmp_path):
     gen = generations.current_generation(index_dir)
     update_store = gen / f"text-{gen.name}.bin"
     assert (gen / (update_store.name + GRAMS_SUFFIX)).exists()
-    ranges = {k: tuple(v) for k, v in generations.read_json(gen / generations.RANGES).items()}
+    ranges = {k: tuple(v) for k, v in generations.read_table(gen, generations.RANGES).items()}
     store = TextStore(gen, ranges)
     assert store.find("恩格斯") == {"blog/marx.md"}
     assert store.find("马克思") == set()
