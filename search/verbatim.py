@@ -155,8 +155,12 @@ class _GramsWriter:
         if used == width:
             self._file.write(self._block)
         else:  # the last block: as many bytes a bucket as its posts need
-            view = memoryview(self._block)
-            self._file.write(b"".join(view[b * width:b * width + used] for b in range(BUCKETS)))
+            # Column by column with extended slices: a join of one slice per bucket took 30-70 ms, which every
+            # one-post update paid.
+            trimmed = bytearray(BUCKETS * used)
+            for byte in range(used):
+                trimmed[byte::used] = self._block[byte::width]
+            self._file.write(trimmed)
         self._block = bytearray(len(self._block))
         self._in_block = 0
 
