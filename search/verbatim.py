@@ -41,7 +41,7 @@ import sys
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Container, Iterable
 
 from .errors import IndexCorrupt
 
@@ -293,8 +293,9 @@ class TextStore:
         parts = bytes(store.data()[start:end - len(POST_END)]).split(FIELD_END)
         return {n: p.decode("utf-8", "replace") for n, p in zip(FIELD_ORDER, parts)}
 
-    def find(self, text: str, fields: Iterable[str] | None = None) -> set[str]:
-        """Keys of the posts whose folded fields (all, or only `fields`) contain folded `text`."""
+    def find(self, text: str, fields: Iterable[str] | None = None, skip: Container[str] | None = None) -> set[str]:
+        """Keys of the posts whose folded fields (all, or only `fields`) contain folded `text`, leaving out (and
+        not reading) the posts in `skip`: those the caller knows to contain it."""
         needle = text.encode("utf-8")
         if not needle or FIELD_END in needle or POST_END in needle:
             return set()
@@ -305,14 +306,14 @@ class TextStore:
                 continue
             grams = store.grams()
             if grams is None:
-                self._find_in(store, needle, wanted, found)
+                self._find_in(store, needle, wanted, found, skip)
             else:
-                self._find_among(store, grams.candidates(text), needle, wanted, found)
+                self._find_among(store, grams.candidates(text), needle, wanted, found, skip)
         return found
 
     @staticmethod
     def _find_among(store: _StoreFile, candidates: list[int], needle: bytes, wanted: set[int] | None,
-                    found: set[str]) -> None:
+                    found: set[str], skip: Container[str] | None = None) -> None:
         """Scan only the live posts `candidates` (indexes into the file's starts), in file order."""
         if not candidates:
             return
@@ -320,6 +321,8 @@ class TextStore:
         starts, ends, keys = store.starts, store.ends, store.keys
         released = 0
         for i in candidates:
+            if skip is not None and keys[i] in skip:
+                continue
             start, end = starts[i], ends[i]
             # As in the full scan, hand the pages behind back to the kernel: a common text's candidates are a
             # third of a 5k-post store, and keeping their pages resident raised a cold query's peak by 9 MB.
@@ -339,7 +342,8 @@ class TextStore:
                 at = field_end + 1
 
     @staticmethod
-    def _find_in(store: _StoreFile, needle: bytes, wanted: set[int] | None, found: set[str]) -> None:
+    def _find_in(store: _StoreFile, needle: bytes, wanted: set[int] | None, found: set[str],
+                 skip: Container[str] | None = None) -> None:
         data = store.data()
         starts, ends, keys = store.starts, store.ends, store.keys
         at = starts[0]
@@ -367,7 +371,8 @@ class TextStore:
                 field_end = data.find(FIELD_END, hit, ends[i])
                 at = field_end + 1 if field_end >= 0 else hit + 1
                 continue
-            found.add(keys[i])
+            if skip is None or keys[i] not in skip:
+                found.add(keys[i])
             at = ends[i]  # one match is enough for this post
 
 

@@ -125,6 +125,23 @@ def test_store_without_sidecar_is_scanned(tmp_path):
     assert store._files["text-0.bin"].grams() is None
 
 
+@pytest.mark.parametrize("sidecar", [True, False])
+def test_find_leaves_out_skipped_posts(tmp_path, sidecar):
+    """`skip` names posts the caller knows to match: they are neither read nor returned, the rest as grep."""
+    rng = random.Random(5)
+    posts = _posts(rng, 60)
+    keys = [f"p{i}" for i in range(len(posts))]
+    ranges = _write(tmp_path / "text-0.bin", posts, keys)
+    if not sidecar:
+        (tmp_path / ("text-0.bin" + GRAMS_SUFFIX)).unlink()
+    store = TextStore(tmp_path, ranges)
+    live = dict(zip(keys, posts))
+    for needle in _needles(rng, posts, 40):
+        expected = _grep(live, needle, None)
+        skip = set(rng.sample(sorted(expected), len(expected) // 2)) | {"p0"}
+        assert store.find(needle, None, skip) == expected - skip, needle
+
+
 def test_store_appended_to_has_no_sidecar(tmp_path):
     """A sidecar covers a whole store file: a writer that appends to one removes it instead."""
     rng = random.Random(4)
