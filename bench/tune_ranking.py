@@ -89,8 +89,7 @@ def main(argv: list[str] | None = None) -> int:
 
     names = ["SOFT_MATCH_WORDS", "SOFT_MATCH_SHARE", "QUESTION_WORDS", "QUESTION_MIN_WORDS", "QUESTION_SHARE",
              "COVERAGE_POWER", "COVERAGE_IDF", "SCORE_SUBWORDS", "FIELD_BOOSTS", "BM25_B", "BM25_K1",
-             "RERANK_DEPTH", "LEAD_CHARS", "LEAD_WEIGHT", "EARLY_WEIGHT", "EARLY_CHARS", "PHRASE_WEIGHT",
-             "BIGRAM_WEIGHT"]
+             "RERANK_DEPTH", "EARLY_WEIGHT", "EARLY_CHARS", "PHRASE_WEIGHT", "SENTENCE_WEIGHT"]
     defaults = {name: getattr(searching, name) for name in names}
     settings = args.settings or [{}]
     done: set[str] = set()

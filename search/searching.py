@@ -7,12 +7,14 @@ How a query is answered:
 - ranking: posts are ordered first by how many of the query's terms they contain verbatim (so a post containing
   the query as typed ranks above one with its words scattered), then by Whoosh's BM25F over the word fields
   with field boosts (title above category/tag/author, above body), then by path. A question's best posts are
-  re-scored from their text: how early its words stand, its word pairs side by side, its bigrams in the lead.
+  re-scored from their text: how early its words stand, its word pairs side by side, the share of its
+  bigrams in its best sentence.
 - snippets (snippets.py) are cut from the stored text for the page of hits only.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import heapq
 import math
@@ -63,29 +65,45 @@ BM25_B = 0.75
 BM25_K1 = 1.6
 # Re-scoring a question's best RERANK_DEPTH posts from their stored text (_rerank_questions): how early its words
 # first stand in a post's body (answers and posts about a question tend to say first what they are about), its
-# words in the lead (first sentence), its adjacent word pairs side by side in the body, its character bigrams in
-# the lead (which also catch words jieba cut differently). Keyword searches are not re-scored. Measured with
-# bench/tune_ranking.py, nDCG@10 on 300-query samples of DRCD dev / cmrc2018 dev / InsuranceQA valid, from
-# 0.9485 / 0.9834 / 0.2084 without re-scoring: lead words 0.5, pairs 0.5, bigrams 0.3 over the best 100:
-# 0.9569 / 0.9850 / 0.2242; first offsets (1.5, 60 characters) instead of lead words, over the best 200:
-# 0.9556 / 0.9848 / 0.2376 (chosen). The weights were picked on an offline numpy replica of the ranking
-# (InsuranceQA only; its figures, all 2000 valid queries: first pass 0.2008): lead words alone 0.5: 0.2191
-# (0.3: 0.2162, 0.8: 0.2210); + pairs 0.5: 0.2287 (1.0: 0.2310 with bigrams); + bigrams 0.3: 0.2343 (0.6: 0.2350,
-# 1.0: 0.2256); depth 300: 0.2358; first offsets instead of lead words, depth 200: EARLY_WEIGHT 1.0 (with lead
-# words 0.2): 0.2413, 1.5: 0.2424, 2.5: 0.2428, EARLY_CHARS 100: 0.2416; depth 100, 0.6 and lead words 0.2:
-# 0.2380. Held out (InsuranceQA test, 2000 queries, replica): first pass 0.2069, lead/pairs/bigrams 0.2418,
-# chosen 0.2495.
-# Tried on the replica without gain (InsuranceQA valid, 2000 queries, from plain BM25 0.19-0.20): RM3-style
+# adjacent word pairs side by side in the body, and the largest share of its character bigrams that one sentence
+# of the body holds, each bigram weighted by its rarity among the posts re-scored (which also catches words jieba
+# cut differently, and the question's own phrasing: 是什么, 多少). Keyword searches are not re-scored.
+# History, nDCG@10 on 300-query samples of DRCD dev / cmrc2018 dev / InsuranceQA valid (bench/tune_ranking.py), from
+# 0.9485 / 0.9834 / 0.2084 without re-scoring: words in the lead (first sentence) 0.5, pairs 0.5, bigrams in the
+# lead 0.3 over the best 100: 0.9569 / 0.9850 / 0.2242; first offsets (idf-weighted sum, 1.5, 60 characters)
+# instead of lead words, over the best 200: 0.9556 / 0.9848 / 0.2376 (full runs: DRCD 0.9545, cmrc2018 0.9912,
+# InsuranceQA valid 0.2417).
+# The present form was chosen on an offline numpy replica of the ranking: each question's best 400 first-pass posts
+# and their features dumped once, weightings tried in memory (all 2000 InsuranceQA valid questions, 600-query
+# samples of DRCD dev and cmrc2018 dev; the replica reads 0.2403 / 0.9581 / 0.9915 for the form above). With the
+# offsets and the sentence share scaled by the best first-pass score and the offsets normalised by the question's
+# total idf (so they weigh alike for every question, however many words it has), the first-pass score counts much
+# less than before beside them. Replica, InsuranceQA valid / DRCD / cmrc2018: offsets 2.5 over 120 characters +
+# unweighted sentence share 2.0 + pairs 0.5: 0.2499 / 0.9652 / 0.9921 (engine, all valid: 0.2506); offsets over
+# 60 characters: at most 0.2490; the lead's bigram share 0.3 beside them: +0.0000; the sentence's bigrams weighted
+# by log(1 + n / (1 + posts of the n re-scored holding them)) instead, offsets 3.0, share 2.5, pairs 0.25 (chosen):
+# 0.2532 / 0.9655 / 0.9927 (with the unweighted share 0.5 too: +0.0006; squared weights 0.2493, BM25-style idf
+# 0.2485, clauses (cut at commas too) 0.2521, 80-character windows 0.2513, the whole body 0.2483). Tried without
+# gain beside these (each at most +0.002 on valid, or lost on DRCD/cmrc2018): the best 30/60/120-character
+# window's idf share of the words, the best sentence's idf share, the shortest span holding every word found, the
+# share of words found anywhere, partial credit for a missing word's search-mode sub-words (+0.0016, but DRCD
+# -0.03) or its bigrams, words within a few characters rather than side by side, a length prior (log length,
+# either sign), bigram shares weighted by corpus idf, answer-type cues (a number for 多少, 因为 for 为什么). All 37
+# features fitted together on valid reach 0.2569 (test 0.2561): the lexical evidence in the best posts tops out
+# near 0.25-0.26. Held out (InsuranceQA test, 2000 queries), replica: first pass 0.2046, previous form 0.2473,
+# chosen 0.2594; engine (every query through Index.search, tuning indexes): valid 0.2541, test 0.2606 (0.2491
+# before), DRCD dev 0.9610 (traditional queries) / 0.9609 (simplified), cmrc2018 dev 0.9924; CPU per InsuranceQA
+# question 268 ms (valid, loaded machine) against 256 ms with the unweighted share; on test 284 / 242 ms against 279 /
+# 274 ms before in two back-to-back pairs of runs (within the noise of a loaded machine).
+# Tried on the replica earlier without gain (InsuranceQA valid, 2000 queries, from plain BM25 0.19-0.20): RM3-style
 # feedback from the best 3-10 posts (+0.002 on the sample), character-bigram BM25 mixed in (0.1961 → 0.1977),
 # other idf forms and K1/B (at most 0.2035), word pairs within 4-8 words rather than side by side (0.2131-0.2153
 # against 0.2199).
 RERANK_DEPTH = 200
-LEAD_CHARS = 200
-LEAD_WEIGHT = 0.0
-EARLY_WEIGHT = 1.5
-EARLY_CHARS = 60
-PHRASE_WEIGHT = 0.5
-BIGRAM_WEIGHT = 0.3
+EARLY_WEIGHT = 3.0
+EARLY_CHARS = 120
+PHRASE_WEIGHT = 0.25
+SENTENCE_WEIGHT = 2.5
 
 
 def _column_values(column: Any) -> list[str]:
@@ -257,10 +275,8 @@ def _is_question(folded: str, words: list[str], content: list[str]) -> bool:
             or not analysis.INTERROGATIVES.isdisjoint(words))
 
 
-# Where a post's lead (its first sentence) ends: sentence-final marks as folded (！？； → !?;) or a line break.
-_LEAD_END_RE = re.compile(r"[。!?;\n]")
-
-
+# Where a sentence ends: sentence-final marks as folded (！？； → !?;) or a line break.
+_SENTENCE_END_RE = re.compile(r"[。!?;\n]")
 _BIGRAM_RUN_RE = re.compile(rf"[{analysis._HAN}]+|[a-z0-9]+")
 
 
@@ -273,6 +289,51 @@ def _char_bigrams(text: str) -> set[str]:
         else:
             grams.update(run[i:i + 2] for i in range(len(run) - 1))
     return grams
+
+
+def _gram_finders(grams: set[str]) -> list[str | re.Pattern[str]]:
+    """How to find each of `grams` in a text as _char_bigrams cuts it: a Han bigram as a substring, a Latin token
+    or a lone Han character only where it stands alone (not inside a longer run)."""
+    finders: list[str | re.Pattern[str]] = []
+    for gram in sorted(grams):
+        if len(gram) == 2 and not gram.isascii():
+            finders.append(gram)
+        else:
+            run = "a-z0-9" if gram.isascii() else analysis._HAN
+            finders.append(re.compile(rf"(?<![{run}]){re.escape(gram)}(?![{run}])"))
+    return finders
+
+
+def _found(text: str, finder: str | re.Pattern[str]) -> bool:
+    return finder in text if isinstance(finder, str) else finder.search(text) is not None
+
+
+def _sentence_share(text: str, finders: list[str | re.Pattern[str]], weights: list[float]) -> float:
+    """The largest weighted share of a question's bigrams (`finders`, from _gram_finders, with their `weights`)
+    that one sentence of folded `text` holds: for the best sentence, the weights of the bigrams it has over the
+    weights of all (with equal weights, `len(grams & _char_bigrams(sentence)) / len(grams)`). Each bigram is
+    searched in the whole text (C speed) and its hits counted per sentence: no per-character work in Python."""
+    total = sum(weights)
+    if not total:
+        return 0.0
+    ends: list[int] | None = None
+    held: dict[int, float] = {}
+    for finder, weight in zip(finders, weights):
+        if isinstance(finder, str):
+            hits = []
+            at = text.find(finder)
+            while at >= 0:
+                hits.append(at)
+                at = text.find(finder, at + 1)
+        else:
+            hits = [m.start() for m in finder.finditer(text)]
+        if not hits:
+            continue
+        if ends is None:
+            ends = [m.start() for m in _SENTENCE_END_RE.finditer(text)]
+        for sentence in {bisect.bisect_left(ends, at) for at in hits}:
+            held[sentence] = held.get(sentence, 0.0) + weight
+    return max(held.values(), default=0.0) / total
 
 
 def _saturated(tf: int) -> float:
@@ -810,13 +871,14 @@ class Index:
                           scores: dict[int, float], paths: dict[int, str]) -> None:
         """Re-score the best RERANK_DEPTH posts of each question from their stored body text.
 
-        A post gains, times its coverage of the question: LEAD_WEIGHT * sum over the question's content words in
-        its lead (the body's first sentence, at most LEAD_CHARS characters) of idf * sat(tf), EARLY_WEIGHT * sum
-        over those in its body of idf * exp(-(offset of the first one) / EARLY_CHARS), and PHRASE_WEIGHT *
-        sum over pairs of adjacent content words of the question found side by side in its body of (the pair's
-        idfs summed) * sat(tf); sat(tf) = tf * (K1 + 1) / (tf + K1) and idf is Whoosh's over the body. Then
-        BIGRAM_WEIGHT * (the best first-pass score) * the share of the question's character bigrams in its lead.
-        Words are counted as substrings of the folded text (no segmenting of each post at query time).
+        A post gains, with `top` the best first-pass score: top * EARLY_WEIGHT * (the mean over the question's
+        content words, weighted by idf, of exp(-(offset of its first occurrence in the body) / EARLY_CHARS), 0 for
+        a word the body lacks); plus its coverage of the question times PHRASE_WEIGHT * the sum over pairs of
+        adjacent content words found side by side in its body of (the pair's idfs summed) * sat(tf); plus
+        top * SENTENCE_WEIGHT * the largest share of the question's character bigrams held by one sentence of its
+        body, each bigram weighted by log(1 + posts re-scored / (1 + those of them containing it)). sat(tf) =
+        tf * (K1 + 1) / (tf + K1) and idf is Whoosh's over the body. Words are counted as substrings of the folded
+        text (no segmenting of each post at query time).
         """
         body = word_field("body")
         for term in terms:
@@ -829,24 +891,26 @@ class Index:
             if not _is_question(folded, words, content):
                 continue
             weights = {w: self._idf(body, w) for w in content}
+            total = sum(weights.values()) or 1.0
             pairs = {a + b: weights[a] + weights[b] for a, b in zip(words, words[1:])
                      if a in weights and b in weights and a != b}
-            grams = _char_bigrams(folded)
+            finders = _gram_finders(_char_bigrams(folded))
             candidates = heapq.nlargest(RERANK_DEPTH, scores, key=scores.__getitem__)
             top = scores[candidates[0]] if candidates else 0.0
-            for n in candidates:
-                text = self._store.fields_of(paths[n]).get("body", "")
-                head = text[:LEAD_CHARS]
-                end = _LEAD_END_RE.search(head)
-                lead = head[:end.end()] if end else head
-                gain = LEAD_WEIGHT * sum(weight * _saturated(lead.count(w)) for w, weight in weights.items())
-                if EARLY_WEIGHT:
-                    firsts = [(text.find(w), weight) for w, weight in weights.items()]
-                    gain += EARLY_WEIGHT * sum(weight * math.exp(-at / EARLY_CHARS)
-                                               for at, weight in firsts if at >= 0)
-                gain += PHRASE_WEIGHT * sum(weight * _saturated(text.count(p)) for p, weight in pairs.items())
-                share = len(grams & _char_bigrams(lead)) / len(grams) if grams else 0.0
-                scores[n] += coverage.get(n, 1.0) ** COVERAGE_POWER * gain + BIGRAM_WEIGHT * top * share
+            texts = [self._store.fields_of(paths[n]).get("body", "") for n in candidates]
+            # A bigram weighs by its rarity among the posts being re-scored (every one of them may hold 保险).
+            held = [sum(1 for text in texts if _found(text, finder)) for finder in finders] if SENTENCE_WEIGHT else []
+            gram_weights = [math.log(1 + len(texts) / (1 + k)) for k in held]
+            for n, text in zip(candidates, texts):
+                early = 0.0
+                for w, weight in weights.items():
+                    at = text.find(w)
+                    if at >= 0:
+                        early += weight * math.exp(-at / EARLY_CHARS)
+                phrase = sum(weight * _saturated(text.count(p)) for p, weight in pairs.items())
+                share = _sentence_share(text, finders, gram_weights) if SENTENCE_WEIGHT else 0.0
+                scores[n] += (coverage.get(n, 1.0) ** COVERAGE_POWER * PHRASE_WEIGHT * phrase
+                              + top * (EARLY_WEIGHT * early / total + SENTENCE_WEIGHT * share))
 
     def _hit(self, docnum: int, score: float, terms: list[querylang.Term]) -> Hit:
         stored = self._reader.stored_fields(docnum)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -376,3 +377,48 @@ def test_question_rescoring_off_leaves_the_tie(lead_ix, monkeypatch):
 
     monkeypatch.setattr(searching, "RERANK_DEPTH", 0)
     assert paths(lead_ix.search("长期护理保险的费用是多少？")) == ["a-late.md", "z-lead.md"]
+
+
+@pytest.fixture(scope="module")
+def sentence_ix(tmp_path_factory):
+    # The same characters and words in both posts: the question's words in one sentence, or in two.
+    posts = {"a-split.md": ("帖子", "护理保险取决于年龄和条款。家庭会比较方案的费用。"),
+             "z-together.md": ("帖子", "护理保险的费用取决于年龄。家庭会比较方案和条款。")}
+    with _small_index(tmp_path_factory.mktemp("sentence"), posts) as ix:
+        yield ix
+
+
+def test_question_ranks_the_post_holding_it_in_one_sentence_first(sentence_ix, monkeypatch):
+    from search import searching
+
+    question = "护理保险的费用是多少？"
+    assert paths(sentence_ix.search(question)) == ["z-together.md", "a-split.md"]
+    # the sentence share alone decides it; without it the posts tie (ordered by path)
+    monkeypatch.setattr(searching, "EARLY_WEIGHT", 0.0)
+    monkeypatch.setattr(searching, "PHRASE_WEIGHT", 0.0)
+    assert paths(sentence_ix.search(question)) == ["z-together.md", "a-split.md"]
+    monkeypatch.setattr(searching, "SENTENCE_WEIGHT", 0.0)
+    assert paths(sentence_ix.search(question)) == ["a-split.md", "z-together.md"]
+
+
+@pytest.mark.parametrize("text", ["长期护理保险很贵。费用取决于年龄!", "费用\n长期护理 保险的费用", "j代码。j 代码;python3 车,险", "",
+                                  "没有相关的字"])
+def test_sentence_share_counts_bigrams_as_each_sentence_cuts_them(text):
+    from search.searching import _char_bigrams, _gram_finders, _sentence_share
+
+    for question in ("长期护理保险的费用?", "j代码是什么?", "车?险 python"):
+        grams = _char_bigrams(question)
+        sentences = re.findall(r"[^。!?;\n]+[。!?;\n]?", text) or [text]
+        expected = max(len(grams & _char_bigrams(s)) / len(grams) for s in sentences)
+        finders = _gram_finders(grams)
+        assert _sentence_share(text, finders, [1.0] * len(finders)) == pytest.approx(expected)
+
+
+def test_sentence_share_weighs_each_bigram():
+    from search.searching import _gram_finders, _sentence_share
+
+    finders = _gram_finders({"保险", "费用"})  # sorted: 保险, 费用
+    text = "保险很多。费用很少。"
+    assert _sentence_share(text, finders, [1.0, 3.0]) == pytest.approx(0.75)  # the second sentence, with 费用
+    assert _sentence_share("保险的费用。", finders, [1.0, 3.0]) == pytest.approx(1.0)
+    assert _sentence_share("没有。", finders, [1.0, 3.0]) == 0.0
