@@ -104,7 +104,7 @@ class Run:
     """One row group of the table: a docset, its queries and their relevance judgements."""
 
     collection: str
-    script: str  # "docs/queries" script, e.g. "trad/simp"; "-" when not applicable
+    script: str  # "docs/queries" script, e.g. "trad/simp"; the split for InsuranceQA; "-" when not applicable
     docset: Docset
     queries: dict[str, str]
     qrels: dict[str, set[str]]
@@ -158,8 +158,12 @@ def load_runs(names: Iterable[str]) -> list[Run]:
     runs: list[Run] = []
     for name in names:
         if name == "insuranceqa":
-            docs, queries, qrels = read_insuranceqa()
-            runs.append(Run(name, "-", Docset(name, docs), queries, qrels))
+            # valid is what the ranking was tuned on; test is held out (same answers, other questions).
+            docs, queries, qrels = read_insuranceqa("valid")
+            answers = Docset(name, docs)
+            runs.append(Run(name, "valid", answers, queries, qrels))
+            _, queries, qrels = read_insuranceqa("test")
+            runs.append(Run(name, "test", answers, queries, qrels))
         elif name == "cmrc2018":
             docs, queries, qrels = read_beir(_shared(name))
             runs.append(Run(name, "-", Docset(name, docs), queries, qrels))
