@@ -220,15 +220,24 @@ def measure_corpus(label: str, source: Path, engines: list[Engine], args: argpar
         "bytes": sum(p.stat().st_size for p in posts), "engines": {},
         "loadavg_at_start": os.getloadavg(), "failed": {},
     }
-    work = Path(tempfile.mkdtemp(prefix=f"zhsearch-bench-{label}-", dir=args.workdir))
+    reused = args.reuse is not None
+    work = args.reuse if reused else Path(tempfile.mkdtemp(prefix=f"zhsearch-bench-{label}-", dir=args.workdir))
     try:
         corpus = work / "corpus"
-        shutil.copytree(source, corpus)
-        say(f"[{label}] {len(posts)} posts, {result['bytes'] / 1e6:.1f} MB, copied to {corpus}")
+        if reused:
+            say(f"[{label}] reusing the copy and indexes in {work} (no build: those rows stay empty)")
+        else:
+            shutil.copytree(source, corpus)
+            say(f"[{label}] {len(posts)} posts, {result['bytes'] / 1e6:.1f} MB, copied to {corpus}")
         index_dirs = {e.name: work / f"index-{e.name}" for e in engines}
 
         built = []
         for e in engines:
+            if reused:
+                if (index_dirs[e.name] / "CURRENT").exists() or e.name == "naive" and index_dirs[e.name].is_dir():
+                    result["engines"][e.name] = {}
+                    built.append(e)
+                continue
             try:
                 result["engines"][e.name] = measure_build(e, corpus, index_dirs[e.name], len(posts), args)
                 built.append(e)
@@ -298,7 +307,7 @@ def measure_corpus(label: str, source: Path, engines: list[Engine], args: argpar
                     result["failed"][e.name] = f"update: {err}"[-3000:]
                     say(f"[{label}] {e.name} update FAILED")
     finally:
-        if args.keep:
+        if args.keep or reused:
             say(f"[{label}] kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
@@ -467,7 +476,8 @@ def render(result: dict) -> str:
 
     runs = []
     for name, e in eng.items():
-        runs.append(f"{name}: build x{e['build']['runs']}, cold x{e['cold']['runs']} per query, "
+        build = f"build x{e['build']['runs']}" if e.get("build") else "no build (--reuse)"
+        runs.append(f"{name}: {build}, cold x{e['cold']['runs']} per query, "
                     f"warm x{e['warm']['reps']} over {e['warm']['queries']} queries"
                     + (f", update x{e['update']['runs']}" if e.get("update") else ""))
     head = (f"== {result['corpus']}: {result['posts']} posts, {result['bytes'] / 1e6:.1f} MB "
@@ -551,8 +561,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the raw figures here")
     parser.add_argument("--workdir", type=Path, help="where temporary copies go (default: system temp)")
     parser.add_argument("--keep", action="store_true", help="keep the copies and indexes")
+    parser.add_argument("--reuse", type=Path, metavar="DIR",
+                        help="measure queries and updates on a folder kept by --keep (one corpus), without building")
     args = parser.parse_args(argv)
     args.cold_queries = COLD_QUERIES
+    if args.reuse is not None and ("," in args.corpora or not (args.reuse / "corpus").is_dir()):
+        parser.error("--reuse takes one folder kept by --keep (with corpus/ inside) and one corpus")
 
     wanted = [e.strip() for e in args.engines.split(",") if e.strip()]
     for name in wanted:
