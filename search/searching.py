@@ -480,6 +480,7 @@ class Index:
         if found is not None:
             return found
         from whoosh.codec.whoosh3 import W3LeafMatcher
+        from whoosh.matching.wrappers import FilterMatcher
         from whoosh.reading import TermNotFound
 
         found = {}
@@ -488,13 +489,22 @@ class Index:
                 matcher = reader.postings(word_field(field), word)
             except TermNotFound:
                 continue
+            deleted: frozenset[int] = frozenset()
+            if type(matcher) is FilterMatcher and matcher._exclude and type(matcher.child) is W3LeafMatcher:
+                # A segment with deletions (any segment an update deleted from) wraps its postings in a filter that
+                # reads them one call per posting; read the blocks under it and leave the deleted posts out here.
+                # The filter has only moved its child past deleted posts, so whole blocks from there lose nothing.
+                deleted, matcher = matcher._ids, matcher.child
             if type(matcher) is W3LeafMatcher:
-                # A block at a time (Whoosh 2.7.4's block arrays; the version is pinned). Deleted posts are never
-                # here: with deletions, postings() wraps the matcher in a filter and the loop below reads it.
+                # A block at a time (Whoosh 2.7.4's block arrays; the version is pinned).
                 while matcher.is_active():
                     matcher._read_ids()
                     matcher._read_weights()
-                    found.update(zip([docnum + base for docnum in matcher._ids], matcher._weights))
+                    if deleted:
+                        found.update((docnum + base, weight) for docnum, weight in zip(matcher._ids, matcher._weights)
+                                     if docnum not in deleted)
+                    else:
+                        found.update(zip([docnum + base for docnum in matcher._ids], matcher._weights))
                     matcher._next_block()
             else:
                 while matcher.is_active():

@@ -184,6 +184,29 @@ def test_rank_bm25f_is_whooshs(ix):
         assert all(ours[n] == pytest.approx(expected[n], rel=1e-9) for n in expected)
 
 
+def test_postings_leave_out_posts_deleted_by_updates(fresh_corpus, tmp_path):
+    # After an update the older segments have deletions; the postings read block by block must be those Whoosh's
+    # own (filtered) matcher gives, one posting at a time.
+    index_dir = tmp_path / "index"
+    search.build_index(fresh_corpus, index_dir, workers=1)
+    (fresh_corpus / "blog" / "marx.md").write_text("---\ntitle: 伦敦\n---\n台湾的凤凰。\n", encoding="utf-8")
+    (fresh_corpus / "blog" / "twain.md").unlink()
+    search.update_index(fresh_corpus, index_dir)
+    with search.open_index(index_dir) as index:
+        assert any(leaf.has_deletions() for leaf, _ in index._segments)
+        for field, word in (("body", "台湾"), ("body", "的"), ("title", "伦敦"), ("body", "马克思"), ("body", "凤凰")):
+            expected: dict[int, float] = {}
+            for leaf, base in index._segments:
+                if (schema.word_field(field), word) not in leaf:
+                    continue
+                matcher = leaf.postings(schema.word_field(field), word)
+                while matcher.is_active():
+                    expected[matcher.id() + base] = matcher.weight()
+                    matcher.next()
+            assert index._postings(field, word) == expected, word
+            assert set(expected) <= set(index._all)
+
+
 # -- snippets ---------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text", ["第一段讲内推。\n第二段…也讲內推和臺灣，ＡＢＣ内推\n" * 20,
