@@ -187,7 +187,13 @@ def _worker(files: list[Path], counter: Any, root: Path, gen_dir: Path, number: 
 
 
 def _largest_first(files: list[Path]) -> list[Path]:
-    return sorted(files, key=lambda f: -(f.stat().st_size if f.exists() else 0))
+    def size(file: Path) -> int:
+        try:
+            return file.stat().st_size
+        except OSError:  # gone since the walk: its worker reports it
+            return 0
+
+    return sorted(files, key=size, reverse=True)
 
 
 def _claimed(files: list[Path], counter: Any) -> Iterator[Path]:
