@@ -415,6 +415,25 @@ def _rebuild_reason(meta: dict[str, Any], corpus: Path, include_drafts: bool, co
     return ""
 
 
+def _merge_value_less_postings(writer: Any) -> None:
+    """Let `writer` merge segments whose word fields hold counts only (no value per posting).
+
+    Whoosh merges the small segments updates leave (MERGE_SMALL, once there are five or more) by reading their
+    postings back. A posting list inlined in its term's entry (schema.INLINE_LIMIT) and without values reads back
+    with the value "" (ListMatcher.value, a str: a Python 2 leftover), which the posting pool rejects: the fourth
+    or so update of an index failed with "AssertionError: vbytes=''". Such a posting's value is empty bytes, as the
+    build wrote it.
+    """
+    add = writer.pool.add
+
+    def add_posting(item: tuple) -> None:
+        if item[4] == "":
+            item = (item[0], item[1], item[2], item[3], b"")
+        add(item)
+
+    writer.pool.add = add_posting
+
+
 def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any], manifest: dict[str, Any],
                    changes: dict[str, dict[str, Any]], include_drafts: bool, config: Config,
                    progress: ProgressCallback | None) -> BuildReport:
@@ -464,6 +483,7 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
     new_changes = {name: dict(changes.get(name, {})) for name in generations.TABLES}
     ix = whoosh_index.open_dir(str(temp), indexname=WHOOSH_INDEX_NAME)
     writer = ix.writer(limitmb=64, compound=COMPOUND, codec=schema.index_codec())
+    _merge_value_less_postings(writer)
     removed_posts = 0
     for rel in gone + changed_paths:
         removed_posts += writer.delete_by_term("path", rel)

@@ -327,3 +327,24 @@ def test_index_of_format_1_is_read_and_updated(fresh_corpus, tmp_path):
     assert (report.rebuilt, report.added) == (False, 1)
     assert generations.read_json(live_generation(index_dir) / generations.META)["format"] == generations.INDEX_FORMAT
     assert found(index_dir, "鲲鹏") == {"blog/new.md"}
+
+
+def test_many_updates_merge_small_segments(tmp_path):
+    # Each update adds a small segment; from the fifth segment on Whoosh merges the small ones, reading back posting
+    # lists without values (the word fields keep counts only). That merge once failed on the fourth update.
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    for i in range(4):
+        (corpus / f"p{i}.md").write_text(f"---\ntitle: 第{i}篇\n---\n固定的正文，鲲鹏{i}。\n", encoding="utf-8")
+    search.build_index(corpus, index_dir, workers=1)
+    for round_ in range(8):
+        (corpus / f"p{round_ % 4}.md").write_text(f"---\ntitle: 第{round_}次\n---\n改过的正文，凤凰{round_}号。\n",
+                                                  encoding="utf-8")
+        report = search.update_index(corpus, index_dir)
+        assert (report.rebuilt, report.changed) == (False, 1)
+    with search.open_index(index_dir) as ix:
+        assert len(ix._segments) < 8  # merged
+        assert {h.path for h in ix.search("凤凰", limit=None)} == {"p0.md", "p1.md", "p2.md", "p3.md"}
+        assert {h.path for h in ix.search("凤凰7号", limit=None)} == {"p3.md"}
+        assert ix.search("鲲鹏", limit=None).total == 0
+        assert ix.stats().posts == 4
