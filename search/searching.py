@@ -371,7 +371,9 @@ class Index:
             check_compatible(self.meta)
             generations.check_files(self.generation, self.meta)
             generations.adopt_fold_table(self.generation)
-            ranges = generations.read_table(self.generation, generations.RANGES)
+            # Read once: the posts' table (read later, for filters and facets) takes its changes from here too.
+            self._changes = generations.read_changes(self.generation)
+            ranges = generations.read_table(self.generation, generations.RANGES, self._changes)
             self._store = TextStore(self.generation, {k: tuple(v) for k, v in ranges.items()})
             self._lexicon = Lexicon(self.generation / generations.LEXICON)
             try:
@@ -703,7 +705,7 @@ class Index:
     @functools.cached_property
     def _posts(self) -> dict[str, dict[str, Any]]:
         """Path → metadata of every live post (read only when filters, facets, stats or show need it)."""
-        return generations.read_table(self.generation, generations.POSTS)
+        return generations.read_table(self.generation, generations.POSTS, self._changes)
 
     def _filter(self, categories: tuple[str, ...], authors: tuple[str, ...], tags: tuple[str, ...],
                 since: str | None, until: str | None) -> set[int] | None:
@@ -772,7 +774,7 @@ class Index:
         return sorted(ranked, key=lambda item: (item[0] not in stamps, sign * stamps.get(item[0], 0), order[item[0]]))
 
     def _facets(self, matched: set[int]) -> Facets:
-        paths = {n: p for p, n in self._docnums.items()}
+        paths = self._paths
         metas = [self._posts.get(paths[n], {}) for n in matched]
         return Facets(categories=_counts(c for m in metas for c in _distinct(m.get("categories", ()))),
                       authors=_counts(a for m in metas for a in _distinct(m.get("authors", ()))),
@@ -865,7 +867,7 @@ class Index:
                 for n, share in coverage.items():
                     if n in scores:
                         scores[n] *= share ** COVERAGE_POWER
-        paths = {n: p for p, n in self._docnums.items() if n in matched}
+        paths = self._paths
         if RERANK_DEPTH and scores:
             self._rerank_questions(terms, seen, scores, paths)
         empty: Seen = (set(), set(), None)

@@ -294,8 +294,8 @@ class TextStore:
         return {n: p.decode("utf-8", "replace") for n, p in zip(FIELD_ORDER, parts)}
 
     def find(self, text: str, fields: Iterable[str] | None = None, skip: Container[str] | None = None) -> set[str]:
-        """Keys of the posts whose folded fields (all, or only `fields`) contain folded `text`, leaving out (and
-        not reading) the posts in `skip`: those the caller knows to contain it."""
+        """Keys of the posts whose folded fields (all, or only `fields`) contain folded `text`, leaving out the
+        posts in `skip` (those the caller knows to contain it): not read at all where the file has a sidecar."""
         needle = text.encode("utf-8")
         if not needle or FIELD_END in needle or POST_END in needle:
             return set()
