@@ -21,7 +21,6 @@ import itertools
 import re
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Iterable, Iterator, NamedTuple, Protocol
 
 # Bump when any change here alters the tokens an index holds: an index built under another version must be rebuilt.
@@ -132,8 +131,7 @@ def _fold_chinese(text: str) -> str:
     return text.translate(_fold_table()) if _traditional_re().search(text) else text
 
 
-@dataclass(frozen=True)
-class Normalized:
+class Normalized(NamedTuple):
     """Normalised text and, when lengths differ, the original offset of each normalised character."""
 
     text: str
@@ -169,7 +167,7 @@ def normalize(text: str) -> Normalized:
         else:
             # Only the characters between runs that map one for one are normalised one by one.
             at = 0
-            for run in _ONE_FOR_ONE_RE.finditer(line):
+            for run in re.finditer(_ONE_FOR_ONE, line):
                 _normalize_chars(line, at, run.start(), line_start, pieces, origin)
                 pieces.append(unicodedata.normalize("NFKC", run.group()).lower())
                 origin.extend(range(line_start + run.start(), line_start + run.end()))
@@ -182,8 +180,10 @@ def normalize(text: str) -> Normalized:
 # Characters that NFKC and lower case map one for one, whatever stands beside them: ASCII, CJK unified
 # ideographs, CJK punctuation (but not its combining tone marks 〪-〯), full-width ASCII, and the dashes and
 # quotes of General Punctuation before the ellipsis ‥ … (which expand).
-_ONE_FOR_ONE_RE = re.compile("[\x00-\x7f\u4e00-\u9fff\u3000-\u3029\u3030-\u303f\uff01-\uff5e"
-                             "\u2010-\u2016\u2018-\u2024]+")
+# Like the other rarely used patterns, compiled on first use by re's own cache: a class spanning thousands of
+# characters takes 1-3 ms to compile, which every cold query would pay at import.
+_ONE_FOR_ONE = ("[\x00-\x7f\u4e00-\u9fff\u3000-\u3029\u3030-\u303f\uff01-\uff5e"
+                "\u2010-\u2016\u2018-\u2024]+")
 
 
 def _normalize_chars(line: str, start: int, end: int, line_start: int, pieces: list[str], origin: list[int]) -> None:
@@ -380,7 +380,7 @@ def postings_of(tokens: Iterable[WordToken]) -> dict[str, list[int]]:
     return postings
 
 
-_HAN_WORD_RE = re.compile(rf"[{_HAN}]+")
+_HAN_WORD = f"[{_HAN}]+"
 # Room between fields in the pinyin field's positions, so that a reading never runs from one field into the next.
 PINYIN_FIELD_GAP = 10_000_000
 _TONE_MARKS_RE = re.compile("[\u0300-\u036f]")
@@ -396,7 +396,7 @@ def pinyin_postings(text: str, base: int = 0) -> dict[str, list[int]]:
     from pypinyin import Style, lazy_pinyin
 
     postings: dict[str, list[int]] = defaultdict(list)
-    for run in _HAN_WORD_RE.finditer(text):
+    for run in re.finditer(_HAN_WORD, text):
         syllables = lazy_pinyin(run.group(), style=Style.NORMAL, errors="ignore")
         if len(syllables) != len(run.group()):
             continue  # a character without a reading shifts the alignment: skip the run rather than misplace it
@@ -445,8 +445,7 @@ def pinyin_query(text: str) -> str | None:
     return plain if _PINYIN_QUERY_RE.fullmatch(plain) else None
 
 
-@dataclass(frozen=True)
-class AnalyzedToken:
+class AnalyzedToken(NamedTuple):
     """A token as `zhsearch analyze` shows it: offsets are in the text as given, before normalisation."""
 
 

@@ -27,7 +27,6 @@ import errno
 import fcntl
 import json
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -148,6 +147,8 @@ def new_generation_dir(index_dir: Path) -> tuple[Path, Path]:
     numbers = [generation_number(p.name.split(".")[0]) for p in index_dir.glob(_PREFIX + "*")]
     final = index_dir / generation_name(max(numbers, default=0) + 1)
     temp = index_dir / f"{final.name}.tmp-{os.getpid()}"
+    import shutil  # here, not at the top: only writers need it, and a cold query pays every import (3 ms)
+
     shutil.rmtree(temp, ignore_errors=True)
     temp.mkdir(parents=True)
     return temp, final
@@ -260,6 +261,8 @@ def _remove_unpinned(path: Path) -> None:
             os.rename(path, doomed)
         except OSError:
             return
+        import shutil
+
         shutil.rmtree(doomed, ignore_errors=True)
     finally:
         os.close(fd)

@@ -9,8 +9,7 @@ written (全角, 繁體 and capitals included).
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from . import analysis
 
@@ -19,8 +18,7 @@ CONTEXT_BEFORE = 20    # how much to show before the first match in the window
 MAX_OCCURRENCES = 200  # per matched text: enough to choose a window, bounded for huge posts
 
 
-@dataclass(frozen=True)
-class Excerpt:
+class Excerpt(NamedTuple):
     text: str
     highlights: tuple[tuple[int, int], ...]
 

@@ -39,7 +39,6 @@ import os
 import struct
 import sys
 from array import array
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Container, Iterable
 
@@ -234,14 +233,20 @@ class _Grams:
         return found
 
 
-@dataclass
 class _StoreFile:
-    path: Path
-    starts: list[int] = field(default_factory=list)
-    ends: list[int] = field(default_factory=list)
-    keys: list[str] = field(default_factory=list)
-    _map: mmap.mmap | None = None
-    _grams: "_Grams | None | bool" = False  # False: not looked for yet; None: the file has no sidecar
+    """One text file of the store: its path, and the (start, end, key) of each post in it, in file order."""
+
+    # A plain class: the dataclasses module costs every cold query 7 ms to import.
+    __slots__ = ("path", "starts", "ends", "keys", "_map", "_grams")
+
+    def __init__(self, path: Path, starts: list[int] | None = None, ends: list[int] | None = None,
+                 keys: list[str] | None = None) -> None:
+        self.path = path
+        self.starts: list[int] = [] if starts is None else starts
+        self.ends: list[int] = [] if ends is None else ends
+        self.keys: list[str] = [] if keys is None else keys
+        self._map: mmap.mmap | None = None
+        self._grams: _Grams | None | bool = False  # False: not looked for yet; None: the file has no sidecar
 
     def grams(self) -> "_Grams | None":
         """The file's sidecar, opened on first use; None when it has none (or one for another byte order)."""

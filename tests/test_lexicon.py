@@ -279,6 +279,34 @@ def test_new_tokenizer_user_dict_not_utf8(tmp_path):
         new_tokenizer(path)
 
 
+def test_import_jieba_defers_its_hmm_until_used(lexicon_path):
+    # jieba's HMM tables cost a cold query 12 ms; a query of dictionary words never needs them. Loaded on first
+    # use, they must give the same words, and `import jieba.finalseg` must then be the real module.
+    script = """
+import json, sys
+from pathlib import Path
+from search.lexicon import Lexicon, import_jieba
+jieba = import_jieba()
+assert "jieba.finalseg.prob_emit" not in sys.modules
+lexicon = Lexicon(Path(sys.argv[1]))
+words = [lexicon.cut("数据库索引")]
+assert "jieba.finalseg.prob_emit" not in sys.modules, "HMM loaded for dictionary words"
+words.append(lexicon.cut(sys.argv[2]))
+assert "jieba.finalseg.prob_emit" in sys.modules
+import jieba.finalseg
+assert jieba.finalseg is sys.modules["jieba.finalseg"] and hasattr(jieba.finalseg, "viterbi")
+print(json.dumps(words, ensure_ascii=False))
+"""
+    unknown = "他来到了网易杭研大厦"  # 杭研 is not in jieba's dictionary: only the HMM joins it
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    result = subprocess.run([sys.executable, "-c", script, str(lexicon_path), unknown], capture_output=True,
+                            encoding="utf-8", env=env, cwd=REPO, check=False)
+    assert result.returncode == 0, result.stderr
+    # (Compared with known cuts, not with `full` in this process: another test's user dictionary force-splits 杭研
+    # here, jieba's force-split words being process-wide.)
+    assert json.loads(result.stdout) == [["数据库", "索引"], ["他", "来到", "了", "网易", "杭研", "大厦"]]
+
+
 def test_import_search_leaves_urllib_request_real():
     # `import search` loads whoosh.compat without its urllib.request (30 ms of a cold query); a later import
     # of urllib.request must still get the real module, and whoosh's urlretrieve must still work.

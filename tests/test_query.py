@@ -25,6 +25,16 @@ def test_parse_or_binds_looser_than_and():
     assert parse("a b OR c") == Or((And((Term("a"), Term("b"))), Term("c")))
 
 
+def test_boolean_nodes_equal_only_their_own_kind():
+    # The nodes are named tuples; a plain tuple comparison would make an AND of two terms equal to their OR.
+    a, b = Term("a"), Term("b")
+    assert And((a, b)) != Or((a, b))
+    assert parse("a b") != parse("a OR b")
+    assert Not(a) != And((a,))
+    assert And((a, b)) == And((Term("a"), Term("b")))
+    assert len({And((a, b)), And((a, b)), Or((a, b))}) == 2
+
+
 def test_parse_not_and_minus():
     assert parse("内推 NOT 校招") == And((Term("内推"), Not(Term("校招"))))
     assert parse("内推 -校招") == And((Term("内推"), Not(Term("校招"))))
