@@ -1,5 +1,5 @@
 """`python -m search` runs the zhsearch command."""
 
-from .cli import main
+from .cli import run
 
-main(prog_name="zhsearch")
+run()

@@ -147,3 +147,18 @@ def test_python_m_search_help():
                             encoding="utf-8", timeout=60)
     assert result.returncode == 0, result.stderr
     assert "Usage: zhsearch" in result.stdout
+
+
+def test_python_m_search_exit_statuses(tmp_path):
+    # The command's entry point (search.cli:run) freezes the garbage collector on the way out: output and exit
+    # statuses must be those of `main`.
+    def command(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "search", *args], capture_output=True, encoding="utf-8",
+                              cwd=tmp_path, timeout=120)
+
+    missing = command("search", "内推", "--index", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and missing.stdout == ""
+    assert missing.stderr.startswith("zhsearch: no index at") and "Traceback" not in missing.stderr
+    bad_usage = command("search")
+    assert bad_usage.returncode == 2 and "Usage:" in bad_usage.stderr
+    assert command("--version").stdout.strip() == "zhsearch, version 0.1.0"
