@@ -10,6 +10,7 @@ import pytest
 
 import search
 from search import analysis, schema
+from search.schema import SEARCH_FIELDS
 
 from conftest import POSTS, VISIBLE
 
@@ -182,6 +183,25 @@ def test_rank_bm25f_is_whooshs(ix):
         assert len(expected) > 1, words
         assert ours.keys() == expected.keys()
         assert all(ours[n] == pytest.approx(expected[n], rel=1e-9) for n in expected)
+
+
+def test_field_lengths_are_whooshs_after_updates(fresh_corpus, tmp_path):
+    # Field lengths are read a column at a time; they must be what Whoosh gives post by post, in every segment.
+    index_dir = tmp_path / "index"
+    search.build_index(fresh_corpus, index_dir, workers=1)
+    (fresh_corpus / "blog" / "marx.md").write_text("---\ntitle: 伦敦\n---\n台湾的凤凰。" * 40 + "\n", encoding="utf-8")
+    (fresh_corpus / "blog" / "new.md").write_text("---\ntitle: 新\n---\n只有正文。\n", encoding="utf-8")
+    search.update_index(fresh_corpus, index_dir)
+    with search.open_index(index_dir) as index:
+        assert len(index._segments) > 1
+        checked = 0
+        for leaf, base in index._segments:
+            for n in range(leaf.doc_count_all()):
+                for field in SEARCH_FIELDS:
+                    expected = leaf.doc_field_length(n, schema.word_field(field), 0) or 1
+                    assert index._field_length(base + n, field) == expected, (base + n, field)
+                    checked += expected > 1
+        assert checked > 10
 
 
 def test_postings_leave_out_posts_deleted_by_updates(fresh_corpus, tmp_path):
