@@ -7,6 +7,7 @@ markdown-it, four dozen regular expressions): at 20k posts the walk is most of s
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from .errors import PostError
@@ -24,9 +25,10 @@ def find_posts(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     return [root.joinpath(*rel.split("/")) for rel in found], skipped
 
 
-def find_post_names(root: Path) -> tuple[list[str], list[tuple[str, str]]]:
+def find_post_names(root: Path, stats: dict[str, os.stat_result] | None = None
+                    ) -> tuple[list[str], list[tuple[str, str]]]:
     """`find_posts` with each post as its path relative to `root` ("/" separators): what an update compares with
-    its manifest, without making a Path of each of 20k files."""
+    its manifest, without making a Path of each of 20k files. Given `stats`, each post's stat goes in it."""
     root = Path(root)
     try:
         real_root = root.resolve(strict=True)
@@ -42,7 +44,7 @@ def find_post_names(root: Path) -> tuple[list[str], list[tuple[str, str]]]:
         directory, rel_dir, real_dir = stack.pop()
         try:
             with os.scandir(directory) as it:
-                entries = sorted(it, key=lambda entry: entry.name)
+                entries = list(it)  # (only the directories need an order: posts are sorted at the end)
         except OSError as e:
             skipped.append((rel_dir or ".", f"cannot list directory: {_reason(e)}"))
             continue
@@ -77,13 +79,35 @@ def find_post_names(root: Path) -> tuple[list[str], list[tuple[str, str]]]:
                     subdirs.append((entry.path, rel, real))
             elif not entry.is_file():  # opening a FIFO would block the build forever, holding the write lock
                 skipped.append((rel, "not a regular file (a directory, FIFO, socket or device); not read"))
-            elif not os.access(entry.path, os.R_OK):
-                skipped.append((rel, "permission denied"))
             else:
+                try:
+                    st = entry.stat()
+                except OSError as e:
+                    skipped.append((rel, f"cannot read: {_reason(e)}"))
+                    continue
+                if not _readable(entry.path, st):
+                    skipped.append((rel, "permission denied"))
+                    continue
                 found.append(rel)
+                if stats is not None:
+                    stats[rel] = st
+        subdirs.sort(key=lambda subdir: subdir[1])
         stack.extend(reversed(subdirs))  # depth-first in name order, so the first path to a directory wins
     found.sort()
+    skipped.sort()
     return found, skipped
+
+
+def _readable(path: str, st: os.stat_result) -> bool:
+    # A file its user owns with the owner's read bit set is readable (an ACL can't take that away): no system call
+    # for the usual post. os.access, which knows ACLs and root, decides the rest. At 20k posts, asking os.access
+    # for every file was 50-70 ms of each update.
+    if st.st_uid == _UID and st.st_mode & stat.S_IRUSR:
+        return True
+    return os.access(path, os.R_OK)
+
+
+_UID = os.getuid() if hasattr(os, "getuid") else -1
 
 
 def _reason(error: BaseException) -> str:

@@ -452,6 +452,7 @@ def test_find_posts_unreadable_entries_reported(tmp_path):
 def test_find_posts_unreadable_entries_reported_simulated(tmp_path, monkeypatch):
     # The same reporting paths, for CI that runs as root: the OS calls are made to fail as they would.
     make_tree(tmp_path, ["ok.md", "locked.md", "closed/x.md"])
+    (tmp_path / "locked.md").chmod(0o200)  # the owner can't read it: only os.access can tell (and root could)
     real_access, real_scandir = os.access, os.scandir
 
     def access(path, mode):
