@@ -391,8 +391,12 @@ class Index:
             generations.adopt_fold_table(self.generation)
             # Read once: the posts' table (read later, for filters and facets) takes its changes from here too.
             self._changes = generations.read_changes(self.generation)
-            ranges = generations.read_table(self.generation, generations.RANGES, self._changes)
-            self._store = TextStore(self.generation, {k: tuple(v) for k, v in ranges.items()})
+            columns, range_changes = generations.read_ranges(self.generation, self._changes)
+            try:
+                self._store = TextStore.from_columns(self.generation, columns, range_changes)
+            except (IndexError, TypeError, ValueError) as e:
+                raise IndexCorrupt(f"{self.generation / generations.RANGES} is damaged ({type(e).__name__}: {e}); "
+                                   "rebuild the index with `zhsearch index --rebuild`") from None
             self._lexicon = Lexicon(self.generation / generations.LEXICON)
             try:
                 self._whoosh = whoosh_index.open_dir(str(self.generation), indexname=WHOOSH_INDEX_NAME,

@@ -291,7 +291,8 @@ def test_update_compacts_changes_into_whole_tables(fresh_corpus, tmp_path, monke
     search.update_index(fresh_corpus, index_dir)
     gen = live_generation(index_dir)
     assert not (gen / generations.CHANGES).exists()
-    tables = {name: generations.read_json(gen / name) for name in generations.TABLES}
+    tables = {name: generations.read_table(gen, name) for name in generations.TABLES}
+    assert generations.read_json(gen / generations.RANGES)["columns"] == 1  # written column by column
     new2 = {name: table.pop("blog/new2.md") for name, table in tables.items()}
     assert tables == expected
     assert new2[generations.POSTS]["title"] == "又一篇"
@@ -314,19 +315,27 @@ def test_touched_post_recorded_in_changes(tmp_path):
     assert found(index_dir, "鲲鹏") == {"a.md"}
 
 
-def test_index_of_format_1_is_read_and_updated(fresh_corpus, tmp_path):
-    # Format 1 (no changes file) is what earlier versions wrote: still searched and updated without a rebuild.
+@pytest.mark.parametrize("old_format", [1, 2])
+def test_index_of_an_older_format_is_read_and_updated(fresh_corpus, tmp_path, old_format):
+    # Formats 1 (no changes file) and 2 (changes) are what earlier versions wrote, with the ranges table a mapping of
+    # paths: still searched and updated without a rebuild, the older table linked into the new generation.
     index_dir = tmp_path / "index"
     search.build_index(fresh_corpus, index_dir, workers=1)
-    meta_path = live_generation(index_dir) / generations.META
-    meta = generations.read_json(meta_path)
-    generations.write_json(meta_path, {**meta, "format": 1})
+    gen = live_generation(index_dir)
+    generations.write_json(gen / generations.RANGES, generations.read_table(gen, generations.RANGES))
+    meta = generations.read_json(gen / generations.META)
+    generations.write_json(gen / generations.META,
+                           {**meta, "format": old_format, "files": generations.file_sizes(gen)})
     assert found(index_dir, "马克思") == {"blog/marx.md"}
     (fresh_corpus / "blog" / "new.md").write_text("---\ntitle: 新文章\n---\n这里提到了鲲鹏。\n", encoding="utf-8")
     report = search.update_index(fresh_corpus, index_dir)
     assert (report.rebuilt, report.added) == (False, 1)
-    assert generations.read_json(live_generation(index_dir) / generations.META)["format"] == generations.INDEX_FORMAT
+    new_gen = live_generation(index_dir)
+    assert generations.read_json(new_gen / generations.META)["format"] == generations.INDEX_FORMAT
+    assert "columns" not in generations.read_json(new_gen / generations.RANGES)  # linked as it was
     assert found(index_dir, "鲲鹏") == {"blog/new.md"}
+    assert found(index_dir, "马克思") == {"blog/marx.md"}
+    assert found(index_dir, '"鲲鹏"') == {"blog/new.md"}  # quoted: the text store alone
 
 
 def test_many_updates_merge_small_segments(tmp_path):

@@ -237,4 +237,16 @@ def test_update_writes_a_sidecar_and_finds_exactly(fresh_corpus, tmp_path):
     assert store.find("人脉背书") == set()
     live = {key: store.fields_of(key) for key in ranges}
     rng = random.Random(11)
-    _check_equal(store, live, _needles(rng, list(live.values()), 80))
+    needles = _needles(rng, list(live.values()), 80)
+    _check_equal(store, live, needles)
+    # The store as an Index makes it: from the table's columns, with the update's changes applied.
+    columns, changes = generations.read_ranges(gen, generations.read_changes(gen))
+    assert changes and generations.read_json(gen / generations.RANGES)["columns"] == 1
+    from_columns = TextStore.from_columns(gen, columns, changes)
+
+    def layout(s: TextStore) -> dict:
+        return {name: (f.starts, f.ends, f.keys) for name, f in s._files.items() if f.keys}
+
+    assert layout(from_columns) == layout(store)
+    assert {key: from_columns.fields_of(key) for key in ranges} == live
+    _check_equal(from_columns, live, needles)
