@@ -27,7 +27,7 @@ from .corpus import find_post_names, find_posts
 from .errors import IndexCorrupt, IndexNotFound, PostError, RebuildNeeded
 from .config import Config, file_digest, load_config, read_synonyms
 from .generations import INDEX_FORMAT, WHOOSH_INDEX_NAME, check_compatible
-from .verbatim import TextStoreWriter
+from .verbatim import GRAMS_SUFFIX, TextStore, TextStoreWriter
 
 if TYPE_CHECKING:  # reading posts imports PyYAML and markdown-it: not needed when nothing changed
     from .posts import Post
@@ -36,6 +36,13 @@ ProgressCallback = Callable[[int, int], None]
 # Whoosh reads a compound segment file by copying each part into memory (BufferFile wraps a BytesIO): a cold
 # search of the 707 blog posts peaked at 123 MB that way. Separate files are read with seek/read instead.
 COMPOUND = False
+# Each update writes the text of the posts it reads to a store file of its own. Once STORE_MERGE_AT of those hold
+# live posts, the update moves the live posts of the STORE_MERGE_COUNT smallest into its own file (as LSM trees
+# merge their smallest runs): a query opens every store file holding live posts, and an hourly update would
+# otherwise add 8,760 of them a year. Files left without live posts are not carried into the next generation.
+UPDATE_STORE_PREFIX = "text-gen-"
+STORE_MERGE_AT = 16
+STORE_MERGE_COUNT = 8
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,7 @@ class _Chunk:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     degraded: list[tuple[str, str]] = field(default_factory=list)
     drafts: int = 0
+    moved: dict[str, list[Any]] = field(default_factory=dict)  # ranges of posts moved from older store files
 
 
 def _fingerprint(file: Path) -> list[Any]:
@@ -101,8 +109,9 @@ def settings(tokenizer_fingerprint: str, include_drafts: bool, config: Config) -
 
 def _index_files(files: Iterable[Path], root: Path, gen_dir: Path, store_name: str, include_drafts: bool, pinyin: bool,
                  segmenter_for: Callable[[Post], analysis.Segmenter], writer: Any,
-                 progress: Callable[[], None]) -> _Chunk:
-    """Read, analyse and add `files` with `writer`, appending their folded text to store `store_name`."""
+                 progress: Callable[[], None], moved: Iterable[tuple[str, bytes]] = ()) -> _Chunk:
+    """Read, analyse and add `files` with `writer`, appending their folded text to store `store_name`; then append
+    `moved` posts (key, bytes as an older store file holds them) to it too."""
     from .posts import read_post
 
     chunk = _Chunk()
@@ -129,6 +138,9 @@ def _index_files(files: Iterable[Path], root: Path, gen_dir: Path, store_name: s
             chunk.ranges[rel] = [store_name, start, end]
             chunk.posts[rel] = schema.post_meta(post)
             progress()
+        for rel, data in moved:
+            start, end = store.add_stored(data)
+            chunk.moved[rel] = [store_name, start, end]
     return chunk
 
 
@@ -454,6 +466,23 @@ def _delete_posts(writer: Any, paths: list[str]) -> int:
         reader.close()
 
 
+def _store_files_to_move(gen: Path, changes: dict[str, dict[str, Any]], leaving: set[str]
+                         ) -> tuple[TextStore, list[str], set[str]]:
+    """(the generation's text store; the posts an update moves to its own store file, see STORE_MERGE_AT; the
+    store files the next generation does without: no live post left, or all moved)."""
+    columns, range_changes = generations.read_ranges(gen, changes)
+    store = TextStore.from_columns(gen, columns, range_changes)
+    live: dict[str, tuple[list[str], int]] = {}  # file → (its posts still live after this update, their bytes)
+    for name, (keys, size) in store.live_files().items():
+        staying = [key for key in keys if key not in leaving]
+        if staying:
+            live[name] = (staying, size)  # (the bytes of a few leaving posts counted too: only an order)
+    updates = sorted((size, name) for name, (_, size) in live.items() if name.startswith(UPDATE_STORE_PREFIX))
+    merged = [name for _, name in updates[:STORE_MERGE_COUNT]] if len(updates) >= STORE_MERGE_AT else []
+    every = {child.name for child in gen.iterdir() if child.name.startswith("text-") and child.name.endswith(".bin")}
+    return store, [key for name in merged for key in live[name][0]], (every - live.keys()) | set(merged)
+
+
 def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any], manifest: dict[str, Any],
                    changes: dict[str, dict[str, Any]], include_drafts: bool, config: Config,
                    progress: ProgressCallback | None) -> BuildReport:
@@ -497,9 +526,11 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
 
     generations.adopt_fold_table(gen)
     temp, final = generations.new_generation_dir(index_dir)
+    old_store, to_move, dead_files = _store_files_to_move(gen, changes, set(gone) | set(changed_paths))
     # The tables are linked as they are: this update's changes go to CHANGES (generations.read_table).
     for child in gen.iterdir():
-        if child.is_file() and child.name not in (generations.META, generations.CHANGES, generations.SYNONYMS):
+        if (child.is_file() and child.name not in (generations.META, generations.CHANGES, generations.SYNONYMS)
+                and child.name.removesuffix(GRAMS_SUFFIX) not in dead_files):
             os.link(child, temp / child.name)
     new_changes = {name: dict(changes.get(name, {})) for name in generations.TABLES}
     ix = whoosh_index.open_dir(str(temp), indexname=WHOOSH_INDEX_NAME)
@@ -519,12 +550,14 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
             progress(done, len(to_read))
 
     store_name = f"text-{final.name}.bin"
+    moved = ((rel, old_store.stored(rel)) for rel in to_move)
     chunk = _index_files(to_read, root, temp, store_name, include_drafts, config.pinyin, _lexicon_segmenter(lex),
-                         writer, tick)
+                         writer, tick, moved)
     writer.commit()
     added_hashes = {chunk.manifest[rel][2] for rel in chunk.ranges if rel not in changed_paths}
     # A deleted post whose content reappears under a new path was renamed (counted once, not as add + delete).
     renamed = sum(1 for rel in gone if manifest[rel][2] in added_hashes)
+    new_changes[generations.RANGES].update(chunk.moved)
     new_changes[generations.RANGES].update(chunk.ranges)
     new_changes[generations.POSTS].update(chunk.posts)
     new_changes[generations.MANIFEST].update(refreshed)

@@ -106,7 +106,10 @@ class TextStoreWriter:
     def add(self, folded_fields: dict[str, str]) -> tuple[int, int]:
         """Append one post's folded fields; returns its (start, end) byte range in the file."""
         parts = [folded_fields.get(name, "").encode("utf-8", "replace") + FIELD_END for name in FIELD_ORDER]
-        data = b"".join(parts) + POST_END
+        return self.add_stored(b"".join(parts) + POST_END)
+
+    def add_stored(self, data: bytes) -> tuple[int, int]:
+        """Append one post as another store file holds it (`TextStore.stored`); returns its (start, end)."""
         start = self._offset
         self._file.write(data)
         self._offset += len(data)
@@ -335,6 +338,15 @@ class TextStore:
             self._ranges = {k: (name, s, e) for name, f in self._files.items()
                             for k, s, e in zip(f.keys, f.starts, f.ends)}
         return self._ranges[key]
+
+    def stored(self, key: str) -> bytes:
+        """One post's bytes as its store file holds them (for `TextStoreWriter.add_stored`)."""
+        name, start, end = self._range(key)
+        return bytes(self._files[name].data()[start:end])
+
+    def live_files(self) -> dict[str, tuple[list[str], int]]:
+        """File name → (keys of its live posts in file order, bytes they take), for files holding any."""
+        return {name: (list(f.keys), sum(f.ends) - sum(f.starts)) for name, f in self._files.items() if f.keys}
 
     def fields_of(self, key: str) -> dict[str, str]:
         """The folded fields of one post."""

@@ -338,6 +338,38 @@ def test_index_of_an_older_format_is_read_and_updated(fresh_corpus, tmp_path, ol
     assert found(index_dir, '"鲲鹏"') == {"blog/new.md"}  # quoted: the text store alone
 
 
+def test_updates_merge_their_store_files_and_drop_dead_ones(tmp_path, monkeypatch):
+    # Every update writes a store file; the smallest are merged once STORE_MERGE_AT hold live posts, and files
+    # without a live post are left behind. Verbatim search (quoted: the text store alone) stays exact throughout.
+    from search import indexing
+
+    monkeypatch.setattr(indexing, "STORE_MERGE_AT", 4)
+    monkeypatch.setattr(indexing, "STORE_MERGE_COUNT", 3)
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "base.md").write_text("---\ntitle: 底\n---\n一直都在的帖子。\n", encoding="utf-8")
+    (corpus / "edited.md").write_text("---\ntitle: 改\n---\n初版。\n", encoding="utf-8")
+    search.build_index(corpus, index_dir, workers=1)
+    for round_ in range(12):
+        (corpus / f"new{round_}.md").write_text(f"---\ntitle: 新{round_}\n---\n第{round_}号鹦鹉。\n", encoding="utf-8")
+        (corpus / "edited.md").write_text(f"---\ntitle: 改\n---\n第{round_}版的孔雀。\n", encoding="utf-8")
+        search.update_index(corpus, index_dir)
+        gen = live_generation(index_dir)
+        stores = sorted(p.name for p in gen.glob("text-*.bin"))
+        update_stores = [name for name in stores if name.startswith(indexing.UPDATE_STORE_PREFIX)]
+        assert len(update_stores) < 4 + 1, stores
+        assert all((gen / (name + ".grams")).exists() for name in stores)
+        live_files = {entry[0] for entry in generations.read_table(gen, generations.RANGES).values()}
+        assert set(stores) == live_files  # no store file without a live post
+        for i in range(round_ + 1):
+            assert found(index_dir, f'"第{i}号鹦鹉"') == {f"new{i}.md"}
+        assert found(index_dir, f'"第{round_}版的孔雀"') == {"edited.md"}
+        assert found(index_dir, '"版的孔雀"') == {"edited.md"}
+        assert found(index_dir, '"一直都在"') == {"base.md"}
+    with search.open_index(index_dir) as ix:
+        assert ix.stats().posts == 14
+
+
 def test_many_updates_merge_small_segments(tmp_path):
     # Each update adds a small segment; from the fifth segment on Whoosh merges the small ones, reading back posting
     # lists without values (the word fields keep counts only). That merge once failed on the fourth update.
