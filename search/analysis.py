@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import re
 import unicodedata
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Iterator, NamedTuple, Protocol
@@ -303,29 +305,170 @@ def main_words(text: str, segmenter: Segmenter) -> list[str]:
     return words
 
 
+class _RunCutter:
+    """jieba's accurate cut with HMM (`Tokenizer._Tokenizer__cut_DAG`) of runs inside jieba's Han range, for a build.
+
+    jieba builds a DAG of the dictionary words at each offset (a dict of lists), then scores the routes through it
+    with a generator of (score, end) tuples, slicing every word a second time. Here one backward pass looks each
+    prefix up once and keeps the best route in two lists. Scores are computed with the same operations in the same
+    order (log(count) - log(total) + the rest of the route), and a tie goes to the longer word as it does under
+    jieba's max of tuples, so the words are the same; tests compare with jieba on the blog corpus and random text.
+
+    Runs repeat (short phrases, titles, tags, categories): each run's words are kept, up to `_RUNS_KEPT` runs of up to
+    `_RUN_KEPT_CHARS` characters, each word with its search-mode sub-words (`_search_subwords`), so a repeated run
+    costs a dict lookup. The segmenter's dictionary must not change after its first cut (zhsearch never changes one).
+    """
+
+    def __init__(self, segmenter: Segmenter) -> None:
+        check_initialized = getattr(segmenter, "check_initialized", None)
+        if check_initialized is not None:  # as jieba's get_DAG does before reading FREQ
+            check_initialized()
+        self._freq = segmenter.FREQ
+        self._freq_get = segmenter.FREQ.get
+        self._log_total = math.log(segmenter.total)  # type: ignore[attr-defined]
+        self._hmm_cut = _import_jieba().finalseg.cut
+        self._runs: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
+        self._subwords: dict[str, tuple[str, ...]] = {}
+
+    def words(self, run: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Each word of `run` (a string of jieba's Han range) with its search-mode sub-words, in order."""
+        words = self._runs.get(run)
+        if words is None:
+            subwords = self._subwords
+            freq = self._freq
+            found = []
+            for word in self._cut(run):
+                grams = subwords.get(word)
+                if grams is None:
+                    grams = tuple(gram for gram, _ in _search_subwords(word, freq)) if len(word) > 2 else ()
+                    if len(subwords) < _RUNS_KEPT:
+                        subwords[word] = grams
+                found.append((word, grams))
+            words = tuple(found)
+            if len(run) <= _RUN_KEPT_CHARS and len(self._runs) < _RUNS_KEPT:
+                self._runs[run] = words
+        return words
+
+    def _cut(self, run: str) -> list[str]:
+        freq_get = self._freq_get
+        log_total = self._log_total
+        log = math.log
+        n = len(run)
+        # score[i], end[i]: the best route's score from offset i and the end of its first word (jieba's route[i]).
+        score = [0.0] * (n + 1)
+        end = [0] * (n + 1)
+        for start in range(n - 1, -1, -1):
+            best = -math.inf
+            best_end = start
+            stop = start + 1
+            count = freq_get(run[start])
+            # jieba's FREQ holds every prefix of every word (count 0 unless also a word): stop at the first miss.
+            while count is not None:
+                if count:
+                    candidate = log(count) - log_total + score[stop]
+                    if candidate >= best:  # ascending ends: a tie goes to the longer word
+                        best = candidate
+                        best_end = stop
+                if stop == n:
+                    break
+                stop += 1
+                count = freq_get(run[start:stop])
+            if best_end == start:  # no word starts here: the character alone, counted once at most
+                best = log(freq_get(run[start]) or 1) - log_total + score[start + 1]
+                best_end = start + 1
+            score[start] = best
+            end[start] = best_end
+        # Single characters in a row are one buffer, as in jieba: cut by the HMM unless the buffer is a word itself.
+        words: list[str] = []
+        single_from = -1
+        at = 0
+        while at < n:
+            stop = end[at]
+            if stop - at == 1:
+                if single_from < 0:
+                    single_from = at
+            else:
+                if single_from >= 0:
+                    self._flush_singles(run[single_from:at], words)
+                    single_from = -1
+                words.append(run[at:stop])
+            at = stop
+        if single_from >= 0:
+            self._flush_singles(run[single_from:], words)
+        return words
+
+    def _flush_singles(self, singles: str, words: list[str]) -> None:
+        if len(singles) == 1:
+            words.append(singles)
+        elif not self._freq_get(singles):
+            words.extend(self._hmm_cut(singles))
+        else:
+            words.extend(singles)
+
+
+# Bounds of a _RunCutter's memory: most repeated runs are short (on the blogs corpus, 90% of runs have at most 12
+# characters), and a long run seldom comes again.
+_RUN_KEPT_CHARS = 16
+_RUNS_KEPT = 200_000
+
+_cutters: weakref.WeakKeyDictionary[Segmenter, _RunCutter] = weakref.WeakKeyDictionary()
+
+
+def _run_cutter(segmenter: Segmenter) -> _RunCutter | None:
+    """The segmenter's `_RunCutter` when it is a jieba Tokenizer (it has jieba's DAG cut), else None."""
+    if not hasattr(segmenter, "_Tokenizer__cut_DAG"):
+        return None
+    cutter = _cutters.get(segmenter)
+    if cutter is None:
+        cutter = _cutters[segmenter] = _RunCutter(segmenter)
+    return cutter
+
+
+def _import_jieba():
+    from .lexicon import import_jieba
+
+    return import_jieba()
+
+
 def word_postings(text: str, segmenter: Segmenter) -> dict[str, list[int]]:
     """Positions of each word of normalised `text`, as the index stores them: `postings_of(word_tokens(...))`.
 
     Written out without the token objects, which cost a build's analysis about a tenth of its time: 12.6 s →
     11.1 s for the 707 blogs posts in one process (jieba's own cut is most of the rest); calling jieba's DAG cut
     directly and inlining the posting appends: 12.0 / 13.6 → 10.8 / 11.1 s CPU (two alternating runs, loaded
-    machine). Tests check it equals `postings_of(word_tokens(...))`.
+    machine). Runs inside jieba's Han range are cut by `_RunCutter`. Tests check it equals
+    `postings_of(word_tokens(...))`.
     """
     postings: dict[str, list[int]] = {}
     get = postings.get
     pos = 0
-    freq_get = segmenter.FREQ.get
     cut = segmenter.cut
-    # jieba's cut splits its input on a regex and hands each Han block to this method; a run wholly inside jieba's
-    # own Han range is one such block, so the split (and cut's generator) can be skipped. Tests check it equals cut.
-    cut_dag = getattr(segmenter, "_Tokenizer__cut_DAG", None)
+    # jieba's cut splits its input on a regex and hands each Han block to its DAG cut; a run wholly inside jieba's
+    # own Han range is one such block, so it goes to the cutter, which cuts it the same way.
+    cutter = _run_cutter(segmenter)
     whole_jieba_han = _JIEBA_HAN_RE.fullmatch
+    freq_get = segmenter.FREQ.get
     for match in _TOKEN_RE.finditer(text):
         kind = match.lastgroup
         if kind == "han":
             run = match.group()
-            for word in (cut_dag(run) if cut_dag is not None and whole_jieba_han(run) else cut(run, HMM=True)):
-                # A main word is the first token at its position: nothing can be at `pos` yet.
+            if cutter is not None and whole_jieba_han(run):
+                for word, grams in cutter.words(run):
+                    # A main word is the first token at its position: nothing can be at `pos` yet.
+                    positions = get(word)
+                    if positions is None:
+                        postings[word] = [pos]
+                    else:
+                        positions.append(pos)
+                    for gram in grams:
+                        positions = get(gram)
+                        if positions is None:
+                            postings[gram] = [pos]
+                        elif positions[-1] != pos:
+                            positions.append(pos)
+                    pos += 1
+                continue
+            for word in cut(run, HMM=True):
                 positions = get(word)
                 if positions is None:
                     postings[word] = [pos]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from search import analysis
@@ -164,3 +166,47 @@ def test_fold_table_record_round_trips():
     assert analysis.fold_table_record() == record
     with pytest.raises(ValueError):
         analysis.adopt_fold_table({"from": "臺", "to": "台湾"})
+
+
+def test_run_cutter_equals_jieba_dag_cut(tokenizer):
+    # The build's cutter must cut exactly as jieba's own DAG cut with HMM: same words, same ties, same HMM buffers.
+    import random
+
+    cutter = analysis._RunCutter(tokenizer)
+    rng = random.Random(11)
+    alphabet = "中华人民共和国研究生命起源的了是在台湾大学生活动人脉背书和我们可以说这个东西鿕一"
+    runs = ["中华人民共和国", "人脉背书", "研究生命起源", "结婚的和尚未结婚的", "他来到了网易杭研大厦", "一", "鿕鿕"]
+    runs += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 30))) for _ in range(500)]
+    for run in runs:
+        assert cutter._cut(run) == list(tokenizer._Tokenizer__cut_DAG(run)), run
+
+
+def test_run_cutter_words_carry_search_subwords_and_repeat_from_memory(tokenizer):
+    cutter = analysis._RunCutter(tokenizer)
+    first = cutter.words("中华人民共和国万岁")
+    assert first[0] == ("中华人民共和国", ("中华", "华人", "人民", "共和", "共和国"))
+    assert [word for word, _ in first] == list(tokenizer._Tokenizer__cut_DAG("中华人民共和国万岁"))
+    assert cutter.words("中华人民共和国万岁") is first
+
+
+def test_word_postings_equal_word_tokens_on_project_corpus(tokenizer):
+    # Real posts, one tokenizer throughout: the cutter's memory of repeated runs and words must not change a posting.
+    files = sorted((Path(__file__).parents[1] / "corpus").rglob("*.md"))
+    assert files
+    for file in files:
+        folded = analysis.fold(file.read_text(encoding="utf-8", errors="replace"))
+        expected = dict(analysis.postings_of(analysis.word_tokens(folded, tokenizer)))
+        assert analysis.word_postings(folded, tokenizer) == expected, file
+
+
+BLOGS = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "blogs"
+
+
+@pytest.mark.skipif(not BLOGS.is_dir(), reason="../shared/corpora/blogs is absent")
+def test_run_cutter_equals_jieba_dag_cut_on_blogs(tokenizer):
+    cutter = analysis._RunCutter(tokenizer)
+    runs = set()
+    for file in BLOGS.rglob("*.md"):
+        runs.update(analysis._JIEBA_HAN_RE.findall(analysis.fold(file.read_text(encoding="utf-8", errors="replace"))))
+    assert len(runs) > 10_000
+    assert [run for run in runs if cutter._cut(run) != list(tokenizer._Tokenizer__cut_DAG(run))] == []
