@@ -161,7 +161,8 @@ def _worker(files: list[Path], counter: Any, root: Path, gen_dir: Path, number: 
     """One build process: its own tokenizer, Whoosh segment and text-store file."""
     _exit_with_parent(parent)
     from whoosh import index as whoosh_index
-    from whoosh.writing import SegmentWriter
+
+    from .segment_writer import BuildSegmentWriter
 
     try:
         tokenizer = lexicon.new_tokenizer(config.user_dict)
@@ -176,7 +177,7 @@ def _worker(files: list[Path], counter: Any, root: Path, gen_dir: Path, number: 
         ix.storage.temp_storage = lambda name=None: FileStorage(str(own_temp)).create()
         # The parent holds the index's lock; several segment writers share the directory (as Whoosh's own
         # multiprocessing writer does), each segment under its own random name.
-        writer = SegmentWriter(ix, _lk=False, limitmb=48, compound=COMPOUND, codec=schema.index_codec())
+        writer = BuildSegmentWriter(ix, _lk=False, limitmb=48, compound=COMPOUND, codec=schema.index_codec())
         chunk = _index_files(_claimed(files, counter), root, gen_dir, f"text-{number}.bin", include_drafts,
                              config.pinyin, lambda _post: tokenizer, writer, lambda: queue.put(("tick", None)))
         chunk.segment = writer._finalize_segment() if writer.docnum else None
@@ -268,9 +269,9 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
     if count == 1:
         tokenizer = lexicon.new_tokenizer(config.user_dict)
         lexicon.write_lexicon(tokenizer, temp / generations.LEXICON)
-        from whoosh.writing import SegmentWriter
+        from .segment_writer import BuildSegmentWriter
 
-        writer = SegmentWriter(ix, _lk=False, limitmb=96, compound=COMPOUND, codec=schema.index_codec())
+        writer = BuildSegmentWriter(ix, _lk=False, limitmb=96, compound=COMPOUND, codec=schema.index_codec())
         chunk = _index_files(files, root, temp, "text-0.bin", include_drafts, config.pinyin,
                              lambda _post: tokenizer, writer, tick)
         chunk.segment = writer._finalize_segment() if writer.docnum else None
