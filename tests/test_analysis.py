@@ -210,3 +210,22 @@ def test_run_cutter_equals_jieba_dag_cut_on_blogs(tokenizer):
         runs.update(analysis._JIEBA_HAN_RE.findall(analysis.fold(file.read_text(encoding="utf-8", errors="replace"))))
     assert len(runs) > 10_000
     assert [run for run in runs if cutter._cut(run) != list(tokenizer._Tokenizer__cut_DAG(run))] == []
+
+
+def test_hidden_markov_cut_equals_jieba_finalseg(monkeypatch):
+    import random
+
+    from jieba import finalseg
+
+    rng = random.Random(5)
+    common = "的一是了我不人在他有这个上们来到时大地为子中你说生国年着就那和要她出也得里后自以会家可下而过天去能对小多然于心学么之"
+    texts = ["".join(rng.choice(common) for _ in range(rng.randint(1, 15))) for _ in range(2000)]
+    texts += ["鿕", "鿕鿕鿕", "韩冰是一个好人", "他来到了网易杭研大厦"]
+    cut = analysis._HiddenMarkovCut(finalseg)
+    for text in texts:
+        assert cut.words(text) == list(finalseg.cut(text)), text
+    # Words jieba is told to force-split come out as single characters, as from jieba.
+    monkeypatch.setattr(finalseg, "Force_Split_Words", {"他来", "网易"})
+    cut = analysis._HiddenMarkovCut(finalseg)
+    assert cut.words("他来到了网易杭研大厦") == list(finalseg.cut("他来到了网易杭研大厦")) == [
+        "他", "来", "到", "了", "网", "易", "杭", "研大厦"]
