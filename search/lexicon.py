@@ -29,6 +29,7 @@ File format (all integers little-endian), one header then six sections::
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import mmap
 import os
@@ -117,10 +118,12 @@ def write_lexicon(tokenizer: jieba.Tokenizer, path: Path) -> None:
     """Write `tokenizer`'s FREQ table, total and jieba's force-split words to `path`, atomically."""
     jieba = import_jieba()
     tokenizer.check_initialized()
-    entries = sorted((word.encode("utf-8", _ENCODING_ERRORS), freq) for word, freq in tokenizer.FREQ.items())
-    keys = [key for key, _ in entries]
-    values = [freq for _, freq in entries]
-    freq_code = "I" if all(0 <= v < 1 << 32 for v in values) else "q"
+    # Code point order is the order of the UTF-8 bytes (lone surrogates included), and sorting strings is much
+    # cheaper than sorting (bytes, count) pairs: the lexicon of jieba's dictionary, 0.40-0.51 -> 0.2 s.
+    words = sorted(tokenizer.FREQ)
+    keys = [word.encode("utf-8", _ENCODING_ERRORS) for word in words]
+    values = list(map(tokenizer.FREQ.__getitem__, words))
+    freq_code = "I" if not values or (min(values) >= 0 and max(values) < 1 << 32) else "q"
     try:
         freqs = array(freq_code, values)
     except OverflowError:
@@ -132,7 +135,7 @@ def write_lexicon(tokenizer: jieba.Tokenizer, path: Path) -> None:
     )
     key_offsets, key_blob = _string_table(keys)
     force_offsets, force_blob = _string_table(force)
-    max_chars = max((len(word) for word in tokenizer.FREQ), default=0)
+    max_chars = max(map(len, words), default=0)
 
     head = _offsets_bytes(key_offsets)
     body = [
@@ -170,11 +173,8 @@ def write_lexicon(tokenizer: jieba.Tokenizer, path: Path) -> None:
 
 
 def _string_table(strings: list[bytes]) -> tuple[array, bytes]:
-    offsets = array("I", [0])
-    end = 0
-    for s in strings:
-        end += len(s)
-        offsets.append(end)  # OverflowError past 4 GiB, far beyond any dictionary
+    # OverflowError past 4 GiB, far beyond any dictionary
+    offsets = array("I", itertools.accumulate(map(len, strings), initial=0))
     return offsets, b"".join(strings)
 
 
