@@ -182,11 +182,29 @@ def _worker(files: list[Path], counter: Any, root: Path, gen_dir: Path, number: 
         with _fewer_collections():
             chunk = _index_files(_claimed(files, counter), root, gen_dir, f"text-{number}.bin", include_drafts,
                                  config.pinyin, lambda _post: tokenizer, writer, lambda: queue.put(("tick", None)))
-            chunk.segment = writer._finalize_segment() if writer.docnum else None
-        writer._finish()
+            chunk.segment = _close_segment_writer(writer, gen_dir)
         queue.put(("done", chunk))
     except BaseException as e:  # reported to the parent, which fails the build without touching the live index
         queue.put(("error", f"{type(e).__name__}: {e}"))
+
+
+def _close_segment_writer(writer: Any, gen_dir: Path) -> Any:
+    """The segment `writer` wrote, or None if it holds no post: then its files are closed and removed.
+
+    A writer opens its segment's files when it is made. Left open, an empty writer's files were flushed whenever the
+    writer was garbage-collected, which could be after the generation recorded their sizes (a build of an empty
+    corpus then read as damaged).
+    """
+    if writer.docnum:
+        segment = writer._finalize_segment()
+        writer._finish()
+        return segment
+    writer.cancel()
+    prefix = f"{WHOOSH_INDEX_NAME}_{writer.newsegment.segid}."
+    for name in os.listdir(gen_dir):
+        if name.startswith(prefix):
+            os.unlink(gen_dir / name)
+    return None
 
 
 @contextlib.contextmanager
@@ -294,8 +312,7 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
         with _fewer_collections():
             chunk = _index_files(files, root, temp, "text-0.bin", include_drafts, config.pinyin,
                                  lambda _post: tokenizer, writer, tick)
-            chunk.segment = writer._finalize_segment() if writer.docnum else None
-        writer._finish()
+            chunk.segment = _close_segment_writer(writer, temp)
         results.append(chunk)
     else:
         results = _run_workers(_largest_first(files), count, root, temp, include_drafts, config, tick)
