@@ -487,10 +487,10 @@ class _HiddenMarkovCut:
         return words
 
 
-# Bounds of a _RunCutter's memory: most repeated runs are short (on the blogs corpus, 90% of runs have at most 12
-# characters), and a long run seldom comes again.
-_RUN_KEPT_CHARS = 16
-_RUNS_KEPT = 200_000
+# Bounds of a _RunCutter's memory. Repeats are short runs: of the blogs corpus's 70,000 repeated runs, 67,000 have at
+# most 6 characters (60,000 distinct runs), and keeping every run of up to 16 characters took 92 MB for 7% more hits.
+_RUN_KEPT_CHARS = 6
+_RUNS_KEPT = 100_000
 
 _cutters: weakref.WeakKeyDictionary[Segmenter, _RunCutter] = weakref.WeakKeyDictionary()
 
