@@ -183,10 +183,13 @@ def test_run_cutter_equals_jieba_dag_cut(tokenizer):
 
 def test_run_cutter_words_carry_search_subwords_and_repeat_from_memory(tokenizer):
     cutter = analysis._RunCutter(tokenizer)
-    first = cutter.words("中华人民共和国万岁")
-    assert first[0] == ("中华人民共和国", ("中华", "华人", "人民", "共和", "共和国"))
-    assert [word for word, _ in first] == list(tokenizer._Tokenizer__cut_DAG("中华人民共和国万岁"))
-    assert cutter.words("中华人民共和国万岁") is first
+    long_run = cutter.words("中华人民共和国万岁")
+    assert long_run[0] == ("中华人民共和国", ("中华", "华人", "人民", "共和", "共和国"))
+    assert [word for word, _ in long_run] == list(tokenizer._Tokenizer__cut_DAG("中华人民共和国万岁"))
+    assert cutter.words("中华人民共和国万岁") == long_run  # longer than the runs kept: cut again, the same
+    short_run = cutter.words("共和国万岁")
+    assert short_run == (("共和国", ("共和",)), ("万岁", ()))
+    assert cutter.words("共和国万岁") is short_run
 
 
 def test_word_postings_equal_word_tokens_on_project_corpus(tokenizer):
