@@ -323,3 +323,59 @@ assert whoosh.compat.urlretrieve.__name__ == "urlretrieve"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, encoding="utf-8", env=env,
                             cwd=REPO, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def _jieba_loaded_by_itself():
+    jieba = import_jieba()
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
+
+
+def test_default_dictionary_copy_loads_what_jieba_loads(tmp_path, monkeypatch):
+    import shutil
+    import tempfile
+
+    from search import lexicon
+
+    expected = _jieba_loaded_by_itself()
+    shutil.copy2(Path(tempfile.gettempdir()) / "jieba.cache", tmp_path / "jieba.cache")
+    jieba = import_jieba()
+    first = jieba.Tokenizer()
+    lexicon._initialize_default(first, str(tmp_path))  # jieba's load, then the copy written
+    assert (tmp_path / lexicon._DEFAULT_COPY).is_file()
+
+    def no_jieba_load(self, dictionary=None):
+        raise AssertionError("jieba's own load ran")
+
+    monkeypatch.setattr(jieba.Tokenizer, "initialize", no_jieba_load)
+    second = jieba.Tokenizer()
+    lexicon._initialize_default(second, str(tmp_path))
+    assert second.initialized
+    assert second.total == expected.total
+    assert second.FREQ == expected.FREQ
+    assert list(second.FREQ) == list(expected.FREQ)
+
+
+def test_default_dictionary_copy_ignored_when_stale_or_damaged(tmp_path):
+    import shutil
+    import tempfile
+
+    from search import lexicon
+
+    shutil.copy2(Path(tempfile.gettempdir()) / "jieba.cache", tmp_path / "jieba.cache")
+    jieba = import_jieba()
+    lexicon._initialize_default(jieba.Tokenizer(), str(tmp_path))
+    copy = tmp_path / lexicon._DEFAULT_COPY
+    assert lexicon._load_default_copy(jieba.Tokenizer(), str(tmp_path))
+    # jieba.cache replaced (jieba would load the new one): the copy no longer stands for it.
+    os.utime(tmp_path / "jieba.cache", ns=(1, 1))
+    assert not lexicon._load_default_copy(jieba.Tokenizer(), str(tmp_path))
+    lexicon._initialize_default(jieba.Tokenizer(), str(tmp_path))  # written again for the new one
+    assert lexicon._load_default_copy(jieba.Tokenizer(), str(tmp_path))
+    data = bytearray(copy.read_bytes())
+    data[-1] ^= 1
+    copy.write_bytes(bytes(data))
+    assert not lexicon._load_default_copy(jieba.Tokenizer(), str(tmp_path))
+    copy.write_bytes(bytes(data[:100]))
+    assert not lexicon._load_default_copy(jieba.Tokenizer(), str(tmp_path))

@@ -1,0 +1,70 @@
+"""segment_writer.py: a build's segment writer must write the very bytes Whoosh's own SegmentWriter writes."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from whoosh import index as whoosh_index
+from whoosh.writing import SegmentWriter
+
+from search import schema
+from search.posts import find_posts, read_post
+from search.segment_writer import BuildSegmentWriter
+
+from conftest import PROJECT_CORPUS
+
+
+def segment_files(writer_class: type, documents: list[dict], folder: Path) -> dict[str, bytes]:
+    """The files of one segment holding `documents`, by name with the random segment id taken out."""
+    folder.mkdir()
+    ix = whoosh_index.create_in(str(folder), schema.make_schema(), indexname="MAIN")
+    writer = writer_class(ix, _lk=False, limitmb=48, compound=False, codec=schema.index_codec())
+    for document in documents:
+        writer.add_document(**document)
+    segment = writer._finalize_segment()
+    writer._finish()
+    return {file.name.replace(segment.segid, "SEGMENT"): file.read_bytes()
+            for file in folder.iterdir() if segment.segid in file.name}
+
+
+def assert_same_segment(documents: list[dict], tmp_path: Path) -> None:
+    whooshs = segment_files(SegmentWriter, documents, tmp_path / "whoosh")
+    builds = segment_files(BuildSegmentWriter, documents, tmp_path / "build")
+    assert sorted(builds) == sorted(whooshs) and any(name.endswith(".trm") for name in builds)
+    assert [name for name in whooshs if builds[name] != whooshs[name]] == []
+
+
+@pytest.mark.parametrize("pinyin", [False, True], ids=["words", "with_pinyin"])
+def test_build_segment_equals_whoosh_segment_on_project_corpus(tokenizer, pinyin, tmp_path):
+    if not PROJECT_CORPUS.is_dir():
+        pytest.skip("the project's corpus/ is absent")
+    root = PROJECT_CORPUS.resolve()
+    files, _ = find_posts(root)
+    documents = [schema.document_fields(read_post(file, root), tokenizer, pinyin)[0] for file in files]
+    assert len(documents) > 20
+    assert_same_segment(documents, tmp_path)
+
+
+def test_build_segment_equals_whoosh_segment_on_long_posting_lists(tmp_path):
+    # Terms in fewer posts than the inline limit, in more, and in more than a postings block holds (128), with
+    # counts above one; a field missing from some documents, and a date column.
+    import datetime as dt
+
+    rng = random.Random(3)
+    vocabulary = [f"词{i}" for i in range(40)] + ["python", "中华人民共和国", "𠮷"]
+    documents = []
+    for number in range(300):
+        document = {"path": f"p/{number}.md", "meta": {"title": str(number)}, "text": "正文" * (number % 5)}
+        for field in ("title", "body"):
+            words = rng.sample(vocabulary, rng.randint(1, 12))
+            document[schema.word_field(field)] = {word: list(range(rng.randint(1, 4))) for word in words}
+        if number % 3:
+            document[schema.word_field("tag")] = {"标签": [0]}
+            document["stamp"] = schema.date_stamp(dt.datetime(2020, 1, 1) + dt.timedelta(days=number))
+        documents.append(document)
+    documents[7][schema.word_field("body")]["常见"] = [0, 5, 9]
+    for document in documents:
+        document[schema.word_field("body")]["每篇"] = [1]
+    assert_same_segment(documents, tmp_path)
