@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import math
 import re
 import unicodedata
 import weakref
@@ -310,27 +309,19 @@ def main_words(text: str, segmenter: Segmenter) -> list[str]:
 
 
 class _RunCutter:
-    """jieba's accurate cut with HMM (`Tokenizer._Tokenizer__cut_DAG`) of runs inside jieba's Han range, for a build.
-
-    jieba builds a DAG of the dictionary words at each offset (a dict of lists), then scores the routes through it
-    with a generator of (score, end) tuples, slicing every word a second time. Here one backward pass looks each
-    prefix up once and keeps the best route in two lists. Scores are computed with the same operations in the same
-    order (log(count) - log(total) + the rest of the route), and a tie goes to the longer word as it does under
-    jieba's max of tuples, so the words are the same; tests compare with jieba on the blog corpus and random text.
+    """jieba's accurate cut with HMM (`Tokenizer._Tokenizer__cut_DAG`) of runs inside jieba's Han range, for a build,
+    remembering the runs it cut.
 
     Runs repeat (short phrases, titles, tags, categories): each run's words are kept, up to `_RUNS_KEPT` runs of up to
     `_RUN_KEPT_CHARS` characters, each word with its search-mode sub-words (`_search_subwords`), so a repeated run
     costs a dict lookup. The segmenter's dictionary must not change after its first cut (zhsearch never changes one).
+    A cutter of our own (one backward pass for the DAG, a Viterbi on four floats) cut the blogs build from 9.4-9.9 to
+    7.6-8.2 s wall (two alternating runs): left out, the segmentation staying jieba's own code.
     """
 
     def __init__(self, segmenter: Segmenter) -> None:
-        check_initialized = getattr(segmenter, "check_initialized", None)
-        if check_initialized is not None:  # as jieba's get_DAG does before reading FREQ
-            check_initialized()
         self._freq = segmenter.FREQ
-        self._freq_get = segmenter.FREQ.get
-        self._log_total = math.log(segmenter.total)  # type: ignore[attr-defined]
-        self._hmm = _HiddenMarkovCut(_import_jieba().finalseg)
+        self._cut = segmenter._Tokenizer__cut_DAG  # type: ignore[attr-defined]
         self._runs: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
         self._subwords: dict[str, tuple[str, ...]] = {}
 
@@ -353,143 +344,6 @@ class _RunCutter:
                 self._runs[run] = words
         return words
 
-    def _cut(self, run: str) -> list[str]:
-        freq_get = self._freq_get
-        log_total = self._log_total
-        log = math.log
-        n = len(run)
-        # score[i], end[i]: the best route's score from offset i and the end of its first word (jieba's route[i]).
-        score = [0.0] * (n + 1)
-        end = [0] * (n + 1)
-        for start in range(n - 1, -1, -1):
-            best = -math.inf
-            best_end = start
-            stop = start + 1
-            count = freq_get(run[start])
-            # jieba's FREQ holds every prefix of every word (count 0 unless also a word): stop at the first miss.
-            while count is not None:
-                if count:
-                    candidate = log(count) - log_total + score[stop]
-                    if candidate >= best:  # ascending ends: a tie goes to the longer word
-                        best = candidate
-                        best_end = stop
-                if stop == n:
-                    break
-                stop += 1
-                count = freq_get(run[start:stop])
-            if best_end == start:  # no word starts here: the character alone, counted once at most
-                best = log(freq_get(run[start]) or 1) - log_total + score[start + 1]
-                best_end = start + 1
-            score[start] = best
-            end[start] = best_end
-        # Single characters in a row are one buffer, as in jieba: cut by the HMM unless the buffer is a word itself.
-        words: list[str] = []
-        single_from = -1
-        at = 0
-        while at < n:
-            stop = end[at]
-            if stop - at == 1:
-                if single_from < 0:
-                    single_from = at
-            else:
-                if single_from >= 0:
-                    self._flush_singles(run[single_from:at], words)
-                    single_from = -1
-                words.append(run[at:stop])
-            at = stop
-        if single_from >= 0:
-            self._flush_singles(run[single_from:], words)
-        return words
-
-    def _flush_singles(self, singles: str, words: list[str]) -> None:
-        if len(singles) == 1:
-            words.append(singles)
-        elif not self._freq_get(singles):
-            words.extend(self._hmm.words(singles))
-        else:
-            words.extend(singles)
-
-
-class _HiddenMarkovCut:
-    """jieba's HMM cut (`jieba.finalseg.cut`) of a string of jieba's Han range: the same Viterbi path, found faster.
-
-    jieba keeps each step's four scores in a dict and each state's whole path as a list copied at every step; here
-    the scores are four floats and each step keeps only which state led to each, the path read back at the end.
-    Scores are the same sums in the same order ((previous + transition) + emission), and ties go where jieba's max
-    of (score, state) tuples sends them: to the later state letter. Tests compare with jieba.
-    """
-
-    def __init__(self, finalseg: Any) -> None:
-        self._force_split = finalseg.Force_Split_Words  # jieba's process-wide set, changed in place
-        unseen = finalseg.MIN_FLOAT
-        start, trans, emit = finalseg.start_P, finalseg.trans_P, finalseg.emit_P
-        self._unseen = unseen
-        self._start = tuple(start[state] for state in "BMES")
-        self._emit = tuple(emit[state].get for state in "BMES")
-        # Each state's transitions from the two states that may precede it (jieba's PrevStatus).
-        self._into_b = (trans["E"].get("B", unseen), trans["S"].get("B", unseen))
-        self._into_m = (trans["M"].get("M", unseen), trans["B"].get("M", unseen))
-        self._into_s = (trans["S"].get("S", unseen), trans["E"].get("S", unseen))
-        self._into_e = (trans["M"].get("E", unseen), trans["B"].get("E", unseen))
-
-    def words(self, text: str) -> list[str]:
-        unseen = self._unseen
-        emit_b, emit_m, emit_e, emit_s = self._emit
-        e_to_b, s_to_b = self._into_b
-        m_to_m, b_to_m = self._into_m
-        s_to_s, e_to_s = self._into_s
-        m_to_e, b_to_e = self._into_e
-        first = text[0]
-        start_b, start_m, start_e, start_s = self._start
-        b = start_b + emit_b(first, unseen)
-        m = start_m + emit_m(first, unseen)
-        e = start_e + emit_e(first, unseen)
-        s = start_s + emit_s(first, unseen)
-        # For each step after the first, the state each state came from.
-        came_from: list[tuple[str, str, str, str]] = []
-        for char in text[1:]:
-            emitted = emit_b(char, unseen)
-            from_e, from_s = e + e_to_b + emitted, s + s_to_b + emitted
-            next_b, b_from = (from_s, "S") if from_s >= from_e else (from_e, "E")
-            emitted = emit_m(char, unseen)
-            from_m, from_b = m + m_to_m + emitted, b + b_to_m + emitted
-            next_m, m_from = (from_m, "M") if from_m >= from_b else (from_b, "B")
-            emitted = emit_e(char, unseen)
-            from_m, from_b = m + m_to_e + emitted, b + b_to_e + emitted
-            next_e, e_from = (from_m, "M") if from_m >= from_b else (from_b, "B")
-            emitted = emit_s(char, unseen)
-            from_s, from_e = s + s_to_s + emitted, e + e_to_s + emitted
-            next_s, s_from = (from_s, "S") if from_s >= from_e else (from_e, "E")
-            came_from.append((b_from, m_from, e_from, s_from))
-            b, m, e, s = next_b, next_m, next_e, next_s
-        state = "S" if s >= e else "E"
-        states = [state]
-        for step in reversed(came_from):
-            state = step["BMES".index(state)]
-            states.append(state)
-        states.reverse()
-        # jieba's finalseg.__cut: a word from each B to its E, S alone; a trailing unfinished word as it stands.
-        words: list[str] = []
-        begin = taken = 0
-        for at, state in enumerate(states):
-            if state == "B":
-                begin = at
-            elif state == "E":
-                words.append(text[begin:at + 1])
-                taken = at + 1
-            elif state == "S":
-                words.append(text[at])
-                taken = at + 1
-        if taken < len(text):
-            words.append(text[taken:])
-        force_split = self._force_split
-        if force_split:
-            split: list[str] = []
-            for word in words:
-                split.extend(word if word in force_split else (word,))
-            return split
-        return words
-
 
 # Bounds of a _RunCutter's memory. Repeats are short runs: of the blogs corpus's 70,000 repeated runs, 67,000 have at
 # most 6 characters (60,000 distinct runs), and keeping every run of up to 16 characters took 92 MB for 7% more hits.
@@ -507,12 +361,6 @@ def _run_cutter(segmenter: Segmenter) -> _RunCutter | None:
     if cutter is None:
         cutter = _cutters[segmenter] = _RunCutter(segmenter)
     return cutter
-
-
-def _import_jieba():
-    from .lexicon import import_jieba
-
-    return import_jieba()
 
 
 def word_postings(text: str, segmenter: Segmenter) -> dict[str, list[int]]:
