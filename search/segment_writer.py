@@ -56,6 +56,7 @@ class BuildSegmentWriter(SegmentWriter):
                 raise ValueError(f"BuildSegmentWriter can't write field {name!r} (vectors or spelling)")
         self._term_postings: dict[str, dict[str, list[int]]] = {
             name: {} for name, field in self.schema.items() if _counts_only(field)}
+        self.postings_held = 0  # in _term_postings: what a build watches to keep a worker's memory bounded
 
     def add_document(self, **fields: Any) -> None:
         """Whoosh's add_document for zhsearch's schema (no boosts, vectors or spelling), fields in name order."""
@@ -75,6 +76,7 @@ class BuildSegmentWriter(SegmentWriter):
             terms = self._term_postings.get(name)
             if terms is not None:
                 get = terms.get
+                self.postings_held += len(value)
                 for term, positions in value.items():
                     count = len(positions)
                     length += count

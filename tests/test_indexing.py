@@ -370,6 +370,24 @@ def test_updates_merge_their_store_files_and_drop_dead_ones(tmp_path, monkeypatc
         assert ix.stats().posts == 14
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_build_writes_a_segment_per_bounded_batch(fresh_corpus, tmp_path, monkeypatch, workers):
+    # A build's process writes a new segment each time it holds HELD_POSTINGS_LIMIT postings (bounded memory):
+    # the index answers exactly as one with a segment per process.
+    from search import indexing
+
+    search.build_index(fresh_corpus, tmp_path / "one", workers=workers)
+    monkeypatch.setattr(indexing, "HELD_POSTINGS_LIMIT", 40)
+    search.build_index(fresh_corpus, tmp_path / "many", workers=workers)
+    queries = ["台湾", "马克思", "内推", "的", '"人脉背书"', "title:台湾", "python"]
+    with search.open_index(tmp_path / "one") as one, search.open_index(tmp_path / "many") as many:
+        assert len(many._segments) > len(one._segments) + 2
+        assert len(many) == len(one) == len(VISIBLE)
+        for query in queries:
+            expected = [(h.path, round(h.score, 6), h.snippet) for h in one.search(query, limit=None)]
+            assert [(h.path, round(h.score, 6), h.snippet) for h in many.search(query, limit=None)] == expected, query
+
+
 def test_many_updates_merge_small_segments(tmp_path):
     # Each update adds a small segment; from the fifth segment on Whoosh merges the small ones, reading back posting
     # lists without values (the word fields keep counts only). That merge once failed on the fourth update.
