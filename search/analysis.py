@@ -380,45 +380,28 @@ def word_postings(text: str, segmenter: Segmenter) -> dict[str, list[int]]:
     # own Han range is one such block, so it goes to the cutter, which cuts it the same way.
     cutter = _run_cutter(segmenter)
     whole_jieba_han = re.compile(_JIEBA_HAN).fullmatch
-    freq_get = segmenter.FREQ.get
+    freq = segmenter.FREQ
     for match in _TOKEN_RE.finditer(text):
         kind = match.lastgroup
         if kind == "han":
             run = match.group()
             if cutter is not None and whole_jieba_han(run):
-                for word, grams in cutter.words(run):
-                    # A main word is the first token at its position: nothing can be at `pos` yet.
-                    positions = get(word)
-                    if positions is None:
-                        postings[word] = [pos]
-                    else:
-                        positions.append(pos)
-                    for gram in grams:
-                        positions = get(gram)
-                        if positions is None:
-                            postings[gram] = [pos]
-                        elif positions[-1] != pos:
-                            positions.append(pos)
-                    pos += 1
-                continue
-            for word in cut(run, HMM=True):
+                words: Iterable[tuple[str, Iterable[str]]] = cutter.words(run)
+            else:  # (rare: Han outside jieba's range, or a segmenter that is not jieba's)
+                words = ((word, [gram for gram, _ in _search_subwords(word, freq)]) for word in cut(run, HMM=True))
+            for word, grams in words:
+                # A main word is the first token at its position: nothing can be at `pos` yet.
                 positions = get(word)
                 if positions is None:
                     postings[word] = [pos]
                 else:
                     positions.append(pos)
-                length = len(word)
-                if length > 2:  # search-mode sub-words, as `_search_subwords`
-                    for size in (2, 3):
-                        if length > size:
-                            for i in range(length - size + 1):
-                                gram = word[i:i + size]
-                                if freq_get(gram):
-                                    positions = get(gram)
-                                    if positions is None:
-                                        postings[gram] = [pos]
-                                    elif positions[-1] != pos:
-                                        positions.append(pos)
+                for gram in grams:
+                    positions = get(gram)
+                    if positions is None:
+                        postings[gram] = [pos]
+                    elif positions[-1] != pos:
+                        positions.append(pos)
                 pos += 1
         elif kind == "latin":
             token = match.group()
