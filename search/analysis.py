@@ -22,7 +22,7 @@ import re
 import unicodedata
 import weakref
 from collections import defaultdict
-from typing import Any, Iterable, Iterator, NamedTuple, Protocol
+from typing import Iterable, Iterator, NamedTuple, Protocol
 
 # Bump when any change here alters the tokens an index holds: an index built under another version must be rebuilt.
 ANALYSIS_VERSION = 1

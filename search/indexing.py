@@ -175,11 +175,9 @@ def _exit_with_parent(parent: int) -> None:
 
 def _worker(files: list[Path], counter: Any, root: Path, gen_dir: Path, number: int, include_drafts: bool,
             config: Config, tokenizer: Any, queue: Any, parent: int) -> None:
-    """One build process: the build's tokenizer (forked), its own Whoosh segment and text-store file."""
+    """One build process: the build's tokenizer (forked), its own Whoosh segments and text-store file."""
     _exit_with_parent(parent)
     from whoosh import index as whoosh_index
-
-    from .segment_writer import BuildSegmentWriter
 
     try:
         if number == 0:
