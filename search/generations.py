@@ -178,14 +178,19 @@ class RangeColumns(NamedTuple):
         return {key: [files[f], s, e] for key, f, s, e in zip(self.keys, self.file, self.start, self.end)}
 
 
+def _range_columns(path: Path, value: Any) -> RangeColumns | None:
+    """`RangeColumns.from_json` of the RANGES table read from `path`, damage reported as IndexCorrupt."""
+    try:
+        return RangeColumns.from_json(value)
+    except ValueError as e:
+        raise IndexCorrupt(f"{path} is damaged ({e}); rebuild the index with `zhsearch index --rebuild`") from None
+
+
 def read_ranges(gen: Path, changes: dict[str, dict[str, Any]]) -> tuple[RangeColumns, dict[str, Any]]:
     """The RANGES table as last written whole, as columns, and its entries in `changes` (None: removed), to apply."""
     path = gen / RANGES
     value = read_json(path)
-    try:
-        columns = RangeColumns.from_json(value)
-    except ValueError as e:
-        raise IndexCorrupt(f"{path} is damaged ({e}); rebuild the index with `zhsearch index --rebuild`") from None
+    columns = _range_columns(path, value)
     if columns is None:
         if not isinstance(value, dict):
             raise IndexCorrupt(f"{path} is damaged (not a table); rebuild the index with `zhsearch index --rebuild`")
@@ -198,11 +203,7 @@ def read_table(gen: Path, name: str, changes: dict[str, dict[str, Any]] | None =
     the generation when not given)."""
     table = read_json(gen / name)
     if name == RANGES:
-        try:
-            columns = RangeColumns.from_json(table)
-        except ValueError as e:
-            raise IndexCorrupt(f"{gen / name} is damaged ({e}); rebuild the index with `zhsearch index --rebuild`") \
-                from None
+        columns = _range_columns(gen / name, table)
         if columns is not None:
             table = columns.table()
     if not isinstance(table, dict):

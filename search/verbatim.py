@@ -282,53 +282,17 @@ class TextStore:
     """
 
     def __init__(self, directory: Path, ranges: dict[str, tuple[str, int, int]]) -> None:
-        files: dict[str, _StoreFile] = {}
-        for key, (name, start, end) in ranges.items():
-            store = files.get(name)
-            if store is None:
-                store = files[name] = _StoreFile(directory / name)
-            store.starts.append(start)
-            store.ends.append(end)
-            store.keys.append(key)
-        for store in files.values():
-            _sort_by_start(store)
-        self._files = files  # by file name
-        self._ranges: dict[str, tuple[str, int, int]] | None = ranges
+        from .generations import RangeColumns
+
+        self._files = _store_files(directory, RangeColumns.of(ranges), {})  # by file name
+        self._ranges: dict[str, tuple[str, int, int]] | None = None
 
     @classmethod
     def from_columns(cls, directory: Path, columns: RangeColumns, changes: dict[str, Any]) -> TextStore:
         """The store of a generation whose RANGES table is `columns` (in file and start order) with `changes`
         applied (key → (file name, start, end), or None for a post removed)."""
         store = cls.__new__(cls)
-        files: dict[str, _StoreFile] = {}
-        numbers, keys, starts, ends = columns.file, columns.keys, columns.start, columns.end
-        at = 0
-        while at < len(keys):
-            number = numbers[at]
-            run_end = bisect.bisect_right(numbers, number, at)  # one file's posts stand together
-            name = columns.files[number]
-            if name in files:
-                raise IndexCorrupt(f"the table of text ranges in {directory} is out of order")
-            if changes:
-                kept = [i for i in range(at, run_end) if keys[i] not in changes]
-                files[name] = _StoreFile(directory / name, [starts[i] for i in kept], [ends[i] for i in kept],
-                                         [keys[i] for i in kept])
-            else:
-                files[name] = _StoreFile(directory / name, starts[at:run_end], ends[at:run_end], keys[at:run_end])
-            at = run_end
-        touched = set()
-        for key, entry in changes.items():
-            if entry is not None:
-                name, start, end = entry
-                if name not in files:
-                    files[name] = _StoreFile(directory / name)
-                files[name].starts.append(start)
-                files[name].ends.append(end)
-                files[name].keys.append(key)
-                touched.add(name)
-        for name in touched:
-            _sort_by_start(files[name])
-        store._files = files
+        store._files = _store_files(directory, columns, changes)
         store._ranges = None
         return store
 
@@ -436,6 +400,39 @@ class TextStore:
             if skip is None or keys[i] not in skip:
                 found.add(keys[i])
             at = ends[i]  # one match is enough for this post
+
+
+def _store_files(directory: Path, columns: RangeColumns, changes: dict[str, Any]) -> dict[str, _StoreFile]:
+    """The store's files, by name, each with its live posts in start order: `columns` with `changes` applied."""
+    files: dict[str, _StoreFile] = {}
+    numbers, keys, starts, ends = columns.file, columns.keys, columns.start, columns.end
+    at = 0
+    while at < len(keys):
+        number = numbers[at]
+        run_end = bisect.bisect_right(numbers, number, at)  # one file's posts stand together
+        name = columns.files[number]
+        if name in files:
+            raise IndexCorrupt(f"the table of text ranges in {directory} is out of order")
+        if changes:
+            kept = [i for i in range(at, run_end) if keys[i] not in changes]
+            files[name] = _StoreFile(directory / name, [starts[i] for i in kept], [ends[i] for i in kept],
+                                     [keys[i] for i in kept])
+        else:
+            files[name] = _StoreFile(directory / name, starts[at:run_end], ends[at:run_end], keys[at:run_end])
+        at = run_end
+    touched = set()
+    for key, entry in changes.items():
+        if entry is not None:
+            name, start, end = entry
+            if name not in files:
+                files[name] = _StoreFile(directory / name)
+            files[name].starts.append(start)
+            files[name].ends.append(end)
+            files[name].keys.append(key)
+            touched.add(name)
+    for name in touched:
+        _sort_by_start(files[name])
+    return files
 
 
 def _sort_by_start(store: _StoreFile) -> None:
