@@ -10,6 +10,20 @@
 
 __version__ = "0.1.0"
 
+from typing import TYPE_CHECKING
+
+from .errors import (
+    ConfigError as ConfigError,
+    IndexCorrupt as IndexCorrupt,
+    IndexLocked as IndexLocked,
+    IndexNotFound as IndexNotFound,
+    NotInIndex as NotInIndex,
+    PostError as PostError,
+    QueryError as QueryError,
+    RebuildNeeded as RebuildNeeded,
+    SearchError as SearchError,
+)
+
 
 def _import_whoosh_compat() -> None:
     """Import whoosh.compat without the urllib.request it imports for one function zhsearch never calls.
@@ -39,34 +53,20 @@ def _import_whoosh_compat() -> None:
             del sys.modules["urllib.request"]
 
 
-_import_whoosh_compat()
-
-from .errors import (
-    ConfigError as ConfigError,
-    IndexCorrupt as IndexCorrupt,
-    IndexLocked as IndexLocked,
-    IndexNotFound as IndexNotFound,
-    NotInIndex as NotInIndex,
-    PostError as PostError,
-    QueryError as QueryError,
-    RebuildNeeded as RebuildNeeded,
-    SearchError as SearchError,
-)
-from .searching import (
-    Document as Document,
-    Facets as Facets,
-    Hit as Hit,
-    Index as Index,
-    IndexStats as IndexStats,
-    Results as Results,
-    open_index as open_index,
-)
-
-# Building needs BeautifulSoup, markdown-it and the whole jieba dictionary; searching needs none of them, so the
-# build side is imported on first use (a cold `zhsearch search` stays fast).
-_LAZY = {"BuildReport": "indexing", "build_index": "indexing", "update_index": "indexing",
+# Each part is imported on first use: building needs BeautifulSoup, markdown-it and the whole jieba dictionary,
+# searching needs Whoosh's reader, and the command's `--help` needs neither (a cold process pays every import).
+_LAZY = {"Document": "searching", "Facets": "searching", "Hit": "searching", "Index": "searching",
+         "IndexStats": "searching", "Results": "searching", "open_index": "searching",
+         "BuildReport": "indexing", "build_index": "indexing", "update_index": "indexing",
          "Config": "config", "load_config": "config",
          "Post": "posts", "read_post": "posts"}
+
+if TYPE_CHECKING:  # what type checkers and editors see; at run time, __getattr__ imports each on first use
+    from .config import Config as Config, load_config as load_config
+    from .indexing import BuildReport as BuildReport, build_index as build_index, update_index as update_index
+    from .posts import Post as Post, read_post as read_post
+    from .searching import (Document as Document, Facets as Facets, Hit as Hit, Index as Index,
+                            IndexStats as IndexStats, Results as Results, open_index as open_index)
 
 
 def __getattr__(name: str) -> object:

@@ -12,6 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from . import _import_whoosh_compat
+
+_import_whoosh_compat()  # before anything imports whoosh.compat
+
 from whoosh import fields, formats
 from whoosh.analysis import SpaceSeparatedTokenizer
 

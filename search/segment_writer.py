@@ -23,6 +23,10 @@ import struct
 from array import array
 from typing import Any
 
+from . import _import_whoosh_compat
+
+_import_whoosh_compat()  # before anything imports whoosh.compat
+
 from whoosh import formats
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
