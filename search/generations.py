@@ -44,6 +44,8 @@ WHOOSH_INDEX_NAME = "MAIN"
 CURRENT = "CURRENT"
 LOCK = "LOCK"
 META = "zhsearch.json"
+# In META: Whoosh's field length of each length byte, 0-255 (searching.py; absent from older indexes).
+LENGTH_DECODING = "length_decoding"
 RANGES = "ranges.json"
 MANIFEST = "manifest.json"
 POSTS = "posts.json"

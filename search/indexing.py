@@ -446,6 +446,8 @@ def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, res
         "built": built or now,
         "updated": now,
         "posts": posts,
+        # Whoosh's table of field length by length byte (BM25F reads it): a query then needs no Whoosh module.
+        generations.LENGTH_DECODING: _length_decoding(),
     }
     for name, value in json_files.items():
         generations.write_table(temp / name, name, value)
@@ -459,6 +461,12 @@ def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, res
     return BuildReport(index_dir=index_dir, rebuilt=rebuilt, indexed=posts, drafts=drafts,
                        skipped=tuple(sorted(skipped)), degraded=tuple(sorted(degraded)),
                        seconds=time.monotonic() - started, reason=reason, **counts)
+
+
+def _length_decoding() -> list[int]:
+    from whoosh.util.numeric import byte_to_length
+
+    return [byte_to_length(b) for b in range(256)]
 
 
 def update_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: bool = False,

@@ -20,20 +20,10 @@ from whoosh import fields, formats
 from whoosh.analysis import SpaceSeparatedTokenizer
 
 from . import analysis
-from .verbatim import FIELD_ORDER
+from .fieldnames import PINYIN_FIELD as PINYIN_FIELD, SEARCH_FIELDS as SEARCH_FIELDS, word_field as word_field
 
 if TYPE_CHECKING:  # posts.py pulls in BeautifulSoup and markdown-it: not needed to search
     from .posts import Post
-
-# Searchable fields, by their name in the query language; verbatim.py stores them in this order too.
-SEARCH_FIELDS = FIELD_ORDER
-
-
-PINYIN_FIELD = "w_pinyin"
-
-
-def word_field(name: str) -> str:
-    return "w_" + name
 
 
 class WordField(fields.FieldType):

@@ -23,11 +23,11 @@ import re
 from pathlib import Path
 from typing import Any, Iterator, NamedTuple
 
-from . import analysis, generations, query as querylang, snippets
+from . import analysis, generations, query as querylang, segments, snippets
 from .errors import IndexCorrupt, SearchError
 from .generations import WHOOSH_INDEX_NAME, check_compatible
 from .lexicon import Lexicon
-from .schema import PINYIN_FIELD, SEARCH_FIELDS, word_field
+from .fieldnames import PINYIN_FIELD, SEARCH_FIELDS, word_field
 from .verbatim import TextStore
 
 # The field of a query term standing for a pinyin reading of several Latin terms (never typed by users).
@@ -105,31 +105,16 @@ PHRASE_WEIGHT = 0.25
 SENTENCE_WEIGHT = 2.5
 
 
-@functools.cache
-def _length_of_byte() -> list[int]:
-    """Field length by Whoosh's length byte, as its doc_field_length gives it; 1 for none (BM25 needs a length)."""
-    from whoosh.util.numeric import byte_to_length
+def _length_of_byte(decoding: list[int] | None) -> list[int]:
+    """Field length by Whoosh's length byte, as its doc_field_length gives it; 1 for none (BM25 needs a length).
 
-    return [1] + [byte_to_length(b) or 1 for b in range(1, 256)]
+    `decoding` is Whoosh's table as the index stores it (generations.LENGTH_DECODING); an index from before it
+    was stored takes it from Whoosh."""
+    if decoding is None:
+        from whoosh.util.numeric import byte_to_length
 
-
-def _column_values(column: Any) -> list[str]:
-    """The decoded values of a segment's variable-length bytes column (the path column).
-
-    Whoosh's reader fetches each value with its own read; one read of the whole data and slices cost a third as
-    much at 20k posts. Other column readers are iterated as Whoosh gives them."""
-    lengths = getattr(column, "_lengths", None)
-    data_file = getattr(column, "_dbfile", None)
-    base = getattr(column, "_basepos", None)
-    if lengths is None or data_file is None or base is None:
-        return [value.decode("utf-8") for value in column]
-    data = data_file.get(base, sum(lengths))
-    values = []
-    at = 0
-    for length in lengths:
-        values.append(data[at:at + length].decode("utf-8"))
-        at += length
-    return values
+        decoding = [byte_to_length(b) for b in range(256)]
+    return [1] + [length or 1 for length in decoding[1:256]]
 
 
 # The result types are named tuples and a plain class, not dataclasses: making a dataclass costs about 0.7 ms and
@@ -375,8 +360,6 @@ class Index:
     """A read-only view of one generation of an index; it keeps answering from it while a writer makes the next."""
 
     def __init__(self, index_dir: Path) -> None:
-        from whoosh import index as whoosh_index
-
         self.index_dir = index_dir
         self._segmented: dict[str, list[str]] = {}
         self._postings_cache: dict[tuple[str, str], dict[int, float]] = {}
@@ -398,16 +381,20 @@ class Index:
                 raise IndexCorrupt(f"{self.generation / generations.RANGES} is damaged ({type(e).__name__}: {e}); "
                                    "rebuild the index with `zhsearch index --rebuild`") from None
             self._lexicon = Lexicon(self.generation / generations.LEXICON)
+            self._whoosh_reader: Any = None
             try:
-                self._whoosh = whoosh_index.open_dir(str(self.generation), indexname=WHOOSH_INDEX_NAME,
-                                                     readonly=True)
-                # A reader, not a searcher: zhsearch matches and scores from posting lists itself, and importing
-                # whoosh.searching (with whoosh.query) took 50 ms of every cold query.
-                self._reader = self._whoosh.reader()
-            except Exception as e:  # Whoosh raises many kinds on damaged files
+                # Read without importing Whoosh (segments.py); what only Whoosh reads, through Whoosh's reader.
+                try:
+                    self._segments: list[Any] = segments.read_segments(self.generation, WHOOSH_INDEX_NAME)
+                except segments.Unsupported:
+                    self._segments = segments.whoosh_segments(self._whoosh())
+            except Exception as e:  # damaged files raise many kinds, from struct, pickle, zlib or Whoosh
                 self._lexicon.close()
                 raise IndexCorrupt(f"the index at {index_dir} is damaged ({type(e).__name__}: {e}); "
                                    "rebuild it with `zhsearch index --rebuild`") from e
+            self._segment_bases = [segment.base for segment in self._segments]
+            self._doc_count_all = sum(segment.doc_count for segment in self._segments)
+            self._field_lengths: dict[str, int] = {}
         except BaseException:
             self._unpin()
             raise
@@ -418,10 +405,24 @@ class Index:
         if pin >= 0:
             os.close(pin)
 
+    def _whoosh(self) -> Any:
+        """Whoosh's reader of the index, opened on first use: pinyin phrases, and segments segments.py can't read.
+
+        A reader, not a searcher: importing whoosh.searching (with whoosh.query) takes 50 ms."""
+        if self._whoosh_reader is None:
+            from whoosh import index as whoosh_index
+
+            whoosh = whoosh_index.open_dir(str(self.generation), indexname=WHOOSH_INDEX_NAME, readonly=True)
+            self._whoosh_reader = whoosh.reader()
+        return self._whoosh_reader
+
     def close(self) -> None:
         if self._pin < 0:
             return
-        self._reader.close()
+        for segment in self._segments:
+            segment.close()
+        if self._whoosh_reader is not None:
+            self._whoosh_reader.close()
         self._lexicon.close()
         self._unpin()
 
@@ -441,17 +442,11 @@ class Index:
     @functools.cached_property
     def _docnums(self) -> dict[str, int]:
         """Path → Whoosh document number of every live post."""
-        reader = self._reader
-        if reader.doc_count_all() == 0:  # an empty corpus: Whoosh's empty reader has no columns
-            return {}
-        # Read whole and decoded here: item by item through Whoosh's column readers took 58 ms at 5k posts, 13 ms so.
         paths: list[str] = []
         deleted: set[int] = set()
-        for leaf, base in self._segments:
-            paths.extend(_column_values(leaf.column_reader("path", translate=False)))
-            if leaf.has_deletions():
-                # From the segment's set: asking reader.is_deleted for each of 20k posts took ~50 ms.
-                deleted.update(base + n for n in leaf.segment().deleted_docs())
+        for segment in self._segments:
+            paths.extend(segment.paths())
+            deleted.update(segment.base + n for n in segment.deleted)
         if deleted:
             return {path: n for n, path in enumerate(paths) if n not in deleted}
         return {path: n for n, path in enumerate(paths)}
@@ -492,48 +487,24 @@ class Index:
     # into a dict serves both matching and scoring; the score is Whoosh's own BM25F formula, checked equal to
     # Whoosh's in tests.
 
-    @functools.cached_property
-    def _segments(self) -> list[tuple[Any, int]]:
-        """(reader, first document number) of each segment of the index."""
-        return list(self._reader.leaf_readers())
-
     def _postings(self, field: str, word: str) -> dict[int, float]:
         """Document number → occurrences of `word` in the word field of `field`, in live posts."""
         key = (field, word)
         found = self._postings_cache.get(key)
         if found is not None:
             return found
-        from whoosh.codec.whoosh3 import W3LeafMatcher
-        from whoosh.matching.wrappers import FilterMatcher
-        from whoosh.reading import TermNotFound
-
         found = {}
-        for reader, base in self._segments:
-            try:
-                matcher = reader.postings(word_field(field), word)
-            except TermNotFound:
+        name = word_field(field)
+        for segment in self._segments:
+            postings = segment.postings(name, word)
+            if postings is None:
                 continue
-            deleted: frozenset[int] = frozenset()
-            if type(matcher) is FilterMatcher and matcher._exclude and type(matcher.child) is W3LeafMatcher:
-                # A segment with deletions (any segment an update deleted from) wraps its postings in a filter that
-                # reads them one call per posting; read the blocks under it and leave the deleted posts out here.
-                # The filter has only moved its child past deleted posts, so whole blocks from there lose nothing.
-                deleted, matcher = matcher._ids, matcher.child
-            if type(matcher) is W3LeafMatcher:
-                # A block at a time (Whoosh 2.7.4's block arrays; the version is pinned).
-                while matcher.is_active():
-                    matcher._read_ids()
-                    matcher._read_weights()
-                    if deleted:
-                        found.update((docnum + base, weight) for docnum, weight in zip(matcher._ids, matcher._weights)
-                                     if docnum not in deleted)
-                    else:
-                        found.update(zip([docnum + base for docnum in matcher._ids], matcher._weights))
-                    matcher._next_block()
+            ids, weights = postings
+            base, deleted = segment.base, segment.deleted
+            if deleted:  # a segment an update deleted posts from
+                found.update((docnum + base, weight) for docnum, weight in zip(ids, weights) if docnum not in deleted)
             else:
-                while matcher.is_active():
-                    found[matcher.id() + base] = matcher.weight()
-                    matcher.next()
+                found.update(zip([docnum + base for docnum in ids], weights))
         self._postings_cache[key] = found
         return found
 
@@ -548,44 +519,39 @@ class Index:
     def _field_length(self, docnum: int, field: str) -> int:
         """The length in words of a post's field as Whoosh stores it for scoring (one byte: long fields are
         approximate), as Whoosh's doc_field_length gives it (or 1)."""
-        return _length_of_byte()[self._length_bytes(field)[docnum]]
+        return self._length_of_byte[self._length_bytes(field)[docnum]]
+
+    @functools.cached_property
+    def _length_of_byte(self) -> list[int]:
+        return _length_of_byte(self.meta.get(generations.LENGTH_DECODING))
 
     def _length_bytes(self, field: str) -> bytes:
         """Every post's length byte in `field`, by document number (0: none stored).
 
         Read whole, one read per segment: asking Whoosh for each post's length took 28 ms of a 20k-post query
-        that scored 2,800 posts. A column of another kind than Whoosh 2.7's is read post by post."""
+        that scored 2,800 posts."""
         found = self._length_columns.get(field)
         if found is not None:
             return found
-        from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-        from whoosh.util.numeric import length_to_byte
-
-        parts = []
-        for reader, _ in self._segments:
-            count = reader.doc_count_all()
-            column = reader._perdoc._cached_reader(_lenfield(word_field(field)), LENGTHS_COLUMN)
-            if column is None:
-                parts.append(bytes(count))
-                continue
-            data_file, start, stored = (getattr(column, name, None) for name in ("_dbfile", "_basepos", "_count"))
-            if data_file is None or start is None or stored is None or getattr(column, "_fixedlen", None) != 1:
-                lengths = (reader.doc_field_length(n, word_field(field), 0) for n in range(count))
-                parts.append(bytes(length_to_byte(length) if length else 0 for length in lengths))
-                continue
-            stored = min(stored, count)
-            parts.append(data_file.get(start, stored) + bytes(count - stored))  # posts past its end: none stored
+        parts = [segment.length_bytes(word_field(field)) for segment in self._segments]
         found = self._length_columns[field] = b"".join(parts)
         return found
 
     def _idf(self, name: str, word: str) -> float:
         """Whoosh's idf of `word` in the Whoosh field `name` (as its BM25F uses it)."""
-        return math.log(self._reader.doc_count_all() / (self._reader.doc_frequency(name, word) + 1)) + 1
+        frequency = sum(segment.doc_frequency(name, word) for segment in self._segments)
+        return math.log(self._doc_count_all / (frequency + 1)) + 1
+
+    def _total_length(self, name: str) -> int:
+        """The Whoosh field's length summed over every post (deleted ones too, as Whoosh's BM25F reads it)."""
+        total = self._field_lengths.get(name)
+        if total is None:
+            total = self._field_lengths[name] = sum(segment.field_length(name) for segment in self._segments)
+        return total
 
     def _bm25f(self, words: list[tuple[str, tuple[str, ...]]], docs: set[int]) -> dict[int, float]:
         """BM25F of `docs` for (word, fields) pairs: Whoosh's scoring.BM25F summed over words and fields, each
         field's score times its FIELD_BOOSTS weight."""
-        reader = self._reader
         scores: dict[int, float] = {}
         for word, fields in words:
             for field in fields:
@@ -594,7 +560,7 @@ class Index:
                     continue
                 name = word_field(field)
                 idf = self._idf(name, word)
-                average = reader.field_length(name) / (reader.doc_count_all() or 1) or 1
+                average = self._total_length(name) / (self._doc_count_all or 1) or 1
                 boost = FIELD_BOOSTS[field]
                 for n in postings.keys() & docs:
                     tf = postings[n]
@@ -679,7 +645,7 @@ class Index:
                    for split in splits]
         from whoosh.searching import Searcher
 
-        with Searcher(self._reader, closereader=False) as searcher:
+        with Searcher(self._whoosh(), closereader=False) as searcher:
             return set(searcher.docs_for_query(wq.Or(phrases)))
 
     def _term_docs(self, term: querylang.Term) -> tuple[set[int], set[int], set[int], Coverage]:
@@ -728,10 +694,9 @@ class Index:
 
     @functools.cached_property
     def _stamps(self) -> dict[int, int]:
-        reader = self._reader
-        if not self._all or not reader.has_column("stamp"):
+        if not self._all:
             return {}
-        column = reader.column_reader("stamp")
+        column = [stamp for segment in self._segments for stamp in segment.stamps()]
         # An undated post reads as the column's default (0 or 2**64-1): only real YYYYMMDDhhmmss values count.
         return {n: column[n] for n in self._all if 0 < column[n] <= 99991231235959}
 
@@ -847,7 +812,7 @@ class Index:
         docnum = self._docnums.get(path)
         if docnum is None:
             raise NotInIndex(f"no post {path!r} in the index at {self.index_dir}")
-        stored = self._reader.stored_fields(docnum)
+        stored = self._stored_fields(docnum)
         return Document(**_shown_fields(stored), text=stored.get("text", ""))
 
     def stale_reason(self) -> str | None:
@@ -964,8 +929,12 @@ class Index:
                 scores[n] += (coverage.get(n, 1.0) ** COVERAGE_POWER * PHRASE_WEIGHT * phrase
                               + top * (EARLY_WEIGHT * early / total + SENTENCE_WEIGHT * share))
 
+    def _stored_fields(self, docnum: int) -> dict[str, Any]:
+        segment = self._segments[bisect.bisect_right(self._segment_bases, docnum) - 1]
+        return segment.stored_fields(docnum - segment.base)
+
     def _hit(self, docnum: int, score: float, terms: list[querylang.Term]) -> Hit:
-        stored = self._reader.stored_fields(docnum)
+        stored = self._stored_fields(docnum)
         text = stored.get("text", "")
         # The text store holds the body folded: only the lines of the excerpt are normalised again.
         folded = self._store.fields_of(stored["path"])["body"]

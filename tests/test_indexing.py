@@ -234,7 +234,7 @@ def test_update_of_an_index_whose_word_fields_kept_positions(fresh_corpus, tmp_p
     report = search.update_index(fresh_corpus, index_dir)
     assert (report.rebuilt, report.added) == (False, 1)
     with search.open_index(index_dir) as ix:
-        assert type(ix._reader.schema[schema.word_field("body")].format).__name__ == "Positions"
+        assert type(ix._whoosh().schema[schema.word_field("body")].format).__name__ == "Positions"
         assert {h.path for h in ix.search("鲲鹏 凤凰", limit=None)} == {"blog/new.md"}
         assert {h.path for h in ix.search("人脉背书", limit=None)} == {"zhihu/neitui.md", "blog/scattered.md"}
 

@@ -176,7 +176,7 @@ def test_rank_bm25f_is_whooshs(ix):
         words = ix._words(text)
         whoosh_query = wq.Or([wq.Or([wq.Term(schema.word_field(f), w, boost=FIELD_BOOSTS[f]) for f in SEARCH_FIELDS])
                               for w in words])
-        with Searcher(ix._reader, weighting=BM25F(B=BM25_B, K1=BM25_K1), closereader=False) as searcher:
+        with Searcher(ix._whoosh(), weighting=BM25F(B=BM25_B, K1=BM25_K1), closereader=False) as searcher:
             expected = {hit.docnum: hit.score for hit in searcher.search(whoosh_query, limit=None)}
         ix._postings_cache.clear()
         ours = ix._bm25f([(w, SEARCH_FIELDS) for w in words], set(ix._all))
@@ -195,7 +195,7 @@ def test_field_lengths_are_whooshs_after_updates(fresh_corpus, tmp_path):
     with search.open_index(index_dir) as index:
         assert len(index._segments) > 1
         checked = 0
-        for leaf, base in index._segments:
+        for leaf, base in index._whoosh().leaf_readers():
             for n in range(leaf.doc_count_all()):
                 for field in SEARCH_FIELDS:
                     expected = leaf.doc_field_length(n, schema.word_field(field), 0) or 1
@@ -213,10 +213,10 @@ def test_postings_leave_out_posts_deleted_by_updates(fresh_corpus, tmp_path):
     (fresh_corpus / "blog" / "twain.md").unlink()
     search.update_index(fresh_corpus, index_dir)
     with search.open_index(index_dir) as index:
-        assert any(leaf.has_deletions() for leaf, _ in index._segments)
+        assert any(segment.deleted for segment in index._segments)
         for field, word in (("body", "台湾"), ("body", "的"), ("title", "伦敦"), ("body", "马克思"), ("body", "凤凰")):
             expected: dict[int, float] = {}
-            for leaf, base in index._segments:
+            for leaf, base in index._whoosh().leaf_readers():
                 if (schema.word_field(field), word) not in leaf:
                     continue
                 matcher = leaf.postings(schema.word_field(field), word)
