@@ -57,12 +57,16 @@ _SEEN_LIMIT = 1 << 18
 _jieba: types.ModuleType | None = None
 
 
-class _FinalsegOnUse(types.ModuleType):
-    """Stands for ``jieba.finalseg`` (jieba's HMM for words not in the dictionary) until it is first used.
+class _ModuleOnUse(types.ModuleType):
+    """Stands for a module jieba imports, while jieba loads, until the module is first used.
 
-    Its emission table is a 35k-entry dict literal: 12 ms of every cold query (python -X importtime, median of 7),
-    although a query made of dictionary words never runs the HMM. The first attribute asked for imports the real
-    module, which the import system also sets as ``jieba.finalseg``: jieba's own calls go straight to it after that.
+    - ``jieba.finalseg`` (jieba's HMM for words not in the dictionary): its emission table is a 35k-entry dict
+      literal, 12 ms of every cold query (python -X importtime, median of 7), although a query made of dictionary
+      words never runs the HMM.
+    - ``tempfile`` (with shutil, bz2 and lzma: 6-8 ms), which jieba uses only to find and write its cache file
+      when it loads its whole dictionary: a build does, a query (lexicon.py's dictionary) never.
+
+    The first attribute asked for imports the real module, the one every other importer gets.
     """
 
     def __getattr__(self, name: str) -> object:
@@ -75,7 +79,7 @@ def import_jieba() -> types.ModuleType:
     jieba 0.42 imports ``pkg_resources`` (all of setuptools) only to locate its data files, and falls back to
     plain paths when that import fails. So the import is blocked while jieba loads -- and only if nothing has
     imported ``pkg_resources`` yet -- then ``sys.modules`` is restored, so a later ``import pkg_resources``
-    still works. Its HMM module is imported on first use (`_FinalsegOnUse`).
+    still works. Its HMM module and tempfile are imported on first use (`_ModuleOnUse`).
     """
     global _jieba
     if _jieba is not None:
@@ -84,14 +88,17 @@ def import_jieba() -> types.ModuleType:
         import jieba as module
     else:
         sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # makes the import raise ImportError
-        sys.modules["jieba.finalseg"] = _FinalsegOnUse("jieba.finalseg")
+        stand_ins = [name for name in ("jieba.finalseg", "tempfile") if name not in sys.modules]
+        for name in stand_ins:
+            sys.modules[name] = _ModuleOnUse(name)
         try:
             import jieba as module
         finally:
             if sys.modules.get("pkg_resources", False) is None:
                 del sys.modules["pkg_resources"]
-            if isinstance(sys.modules.get("jieba.finalseg"), _FinalsegOnUse):
-                del sys.modules["jieba.finalseg"]
+            for name in stand_ins:
+                if isinstance(sys.modules.get(name), _ModuleOnUse):
+                    del sys.modules[name]
     # jieba pins its loggers at DEBUG with a stderr handler; WARNING still lets "Dump cache file failed" through.
     logging.getLogger("jieba").setLevel(logging.WARNING)
     logging.getLogger("jieba._compat").setLevel(logging.WARNING)
