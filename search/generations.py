@@ -27,8 +27,10 @@ import errno
 import fcntl
 import json
 import os
+import struct
 import sys
 import time
+from array import array
 from pathlib import Path
 from typing import Any, Iterator, NamedTuple
 
@@ -38,8 +40,10 @@ from .errors import IndexCorrupt, IndexLocked, IndexNotFound, RebuildNeeded
 # 2: a generation may hold CHANGES (format 1 never does, so this version reads both; an older one must not read 2).
 # 3: RANGES may be written column by column (`write_table`); the form is told from the content, so a format-2 table
 # linked into a format-3 generation by an update still reads.
-INDEX_FORMAT = 3
-READABLE_FORMATS = (1, 2, 3)
+# 4: RANGES, when written whole, is the binary RANGES_BINARY (`write_table`); a generation reads that file if it
+# has one, else the JSON of formats 1-3 (an update of an older index links its table in).
+INDEX_FORMAT = 4
+READABLE_FORMATS = (1, 2, 3, 4)
 WHOOSH_INDEX_NAME = "MAIN"
 CURRENT = "CURRENT"
 LOCK = "LOCK"
@@ -47,6 +51,7 @@ META = "zhsearch.json"
 # In META: Whoosh's field length of each length byte, 0-255 (searching.py; absent from older indexes).
 LENGTH_DECODING = "length_decoding"
 RANGES = "ranges.json"
+RANGES_BINARY = "ranges.bin"  # how the RANGES table is written whole since format 4 (RangeColumns.to_bytes)
 MANIFEST = "manifest.json"
 POSTS = "posts.json"
 SYNONYMS = "synonyms.json"
@@ -132,19 +137,40 @@ def read_changes(gen: Path) -> dict[str, dict[str, Any]]:
     return changes
 
 
-def write_table(path: Path, name: str, table: dict[str, Any]) -> None:
-    """Write table `name` whole: RANGES column by column (see `RangeColumns`), the others as they are."""
+def write_table(gen: Path, name: str, table: dict[str, Any]) -> None:
+    """Write table `name` whole into generation directory `gen`: RANGES as binary columns (RANGES_BINARY, see
+    `RangeColumns`), the others as JSON."""
     if name == RANGES:
-        write_json(path, RangeColumns.of(table).to_json())
+        write_bytes(gen / RANGES_BINARY, RangeColumns.of(table).to_bytes())
+        (gen / RANGES).unlink(missing_ok=True)  # an older index's table, linked in by an update
     else:
-        write_json(path, table)
+        write_json(gen / name, table)
+
+
+def table_file(gen: Path, name: str) -> Path:
+    """The file holding table `name` of `gen` as last written whole (RANGES: RANGES_BINARY since format 4)."""
+    if name == RANGES and (gen / RANGES_BINARY).exists():
+        return gen / RANGES_BINARY
+    return gen / name
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write a file atomically, as write_json does."""
+    temp = path.with_name(path.name + ".tmp")
+    with open(temp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temp, path)
 
 
 class RangeColumns(NamedTuple):
     """The RANGES table (path → [text store file, start, end]) as columns, in file and then start order.
 
-    How it is written since format 3: parsing 20k [file, start, end] lists and then sorting them by file was about
-    35 ms of every cold query on a 20k-post index; three lists of numbers parse in half the time and need no sort.
+    Format 3 wrote them as JSON: parsing 20k [file, start, end] lists and then sorting them by file had been about
+    35 ms of every cold query on a 20k-post index, and the JSON columns still took 30-40 ms. Since format 4 they are
+    binary (`to_bytes`): the names in one UTF-8 string each, split on NUL (which no path holds), and the numbers as
+    arrays, all read in C.
     """
 
     files: list[str]       # the text store files' names
@@ -175,9 +201,50 @@ class RangeColumns(NamedTuple):
     def to_json(self) -> dict[str, Any]:
         return {"columns": 1, **self._asdict()}
 
+    def to_bytes(self) -> bytes:
+        """Header (magic, rows, bytes of the file names, bytes of the paths), the file names and the paths joined
+        by NUL, then the file numbers (uint32), starts and ends (int64), little-endian."""
+        names = "\0".join(self.files).encode("utf-8")
+        keys = "\0".join(self.keys).encode("utf-8")
+        numbers = [array("I", self.file), array("q", self.start), array("q", self.end)]
+        if sys.byteorder == "big":
+            for column in numbers:
+                column.byteswap()
+        header = _RANGES_HEADER.pack(_RANGES_MAGIC, len(self.keys), len(names), len(keys))
+        return b"".join([header, names, keys, *(column.tobytes() for column in numbers)])
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> RangeColumns:
+        if len(data) < _RANGES_HEADER.size:
+            raise ValueError("too short")
+        magic, rows, names_size, keys_size = _RANGES_HEADER.unpack_from(data)
+        at = _RANGES_HEADER.size
+        if magic != _RANGES_MAGIC or len(data) != at + names_size + keys_size + rows * 20:
+            raise ValueError("not a table of text ranges")
+        files = data[at:at + names_size].decode("utf-8").split("\0") if names_size else []
+        at += names_size
+        keys = data[at:at + keys_size].decode("utf-8").split("\0") if rows else []
+        at += keys_size
+        numbers = []
+        for typecode, size in (("I", 4), ("q", 8), ("q", 8)):
+            column = array(typecode)
+            column.frombytes(data[at:at + rows * size])
+            if sys.byteorder == "big":
+                column.byteswap()
+            numbers.append(column.tolist())
+            at += rows * size
+        if len(keys) != rows or (rows and not files) or max(numbers[0], default=-1) >= len(files):
+            raise ValueError("columns of different lengths")
+        return cls(files, keys, *numbers)
+
+
     def table(self) -> dict[str, list[Any]]:
         files = self.files
         return {key: [files[f], s, e] for key, f, s, e in zip(self.keys, self.file, self.start, self.end)}
+
+
+_RANGES_MAGIC = b"ZHSRNG01"
+_RANGES_HEADER = struct.Struct("<8sQQQ")
 
 
 def _range_columns(path: Path, value: Any) -> RangeColumns | None:
@@ -188,8 +255,26 @@ def _range_columns(path: Path, value: Any) -> RangeColumns | None:
         raise IndexCorrupt(f"{path} is damaged ({e}); rebuild the index with `zhsearch index --rebuild`") from None
 
 
+def _binary_ranges(gen: Path) -> RangeColumns | None:
+    """The RANGES table of `gen` if it is written as RANGES_BINARY (None: it is JSON, as before format 4)."""
+    path = gen / RANGES_BINARY
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise IndexCorrupt(f"{path} cannot be read ({e.strerror}); rebuild the index with `zhsearch index --rebuild`")
+    try:
+        return RangeColumns.from_bytes(data)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise IndexCorrupt(f"{path} is damaged ({e}); rebuild the index with `zhsearch index --rebuild`") from None
+
+
 def read_ranges(gen: Path, changes: dict[str, dict[str, Any]]) -> tuple[RangeColumns, dict[str, Any]]:
     """The RANGES table as last written whole, as columns, and its entries in `changes` (None: removed), to apply."""
+    binary = _binary_ranges(gen)
+    if binary is not None:
+        return binary, changes.get(RANGES, {})
     path = gen / RANGES
     value = read_json(path)
     columns = _range_columns(path, value)
@@ -203,8 +288,12 @@ def read_ranges(gen: Path, changes: dict[str, dict[str, Any]]) -> tuple[RangeCol
 def read_table(gen: Path, name: str, changes: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Table `name` (one of TABLES) of generation `gen`: as last written whole, with `changes` applied (read from
     the generation when not given)."""
-    table = read_json(gen / name)
-    if name == RANGES:
+    binary = _binary_ranges(gen) if name == RANGES else None
+    if binary is not None:
+        table = binary.table()
+    else:
+        table = read_json(gen / name)
+    if name == RANGES and binary is None:
         columns = _range_columns(gen / name, table)
         if columns is not None:
             table = columns.table()

