@@ -17,6 +17,8 @@ from __future__ import annotations
 import bisect
 import functools
 import heapq
+import itertools
+from collections import Counter
 import math
 import os
 import re
@@ -447,14 +449,17 @@ class Index:
         for segment in self._segments:
             paths.extend(segment.paths())
             deleted.update(segment.base + n for n in segment.deleted)
-        if deleted:
-            return {path: n for n, path in enumerate(paths) if n not in deleted}
-        return {path: n for n, path in enumerate(paths)}
+        # Built by zip and filterfalse in C: comprehensions over 20k posts took 7 ms.
+        live: Any = range(len(paths))
+        if deleted:  # (a changed post's path is also the deleted document's)
+            live = list(itertools.filterfalse(deleted.__contains__, live))
+            return dict(zip(map(paths.__getitem__, live), live))
+        return dict(zip(paths, live))
 
     @functools.cached_property
     def _paths(self) -> dict[int, str]:
         """Whoosh document number → path of every live post."""
-        return {n: path for path, n in self._docnums.items()}
+        return dict(zip(self._docnums.values(), self._docnums.keys()))
 
     @functools.cached_property
     def _all(self) -> frozenset[int]:
@@ -562,9 +567,11 @@ class Index:
                 idf = self._idf(name, word)
                 average = self._total_length(name) / (self._doc_count_all or 1) or 1
                 boost = FIELD_BOOSTS[field]
+                # _field_length inlined: two calls a post were a third of this loop at 20k posts.
+                length_bytes, length_of_byte = self._length_bytes(field), self._length_of_byte
                 for n in postings.keys() & docs:
                     tf = postings[n]
-                    norm = (1 - BM25_B) + BM25_B * self._field_length(n, field) / average
+                    norm = (1 - BM25_B) + BM25_B * length_of_byte[length_bytes[n]] / average
                     scores[n] = scores.get(n, 0.0) + boost * idf * (tf * (BM25_K1 + 1)) / (tf + BM25_K1 * norm)
         return scores
 
@@ -754,10 +761,10 @@ class Index:
             matched = self._evaluate(node, verbatim_of)
             if allowed is not None:
                 matched &= allowed
-            ranked = self._rank(matched, terms, verbatim_of)
+            size = limit or len(matched) or 1
+            ranked = self._rank(matched, terms, verbatim_of, page * size if sort == "relevance" else None)
             if sort != "relevance":
                 ranked = self._by_date(ranked, newest=sort == "newest")
-            size = limit or len(ranked) or 1
             page_hits = ranked[(page - 1) * size: page * size]
             hits = tuple(self._hit(docnum, score, terms) for docnum, score in page_hits)
             counted = self._facets(matched) if facets else None
@@ -851,8 +858,9 @@ class Index:
                           built=self.meta.get("built", ""), updated=self.meta.get("updated", ""),
                           corpus=self.meta.get("corpus", ""), settings=dict(self.meta.get("settings", {})))
 
-    def _rank(self, matched: set[int], terms: list[querylang.Term],
-              seen: dict[querylang.Term, Seen]) -> list[tuple[int, float]]:
+    def _rank(self, matched: set[int], terms: list[querylang.Term], seen: dict[querylang.Term, Seen],
+              best: int | None = None) -> list[tuple[int, float]]:
+        """(post, score) of the matched posts, best first: all of them, or only the `best` first."""
         if not matched:
             return []
         scoring: list[tuple[str, tuple[str, ...]]] = []
@@ -876,11 +884,22 @@ class Index:
         if RERANK_DEPTH and scores:
             self._rerank_questions(terms, seen, scores, paths)
         empty: Seen = (set(), set(), None)
-        # Posts matching more terms literally (not only through pinyin) first, then more terms verbatim.
-        tiers = {n: sum(1 for t in terms if n in seen.get(t, empty)[1]) * (len(terms) + 1)
-                 + sum(1 for t in terms if n in seen.get(t, empty)[0]) for n in matched}
+        # Posts matching more terms literally (not only through pinyin) first, then more terms verbatim. Counted
+        # set by set (Counter counts in C): post by post, term by term, it was 20 ms of a 6k-hit query at 20k.
+        literal, verbatim = Counter(), Counter()
+        for term in terms:
+            found = seen.get(term, empty)
+            verbatim.update(found[0])
+            literal.update(found[1])
+        weight = len(terms) + 1
+        tiers = {n: literal.get(n, 0) * weight + verbatim.get(n, 0) for n in matched}
+
+        def order(n: int) -> tuple[int, float, str]:
+            return -tiers[n], -scores.get(n, 0.0), paths[n]
+
+        # Only the page asked for is put in order (by relevance; the caller sorts all of them by date).
+        ranked = sorted(matched, key=order) if best is None else heapq.nsmallest(best, matched, key=order)
         ceiling = max(scores.values(), default=0.0) + 1.0
-        ranked = sorted(matched, key=lambda n: (-tiers[n], -scores.get(n, 0.0), paths[n]))
         # One number that orders like the ranking: the tier counts above any BM25F difference.
         return [(n, tiers[n] * ceiling + scores.get(n, 0.0)) for n in ranked]
 
