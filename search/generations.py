@@ -62,6 +62,7 @@ TABLES = (RANGES, POSTS, MANIFEST)
 # are written whole again: the changes file is read by every query, and merged by every update.
 COMPACT_SHARE = 1 / 16
 COMPACT_MIN = 256
+EMISSIONS = "jieba-emit.bin"  # a copy of jieba's HMM emission table (lexicon.write_emissions)
 FOLD = "fold.json"  # the 繁→简 table the posts were folded with (analysis.fold_table_record)
 _PREFIX = "gen-"
 

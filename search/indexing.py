@@ -454,6 +454,8 @@ def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, res
     generations.write_json(temp / generations.SYNONYMS, read_synonyms(config.synonyms))
     if not (temp / generations.FOLD).exists():  # an update keeps the table of the build (linked)
         generations.write_json(temp / generations.FOLD, analysis.fold_table_record())
+    if not (temp / generations.EMISSIONS).exists():  # (linked too)
+        lexicon.write_emissions(temp / generations.EMISSIONS)
     meta["files"] = generations.file_sizes(temp)
     generations.write_json(temp / generations.META, meta)
     generations.commit_generation(index_dir, temp, final)

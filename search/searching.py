@@ -28,7 +28,7 @@ from typing import Any, Iterator, NamedTuple
 from . import analysis, generations, query as querylang, segments, snippets
 from .errors import IndexCorrupt, SearchError
 from .generations import WHOOSH_INDEX_NAME, check_compatible
-from .lexicon import Lexicon
+from .lexicon import Lexicon, offer_emissions
 from .fieldnames import PINYIN_FIELD, SEARCH_FIELDS, word_field
 from .verbatim import TextStore
 
@@ -383,6 +383,7 @@ class Index:
                 raise IndexCorrupt(f"{self.generation / generations.RANGES} is damaged ({type(e).__name__}: {e}); "
                                    "rebuild the index with `zhsearch index --rebuild`") from None
             self._lexicon = Lexicon(self.generation / generations.LEXICON)
+            offer_emissions(self.generation / generations.EMISSIONS)
             self._whoosh_reader: Any = None
             try:
                 # Read without importing Whoosh (segments.py); what only Whoosh reads, through Whoosh's reader.

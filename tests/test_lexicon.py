@@ -383,3 +383,47 @@ def test_default_dictionary_copy_ignored_when_stale_or_damaged(tmp_path):
     assert not lexicon._load_default_copy(jieba.Tokenizer(), str(tmp_path))
     copy.write_bytes(bytes(data[:100]))
     assert not lexicon._load_default_copy(jieba.Tokenizer(), str(tmp_path))
+
+
+_EMISSIONS_SCRIPT = """
+import importlib.util, json, sys
+import search
+from search import generations
+ix = search.open_index(sys.argv[1])
+words = ix._words("他来到了网易杭研大厦")
+stand_in = type(sys.modules["jieba.finalseg.prob_emit"]).__name__
+import jieba.finalseg
+spec = importlib.util.spec_from_file_location("real_prob_emit", jieba.finalseg.__file__.replace("__init__.py", "prob_emit.py"))
+real = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(real)
+print(json.dumps([words, stand_in, jieba.finalseg.emit_P == real.P], ensure_ascii=False))
+"""
+
+
+@pytest.mark.parametrize("copy", ["kept", "stale"])
+def test_hmm_emission_table_comes_from_the_index_copy(tmp_path, copy):
+    # A query with words jieba's dictionary lacks runs its HMM: the emission table is read from the index's copy
+    # (2-3 ms, not 12). The same table, the same words; a copy not made from the installed jieba is not used.
+    import search
+    from search import generations
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("---\ntitle: 杭研\n---\n他来到了网易杭研大厦。\n", encoding="utf-8")
+    search.build_index(corpus, tmp_path / "index", workers=1)
+    gen = generations.current_generation(tmp_path / "index")
+    if copy == "stale":  # as if jieba had been reinstalled since the build (another mtime)
+        data = (gen / generations.EMISSIONS).read_bytes()
+        import marshal
+
+        source, table = marshal.loads(data[8:])
+        (gen / generations.EMISSIONS).unlink()
+        (gen / generations.EMISSIONS).write_bytes(data[:8] + marshal.dumps(([source[0], source[1] + 1], table)))
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    result = subprocess.run([sys.executable, "-c", _EMISSIONS_SCRIPT, str(tmp_path / "index")], capture_output=True,
+                            encoding="utf-8", env=env, cwd=REPO, check=False)
+    assert result.returncode == 0, result.stderr
+    words, stand_in, same_table = json.loads(result.stdout)
+    assert words == ["他", "来到", "了", "网易", "杭研", "大厦"]  # 杭研: only the HMM joins it
+    assert stand_in == ("_EmissionsOnUse" if copy == "kept" else "module")
+    assert same_table
