@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -40,34 +41,63 @@ def updated_index(tmp_path_factory):
     return index_dir
 
 
+def _compare_with_whoosh(ix) -> tuple[int, int]:
+    """Check every segment of `ix` read by SegmentFiles against Whoosh's reader: (words checked, long lists)."""
+    ours = ix._segments
+    assert all(type(segment) is segments.SegmentFiles for segment in ours)
+    theirs = segments.whoosh_segments(ix._whoosh())
+    assert len(ours) == len(theirs)
+    terms_checked = blocks = 0
+    for fast, whoosh in zip(ours, theirs):
+        assert (fast.base, fast.doc_count, fast.deleted) == (whoosh.base, whoosh.doc_count, whoosh.deleted)
+        assert fast.paths() == whoosh.paths()
+        assert fast.stamps() == whoosh.stamps()
+        assert [fast.stored_fields(n) for n in range(fast.doc_count)] == \
+            [whoosh.stored_fields(n) for n in range(whoosh.doc_count)]
+        leaf = whoosh._reader
+        for field in SEARCH_FIELDS:
+            name = word_field(field)
+            assert fast.field_length(name) == whoosh.field_length(name)
+            assert fast.length_bytes(name) == whoosh.length_bytes(name)
+            for word_bytes in leaf.lexicon(name) if name in leaf.indexed_field_names() else ():
+                word = word_bytes.decode("utf-8")
+                ids, weights = fast.postings(name, word)
+                assert (list(ids), list(weights)) == tuple(map(list, whoosh.postings(name, word)))
+                assert fast.doc_frequency(name, word) == whoosh.doc_frequency(name, word) == len(ids)
+                terms_checked += 1
+                blocks += len(ids) > 128
+            assert fast.postings(name, "不存在的词") is None and fast.doc_frequency(name, "不存在的词") == 0
+    return terms_checked, blocks
+
+
 def test_segment_files_read_what_whoosh_reads(updated_index):
     with search.open_index(updated_index) as ix:
-        ours = ix._segments
-        assert all(type(segment) is segments.SegmentFiles for segment in ours)
-        theirs = segments.whoosh_segments(ix._whoosh())
-        assert len(ours) == len(theirs) > 1
-        assert any(segment.deleted for segment in ours)
-        terms_checked = blocks = 0
-        for fast, whoosh in zip(ours, theirs):
-            assert (fast.base, fast.doc_count, fast.deleted) == (whoosh.base, whoosh.doc_count, whoosh.deleted)
-            assert fast.paths() == whoosh.paths()
-            assert fast.stamps() == whoosh.stamps()
-            assert [fast.stored_fields(n) for n in range(fast.doc_count)] == \
-                [whoosh.stored_fields(n) for n in range(whoosh.doc_count)]
-            leaf = whoosh._reader
-            for field in SEARCH_FIELDS:
-                name = word_field(field)
-                assert fast.field_length(name) == whoosh.field_length(name)
-                assert fast.length_bytes(name) == whoosh.length_bytes(name)
-                for word_bytes in leaf.lexicon(name) if name in leaf.indexed_field_names() else ():
-                    word = word_bytes.decode("utf-8")
-                    ids, weights = fast.postings(name, word)
-                    assert (list(ids), list(weights)) == tuple(map(list, whoosh.postings(name, word)))
-                    assert fast.doc_frequency(name, word) == whoosh.doc_frequency(name, word) == len(ids)
-                    terms_checked += 1
-                    blocks += len(ids) > 128
-                assert fast.postings(name, "不存在的词") is None and fast.doc_frequency(name, "不存在的词") == 0
-        assert terms_checked > 500 and blocks > 0
+        assert len(ix._segments) > 1 and any(segment.deleted for segment in ix._segments)
+        terms_checked, blocks = _compare_with_whoosh(ix)
+    assert terms_checked > 500 and blocks > 0
+
+
+def test_segment_files_read_the_project_corpus_as_whoosh_does(project_ix):
+    terms_checked, _ = _compare_with_whoosh(project_ix)
+    assert terms_checked > 3000
+
+
+BLOGS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "blogs"
+
+
+@pytest.mark.skipif(not BLOGS.is_dir(), reason="../shared/corpora/blogs is absent")
+def test_segment_files_read_real_blog_posts_as_whoosh_does(tmp_path):
+    import shutil
+
+    posts = sorted(p for p in BLOGS.rglob("*") if p.suffix in (".md", ".markdown", ".html"))[:200]
+    for post in posts:
+        target = tmp_path / "corpus" / post.relative_to(BLOGS)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(post, target)
+    search.build_index(tmp_path / "corpus", tmp_path / "index", workers=1)  # one segment: long posting lists
+    with search.open_index(tmp_path / "index") as ix:
+        terms_checked, blocks = _compare_with_whoosh(ix)
+    assert terms_checked > 20000 and blocks > 0
 
 
 def test_a_query_imports_no_whoosh_module(updated_index):
