@@ -62,7 +62,7 @@ TABLES = (RANGES, POSTS, MANIFEST)
 # are written whole again: the changes file is read by every query, and merged by every update.
 COMPACT_SHARE = 1 / 16
 COMPACT_MIN = 256
-EMISSIONS = "jieba-emit.bin"  # a copy of jieba's HMM emission table (lexicon.write_emissions)
+EMISSIONS = "jieba-emit.bin"  # a copy of jieba's HMM emission table (lexicon.emissions_copy)
 FOLD = "fold.json"  # the 繁→简 table the posts were folded with (analysis.fold_table_record)
 _PREFIX = "gen-"
 
@@ -104,15 +104,9 @@ def fsync_path(path: Path) -> None:
 
 
 def write_json(path: Path, value: Any) -> None:
-    """Write JSON atomically: a reader sees the old file or the new one, never a part."""
-    temp = path.with_name(path.name + ".tmp")
+    """Write JSON atomically (write_bytes)."""
     # dumps, not dump: json.dump streams through the pure-Python encoder, 5x slower on the 20k-entry files.
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    with open(temp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(temp, path)
+    write_bytes(path, json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
 def read_json(path: Path) -> Any:
@@ -156,7 +150,7 @@ def table_file(gen: Path, name: str) -> Path:
 
 
 def write_bytes(path: Path, data: bytes) -> None:
-    """Write a file atomically, as write_json does."""
+    """Write a file atomically: a reader sees the old file or the new one, never a part."""
     temp = path.with_name(path.name + ".tmp")
     with open(temp, "wb") as f:
         f.write(data)

@@ -455,7 +455,7 @@ def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, res
     if not (temp / generations.FOLD).exists():  # an update keeps the table of the build (linked)
         generations.write_json(temp / generations.FOLD, analysis.fold_table_record())
     if not (temp / generations.EMISSIONS).exists():  # (linked too)
-        lexicon.write_emissions(temp / generations.EMISSIONS)
+        generations.write_bytes(temp / generations.EMISSIONS, lexicon.emissions_copy())
     meta["files"] = generations.file_sizes(temp)
     generations.write_json(temp / generations.META, meta)
     generations.commit_generation(index_dir, temp, final)

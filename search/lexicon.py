@@ -119,20 +119,14 @@ def _emissions_source() -> list[int]:
     return [stat.st_size, stat.st_mtime_ns]
 
 
-def write_emissions(path: Path) -> None:
-    """Write a copy of jieba's HMM emission table to `path`, atomically (see offer_emissions)."""
+def emissions_copy() -> bytes:
+    """A copy of jieba's HMM emission table, as an index keeps it (see offer_emissions)."""
     import marshal
 
     import_jieba()
     from jieba.finalseg import emit_P
 
-    data = _EMISSIONS_MAGIC + marshal.dumps((_emissions_source(), emit_P))
-    temp = path.with_name(path.name + ".tmp")
-    with open(temp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(temp, path)
+    return _EMISSIONS_MAGIC + marshal.dumps((_emissions_source(), emit_P))
 
 
 def _read_emissions(path: Path) -> dict[str, dict[str, float]] | None:
@@ -173,7 +167,7 @@ class _EmissionsOnUse(types.ModuleType):
 
 
 def offer_emissions(path: Path) -> None:
-    """Let jieba's HMM take its emission table from `path` (written by `write_emissions` at build time) if this
+    """Let jieba's HMM take its emission table from `path` (`emissions_copy`, written at build time) if this
     process ever runs it (a query with a word jieba's dictionary lacks, as 内推) and has not loaded it yet."""
     if _EMISSIONS_NAME not in sys.modules and path.exists():
         sys.modules[_EMISSIONS_NAME] = _EmissionsOnUse(_EMISSIONS_NAME, path)
