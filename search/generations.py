@@ -30,7 +30,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Iterable, Iterator, NamedTuple
 
 from . import analysis
 from .errors import IndexCorrupt, IndexLocked, IndexNotFound, RebuildNeeded
@@ -102,6 +102,20 @@ def write_json(path: Path, value: Any) -> None:
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     with open(temp, "w", encoding="utf-8") as f:
         f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temp, path)
+
+
+def write_json_lines(path: Path, members: Iterable[str]) -> None:
+    """Write a JSON object from its members (`"key":value`, JSON text each) atomically, as `write_json` does, without
+    holding the whole object or its text."""
+    temp = path.with_name(path.name + ".tmp")
+    with open(temp, "w", encoding="utf-8") as f:
+        f.write("{")
+        for i, member in enumerate(members):
+            f.write("," + member if i else member)
+        f.write("}")
         f.flush()
         os.fsync(f.fileno())
     os.replace(temp, path)
