@@ -47,7 +47,9 @@ UPDATE_STORE_PREFIX = "text-gen-"
 STORE_MERGE_AT = 16
 STORE_MERGE_COUNT = 8
 # Word postings a build's process holds in memory before it writes them out as a segment (see _SegmentsInTurn):
-# about 60 MB, some 2,500 posts of the blogs' size. A 707-post build writes one segment per process.
+# some 2,500 posts of the blogs' size, about 25 MB as BuildSegmentWriter holds them (an array of docnums and counts a
+# term: 24 MB for 1.5M postings in 90k terms, against 36 MB as lists of ints). A 707-post build writes one segment per
+# process.
 HELD_POSTINGS_LIMIT = 1_500_000
 
 
@@ -76,7 +78,7 @@ class _SpooledTable:
     Held, the rows of a 20k-post build (path, [store file, start, end], the post's metadata, [size, mtime, sha1]) took
     about 1.7 KB a post as Python objects: 17 MB in each of two processes, and the parent unpickled all of them again.
     Each row is one line, `"path":value` in JSON (a fragment of the table's JSON object), so the parent writes the
-    POSTS and MANIFEST tables by copying lines (`_write_spooled_tables`). Sent to the parent, only its path and count go.
+    POSTS and MANIFEST tables by copying lines (`_write_spooled_tables`). Sent to the parent: its path and count only.
     """
 
     def __init__(self, path: Path) -> None:
@@ -256,8 +258,8 @@ class _SegmentsInTurn:
     """Posts handed to a BuildSegmentWriter, whose segment is closed and another begun once it holds
     HELD_POSTINGS_LIMIT word postings in memory: a build's process stays within a bound whatever the corpus's size.
 
-    (That writer keeps a segment's word postings in memory until the segment is written, 40 bytes or so each: one
-    segment per process took the largest process of a 20k-post build from 208 to 394 MB.)
+    (That writer keeps a segment's word postings in memory until the segment is written, then 40 bytes or so each:
+    one segment per process took the largest process of a 20k-post build from 208 to 394 MB.)
     """
 
     def __init__(self, ix: Any, gen_dir: Path, limitmb: int) -> None:
@@ -437,8 +439,8 @@ def _run_workers(files: list[Path], count: int, root: Path, temp: Path, include_
             process.start()
     finally:
         gc.unfreeze()
-    # The workers have their copy; the parent's (about 40 MB of its RSS, counted again beside the workers') goes now rather
-    # than at the end of the build. Process.start dropped its arguments.
+    # The workers have their copy; the parent's (about 40 MB of its RSS, counted again beside the workers') goes now
+    # rather than at the end of the build. Process.start dropped its arguments.
     del tokenizer
     results: list[_Chunk] = []
     errors: list[str] = []

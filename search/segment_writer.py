@@ -5,8 +5,8 @@ one to its codec, which makes a term-info object, a postings block and a hash-ta
 blogs corpus has about 430,000 postings in 120,000 terms, and that path was about a fifth of a build's CPU.
 
 `BuildSegmentWriter` keeps the postings of the word fields that hold counts only (`schema.WordField` without
-positions) in a dict per field, term → array of docnum, count, docnum, count, ..., in the order documents are added. At the
-end each field's terms are sorted once, and a term with fewer postings than the codec's inline limit (most of them)
+positions) in a dict per field, term → array of docnum, count, docnum, count, ..., in the order documents are added. At
+the end each field's terms are sorted once, and a term with fewer postings than the codec's inline limit (most of them)
 has its term-info bytes made here, just as Whoosh's W3 codec makes them, and added straight to the term table;
 longer posting lists, and every other field (path, stamp, pinyin positions), go through Whoosh's own writer. The
 segment's files are the same bytes as Whoosh's writer makes: tests compare them.
