@@ -32,7 +32,7 @@ import sys
 import time
 from array import array
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Iterable, Iterator, NamedTuple
 
 from . import analysis
 from .errors import IndexCorrupt, IndexLocked, IndexNotFound, RebuildNeeded
@@ -109,6 +109,19 @@ def write_json(path: Path, value: Any) -> None:
     write_bytes(path, json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
+def write_json_lines(path: Path, members: Iterable[str]) -> None:
+    """Write a JSON object from its members (`"key":value`, JSON text each) atomically, as `write_json` does, without
+    holding the whole object or its text."""
+
+    def pieces() -> Iterator[bytes]:
+        yield b"{"
+        for i, member in enumerate(members):
+            yield ("," + member if i else member).encode("utf-8")
+        yield b"}"
+
+    write_bytes(path, pieces())
+
+
 def read_json(path: Path) -> Any:
     try:
         with open(path, encoding="utf-8") as f:
@@ -149,11 +162,15 @@ def table_file(gen: Path, name: str) -> Path:
     return gen / name
 
 
-def write_bytes(path: Path, data: bytes) -> None:
-    """Write a file atomically: a reader sees the old file or the new one, never a part."""
+def write_bytes(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Write a file atomically (its bytes, or its pieces in turn): a reader sees the old file or the new one, never
+    a part."""
     temp = path.with_name(path.name + ".tmp")
     with open(temp, "wb") as f:
-        f.write(data)
+        if isinstance(data, bytes):
+            f.write(data)
+        else:
+            f.writelines(data)
         f.flush()
         os.fsync(f.fileno())
     os.replace(temp, path)

@@ -16,13 +16,14 @@ import contextlib
 import datetime as dt
 import gc
 import hashlib
+import json
 import multiprocessing
 import os
 import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, cast
 
 from . import __version__, analysis, generations, lexicon, schema
 from .corpus import find_post_names, find_posts
@@ -46,7 +47,9 @@ UPDATE_STORE_PREFIX = "text-gen-"
 STORE_MERGE_AT = 16
 STORE_MERGE_COUNT = 8
 # Word postings a build's process holds in memory before it writes them out as a segment (see _SegmentsInTurn):
-# about 60 MB, some 2,500 posts of the blogs' size. A 707-post build writes one segment per process.
+# some 2,500 posts of the blogs' size, about 25 MB as BuildSegmentWriter holds them (an array of docnums and counts a
+# term: 24 MB for 1.5M postings in 90k terms, against 36 MB as lists of ints). A 707-post build writes one segment per
+# process.
 HELD_POSTINGS_LIMIT = 1_500_000
 
 
@@ -69,13 +72,53 @@ class BuildReport:
     reason: str = ""            # why a full rebuild happened, when it was not asked for
 
 
+class _SpooledTable:
+    """One table's rows from a build's process, written to a file as they come instead of held.
+
+    Held, the rows of a 20k-post build (path, [store file, start, end], the post's metadata, [size, mtime, sha1]) took
+    about 1.7 KB a post as Python objects: 17 MB in each of two processes, and the parent unpickled all of them again.
+    Each row is one line, `"path":value` in JSON (a fragment of the table's JSON object), so the parent writes the
+    POSTS and MANIFEST tables by copying lines (`_write_spooled_tables`). Sent to the parent: its path and count only.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self._file: Any = open(path, "w", encoding="utf-8")
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._file.write(f"{_dumps(key)}:{_dumps(value)}\n")
+        self.count += 1
+
+    def __len__(self) -> int:
+        return self.count
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def lines(self) -> Iterator[str]:
+        with open(self.path, encoding="utf-8") as f:
+            for line in f:
+                yield line.rstrip("\n")
+
+    def __getstate__(self) -> dict[str, Any]:
+        self.close()
+        return {"path": self.path, "count": self.count, "_file": None}
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 @dataclass
 class _Chunk:
-    """The result of indexing a list of files in one process."""
+    """The result of indexing a list of files in one process (a build's tables spooled to files, see _SpooledTable)."""
 
-    ranges: dict[str, list[Any]] = field(default_factory=dict)
-    posts: dict[str, dict[str, Any]] = field(default_factory=dict)
-    manifest: dict[str, list[Any]] = field(default_factory=dict)
+    ranges: dict[str, list[Any]] | _SpooledTable = field(default_factory=dict)
+    posts: dict[str, dict[str, Any]] | _SpooledTable = field(default_factory=dict)
+    manifest: dict[str, list[Any]] | _SpooledTable = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     degraded: list[tuple[str, str]] = field(default_factory=list)
     drafts: int = 0
@@ -114,12 +157,18 @@ def settings(tokenizer_fingerprint: str, include_drafts: bool, config: Config) -
 
 def _index_files(files: Iterable[Path], root: Path, gen_dir: Path, store_name: str, include_drafts: bool, pinyin: bool,
                  segmenter_for: Callable[[Post], analysis.Segmenter], writer: Any,
-                 progress: Callable[[], None], moved: Iterable[tuple[str, bytes]] = ()) -> _Chunk:
+                 progress: Callable[[], None], moved: Iterable[tuple[str, bytes]] = (), spooled: bool = False
+                 ) -> _Chunk:
     """Read, analyse and add `files` with `writer`, appending their folded text to store `store_name`; then append
-    `moved` posts (key, bytes as an older store file holds them) to it too."""
+    `moved` posts (key, bytes as an older store file holds them) to it too. `spooled`: the chunk's tables are
+    _SpooledTables beside the store file (a build), else dicts."""
     from .posts import read_post
 
     chunk = _Chunk()
+    if spooled:
+        stem = store_name.removesuffix(".bin")
+        chunk.ranges, chunk.posts, chunk.manifest = (_SpooledTable(gen_dir / f"rows-{stem}-{name}")
+                                                      for name in generations.TABLES)
     with TextStoreWriter(gen_dir / store_name) as store:
         for file in files:
             rel = _relative(file, root)
@@ -146,6 +195,9 @@ def _index_files(files: Iterable[Path], root: Path, gen_dir: Path, store_name: s
         for rel, data in moved:
             start, end = store.add_stored(data)
             chunk.moved[rel] = [store_name, start, end]
+    for table in (chunk.ranges, chunk.posts, chunk.manifest):
+        if isinstance(table, _SpooledTable):
+            table.close()
     return chunk
 
 
@@ -194,7 +246,8 @@ def _worker(files: list[Path], counter: Any, root: Path, gen_dir: Path, number: 
         writer = _SegmentsInTurn(ix, gen_dir, limitmb=48)
         with _fewer_collections():
             chunk = _index_files(_claimed(files, counter), root, gen_dir, f"text-{number}.bin", include_drafts,
-                                 config.pinyin, lambda _post: tokenizer, writer, lambda: queue.put(("tick", None)))
+                                 config.pinyin, lambda _post: tokenizer, writer, lambda: queue.put(("tick", None)),
+                                 spooled=True)
             chunk.segments = writer.close()
         queue.put(("done", chunk))
     except BaseException as e:  # reported to the parent, which fails the build without touching the live index
@@ -205,8 +258,8 @@ class _SegmentsInTurn:
     """Posts handed to a BuildSegmentWriter, whose segment is closed and another begun once it holds
     HELD_POSTINGS_LIMIT word postings in memory: a build's process stays within a bound whatever the corpus's size.
 
-    (That writer keeps a segment's word postings in memory until the segment is written, 40 bytes or so each: one
-    segment per process took the largest process of a 20k-post build from 208 to 394 MB.)
+    (That writer keeps a segment's word postings in memory until the segment is written, then 40 bytes or so each:
+    one segment per process took the largest process of a 20k-post build from 208 to 394 MB.)
     """
 
     def __init__(self, ix: Any, gen_dir: Path, limitmb: int) -> None:
@@ -353,7 +406,7 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
         writer = _SegmentsInTurn(ix, temp, limitmb=96)
         with _fewer_collections():
             chunk = _index_files(files, root, temp, "text-0.bin", include_drafts, config.pinyin,
-                                 lambda _post: tokenizer, writer, tick)
+                                 lambda _post: tokenizer, writer, tick, spooled=True)
             chunk.segments = writer.close()
         results.append(chunk)
     else:
@@ -361,10 +414,9 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
 
     segments = [segment for c in results for segment in c.segments]
     TOC(ix.schema, segments, 1).write(ix.storage, WHOOSH_INDEX_NAME)
-    tables = _whole_tables(results)
+    posts = _write_spooled_tables(temp, results)
     return _finish_generation(index_dir, root, temp, final, results, walk_skipped, include_drafts, config,
-                              rebuilt=True, started=started, reason=reason, json_files=tables,
-                              posts=len(tables[generations.RANGES]))
+                              rebuilt=True, started=started, reason=reason, json_files={}, posts=posts)
 
 
 def _run_workers(files: list[Path], count: int, root: Path, temp: Path, include_drafts: bool,
@@ -387,6 +439,9 @@ def _run_workers(files: list[Path], count: int, root: Path, temp: Path, include_
             process.start()
     finally:
         gc.unfreeze()
+    # The workers have their copy; the parent's (about 40 MB of its RSS, counted again beside the workers') goes now
+    # rather than at the end of the build. Process.start dropped its arguments.
+    del tokenizer
     results: list[_Chunk] = []
     errors: list[str] = []
     try:
@@ -413,14 +468,26 @@ def _run_workers(files: list[Path], count: int, root: Path, temp: Path, include_
     return results
 
 
-def _whole_tables(results: list[_Chunk]) -> dict[str, dict[str, Any]]:
-    """A build's tables (generations.TABLES), merged from its processes' chunks."""
-    tables: dict[str, dict[str, Any]] = {name: {} for name in generations.TABLES}
+def _write_spooled_tables(temp: Path, results: list[_Chunk]) -> int:
+    """Write a build's tables (generations.TABLES) from its processes' spooled rows, and remove the rows; the number
+    of posts indexed.
+
+    POSTS and MANIFEST are written line by line, never whole in memory; RANGES is written as columns in store order,
+    so it is read whole (about 300 bytes a post: 5.8 MB at 20k posts).
+    """
+    spooled: dict[str, list[_SpooledTable]] = {name: [] for name in generations.TABLES}
     for chunk in results:
-        tables[generations.RANGES].update(chunk.ranges)
-        tables[generations.POSTS].update(chunk.posts)
-        tables[generations.MANIFEST].update(chunk.manifest)
-    return tables
+        for name, table in zip(generations.TABLES, (chunk.ranges, chunk.posts, chunk.manifest)):
+            spooled[name].append(cast(_SpooledTable, table))
+    for name, tables in spooled.items():
+        lines = (line for table in tables for line in table.lines())
+        if name == generations.RANGES:
+            generations.write_table(temp, name, json.loads("{" + ",".join(lines) + "}"))
+        else:
+            generations.write_json_lines(temp / name, lines)
+    for table in (table for tables in spooled.values() for table in tables):
+        table.path.unlink()
+    return sum(len(table) for table in spooled[generations.RANGES])
 
 
 def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, results: list[_Chunk],

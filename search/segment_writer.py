@@ -5,8 +5,8 @@ one to its codec, which makes a term-info object, a postings block and a hash-ta
 blogs corpus has about 430,000 postings in 120,000 terms, and that path was about a fifth of a build's CPU.
 
 `BuildSegmentWriter` keeps the postings of the word fields that hold counts only (`schema.WordField` without
-positions) in a dict per field, term → [docnum, count, docnum, count, ...], in the order documents are added. At the
-end each field's terms are sorted once, and a term with fewer postings than the codec's inline limit (most of them)
+positions) in a dict per field, term → array of docnum, count, docnum, count, ..., in the order documents are added. At
+the end each field's terms are sorted once, and a term with fewer postings than the codec's inline limit (most of them)
 has its term-info bytes made here, just as Whoosh's W3 codec makes them, and added straight to the term table;
 longer posting lists, and every other field (path, stamp, pinyin positions), go through Whoosh's own writer. The
 segment's files are the same bytes as Whoosh's writer makes: tests compare them.
@@ -58,7 +58,9 @@ class BuildSegmentWriter(SegmentWriter):
         for name, field in self.schema.items():
             if field.vector or field.separate_spelling():
                 raise ValueError(f"BuildSegmentWriter can't write field {name!r} (vectors or spelling)")
-        self._term_postings: dict[str, dict[str, list[int]]] = {
+        # term → docnum, count, docnum, count...: an array takes 8 bytes a posting, a list of ints 18 or so (pointers,
+        # over-allocation), which was half of a build process's growth up to its first segment.
+        self._term_postings: dict[str, dict[str, array[int]]] = {
             name: {} for name, field in self.schema.items() if _counts_only(field)}
         self.postings_held = 0  # in _term_postings: what a build watches to keep a worker's memory bounded
 
@@ -86,7 +88,7 @@ class BuildSegmentWriter(SegmentWriter):
                     length += count
                     postings = get(term)
                     if postings is None:
-                        terms[term] = [docnum, count]
+                        terms[term] = array("I", (docnum, count))
                     else:
                         postings.append(docnum)
                         postings.append(count)
@@ -118,7 +120,9 @@ class BuildSegmentWriter(SegmentWriter):
                 self._write_term_postings(name, self._term_postings[name])
         field_writer.close()
 
-    def _write_term_postings(self, name: str, terms: dict[str, list[int]]) -> None:
+    def _write_term_postings(self, name: str, terms: dict[str, array[int]]) -> None:
+        """Write the field's terms in order, each term's postings released once written: Whoosh's term table grows
+        (an offset and a hash a term) while the postings shrink, instead of both being held at the end."""
         field_writer = self.fieldwriter
         field_writer.start_field(name, self.schema[name])
         field_key = _FIELD_NUMBER.pack(field_writer._fieldid)
@@ -130,7 +134,7 @@ class BuildSegmentWriter(SegmentWriter):
         dumps = pickle.dumps
         inlined: list[tuple[bytes, bytes]] = []  # term table entries not written yet
         for term in sorted(terms):  # code point order is UTF-8 byte order
-            postings = terms[term]
+            postings = terms.pop(term)
             docnums = postings[0::2]
             term_bytes = term.encode("utf-8")
             if len(docnums) < inline_limit:

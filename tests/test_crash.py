@@ -611,11 +611,11 @@ def test_build_workers_finishing_apart(tmp_path, monkeypatch):
         else:
             real_finish(self)
 
-    def index_files(files, root, gen_dir, store_name, *args):
+    def index_files(files, root, gen_dir, store_name, *args, **kwargs):
         if store_name == "text-1.bin":
             (gen_dir / "worker-1-started").touch()
             _await(gen_dir / "worker-0-done")
-        return real_index_files(files, root, gen_dir, store_name, *args)
+        return real_index_files(files, root, gen_dir, store_name, *args, **kwargs)
 
     monkeypatch.setattr(SegmentWriter, "_finish", finish)
     monkeypatch.setattr(indexing, "_index_files", index_files)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -392,6 +393,36 @@ def test_build_writes_a_segment_per_bounded_batch(fresh_corpus, tmp_path, monkey
         for query in queries:
             expected = [(h.path, round(h.score, 6), h.snippet) for h in one.search(query, limit=None)]
             assert [(h.path, round(h.score, 6), h.snippet) for h in many.search(query, limit=None)] == expected, query
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_build_tables_written_from_spooled_rows(fresh_corpus, tmp_path, workers):
+    # A build's processes write their table rows to files as they index (not held in memory); the parent writes the
+    # tables from them and removes them: the tables hold every post, as an update's compaction writes them whole.
+    report = search.build_index(fresh_corpus, tmp_path / "index", workers=workers)
+    gen = live_generation(tmp_path / "index")
+    assert not [child.name for child in gen.iterdir() if child.name.startswith("rows-")]
+    tables = {name: generations.read_table(gen, name, {}) for name in generations.TABLES}
+    assert set(tables[generations.RANGES]) == set(tables[generations.POSTS]) == set(VISIBLE)
+    assert len(tables[generations.RANGES]) == report.indexed
+    assert set(VISIBLE) <= set(tables[generations.MANIFEST])  # drafts have a manifest row, no post
+    for name in (generations.POSTS, generations.MANIFEST):  # one JSON object, as write_json writes it
+        text = (gen / name).read_text(encoding="utf-8")
+        assert text == json.dumps(json.loads(text), ensure_ascii=False, separators=(",", ":"))
+    with search.open_index(tmp_path / "index") as ix:
+        for path in VISIBLE:
+            assert ix.show(path).path == path
+
+
+def test_write_json_lines_equals_write_json(tmp_path):
+    value = {"a/内推.md": {"title": "内推\n", "tags": []}, 'b"c.md': [1, 2, "x"]}
+    generations.write_json(tmp_path / "whole.json", value)
+    members = (f"{json.dumps(k, ensure_ascii=False)}:{json.dumps(v, ensure_ascii=False, separators=(',', ':'))}"
+               for k, v in value.items())
+    generations.write_json_lines(tmp_path / "lines.json", members)
+    assert (tmp_path / "lines.json").read_bytes() == (tmp_path / "whole.json").read_bytes()
+    generations.write_json_lines(tmp_path / "empty.json", iter(()))
+    assert generations.read_json(tmp_path / "empty.json") == {}
 
 
 def test_many_updates_merge_small_segments(tmp_path):

@@ -68,3 +68,35 @@ def test_build_segment_equals_whoosh_segment_on_long_posting_lists(tmp_path):
     for document in documents:
         document[schema.word_field("body")]["每篇"] = [1]
     assert_same_segment(documents, tmp_path)
+
+
+def test_build_segment_writer_releases_postings_as_it_writes_them(tmp_path, monkeypatch):
+    # The held postings (an array per term) are dropped term by term while the segment is written, so that the flush
+    # does not hold them all beside Whoosh's growing term table (a build's peak memory).
+    import search.segment_writer as segment_writer
+
+    held_when_written: list[int] = []  # the body's terms still held each time entries go to the term table
+    add_to_term_table = segment_writer._add_to_term_table
+
+    def watch(table, entries):
+        if entries and entries[0][0][2:].startswith("词".encode()):  # key: field number (2 bytes), term
+            held_when_written.append(len(writer._term_postings[body]))
+        add_to_term_table(table, entries)
+
+    monkeypatch.setattr(segment_writer, "_add_to_term_table", watch)
+    folder = tmp_path / "segment"
+    folder.mkdir()
+    ix = whoosh_index.create_in(str(folder), schema.make_schema(), indexname="MAIN")
+    writer = BuildSegmentWriter(ix, _lk=False, limitmb=48, compound=False, codec=schema.index_codec())
+    body = schema.word_field("body")
+    for number in range(20):
+        writer.add_document(path=f"p/{number}.md", meta={"title": str(number)}, text="正文",
+                            **{body: {f"词{i}": [0] for i in range(number, number + 30)}})
+    assert writer.postings_held == 20 * 30
+    assert {type(postings).__name__ for postings in writer._term_postings[body].values()} == {"array"}
+    writer._finalize_segment()
+    writer._finish()
+    assert all(not terms for terms in writer._term_postings.values())
+    # Its 49 terms: fewer held each time (every term released once written), none left at the end.
+    assert len(held_when_written) > 1 and held_when_written == sorted(held_when_written, reverse=True)
+    assert held_when_written[0] < 49 and writer._term_postings[body] == {}
