@@ -391,12 +391,19 @@ import search
 from search import generations
 ix = search.open_index(sys.argv[1])
 words = ix._words("他来到了网易杭研大厦")
+others = ["内推二维码的人脉背书", "小明硕士毕业于中国科学院计算所", "喵喵酱的ｉＰｈｏｎｅ壳", "𠀀𠀁吖嗷嗷"]
+lazy_words = [ix._words(t) for t in others]
 stand_in = type(sys.modules["jieba.finalseg.prob_emit"]).__name__
 import jieba.finalseg
+made = any(getattr(d, "_filled", True) for d in jieba.finalseg.emit_P.values())  # the dicts made whole?
 spec = importlib.util.spec_from_file_location("real_prob_emit", jieba.finalseg.__file__.replace("__init__.py", "prob_emit.py"))
 real = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(real)
-print(json.dumps([words, stand_in, jieba.finalseg.emit_P == real.P], ensure_ascii=False))
+same = jieba.finalseg.emit_P == real.P and real.P == jieba.finalseg.emit_P
+same = same and all(sorted(jieba.finalseg.emit_P[s].items()) == sorted(real.P[s].items()) for s in "BMES")
+ix._segmented.clear()
+same = same and lazy_words == [ix._words(t) for t in others]  # cut again with the dicts made whole
+print(json.dumps([words, stand_in, made, same], ensure_ascii=False))
 """
 
 
@@ -416,14 +423,16 @@ def test_hmm_emission_table_comes_from_the_index_copy(tmp_path, copy):
         data = (gen / generations.EMISSIONS).read_bytes()
         import marshal
 
-        source, table = marshal.loads(data[8:])
+        source, *table = marshal.loads(data[8:])
         (gen / generations.EMISSIONS).unlink()
-        (gen / generations.EMISSIONS).write_bytes(data[:8] + marshal.dumps(([source[0], source[1] + 1], table)))
+        (gen / generations.EMISSIONS).write_bytes(data[:8] + marshal.dumps(([source[0], source[1] + 1, source[2]],
+                                                                             *table)))
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     result = subprocess.run([sys.executable, "-c", _EMISSIONS_SCRIPT, str(tmp_path / "index")], capture_output=True,
                             encoding="utf-8", env=env, cwd=REPO, check=False)
     assert result.returncode == 0, result.stderr
-    words, stand_in, same_table = json.loads(result.stdout)
+    words, stand_in, made_whole, same_table = json.loads(result.stdout)
     assert words == ["他", "来到", "了", "网易", "杭研", "大厦"]  # 杭研: only the HMM joins it
     assert stand_in == ("_EmissionsOnUse" if copy == "kept" else "module")
-    assert same_table
+    assert made_whole == (copy == "stale")  # from the copy, the HMM looks up characters without making the dicts
+    assert same_table  # and asked for more, they are made whole: jieba's own table
