@@ -18,18 +18,18 @@ import bisect
 import functools
 import heapq
 import itertools
-from collections import Counter
 import math
 import os
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any, Iterator, NamedTuple
 
 from . import analysis, generations, query as querylang, segments, snippets
 from .errors import IndexCorrupt, SearchError
+from .fieldnames import PINYIN_FIELD, SEARCH_FIELDS, word_field
 from .generations import WHOOSH_INDEX_NAME, check_compatible
 from .lexicon import Lexicon, offer_emissions
-from .fieldnames import PINYIN_FIELD, SEARCH_FIELDS, word_field
 from .verbatim import TextStore
 
 # The field of a query term standing for a pinyin reading of several Latin terms (never typed by users).
