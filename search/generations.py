@@ -103,10 +103,15 @@ def fsync_path(path: Path) -> None:
         os.close(fd)
 
 
+def json_text(value: Any) -> str:
+    """`value` as the index's JSON files hold it: compact, characters as they are."""
+    # dumps, not dump: json.dump streams through the pure-Python encoder, 5x slower on the 20k-entry files.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def write_json(path: Path, value: Any) -> None:
     """Write JSON atomically (write_bytes)."""
-    # dumps, not dump: json.dump streams through the pure-Python encoder, 5x slower on the 20k-entry files.
-    write_bytes(path, json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    write_bytes(path, json_text(value).encode("utf-8"))
 
 
 def write_json_lines(path: Path, members: Iterable[str]) -> None:

@@ -87,7 +87,7 @@ class _SpooledTable:
         self._file: Any = open(path, "w", encoding="utf-8")
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._file.write(f"{_dumps(key)}:{_dumps(value)}\n")
+        self._file.write(f"{generations.json_text(key)}:{generations.json_text(value)}\n")
         self.count += 1
 
     def __len__(self) -> int:
@@ -106,10 +106,6 @@ class _SpooledTable:
     def __getstate__(self) -> dict[str, Any]:
         self.close()
         return {"path": self.path, "count": self.count, "_file": None}
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass

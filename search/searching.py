@@ -522,13 +522,10 @@ class Index:
                 docs.update(self._postings(field, word))
         return docs
 
-    def _field_length(self, docnum: int, field: str) -> int:
-        """The length in words of a post's field as Whoosh stores it for scoring (one byte: long fields are
-        approximate), as Whoosh's doc_field_length gives it (or 1)."""
-        return self._length_of_byte[self._length_bytes(field)[docnum]]
-
     @functools.cached_property
     def _length_of_byte(self) -> list[int]:
+        """A post's length in words of a field, as Whoosh stores it for scoring (one byte: long fields are
+        approximate), by that byte: `_length_of_byte[_length_bytes(field)[docnum]]`."""
         return _length_of_byte(self.meta.get(generations.LENGTH_DECODING))
 
     def _length_bytes(self, field: str) -> bytes:
@@ -568,7 +565,7 @@ class Index:
                 idf = self._idf(name, word)
                 average = self._total_length(name) / (self._doc_count_all or 1) or 1
                 boost = FIELD_BOOSTS[field]
-                # _field_length inlined: two calls a post were a third of this loop at 20k posts.
+                # Looked up in place: two method calls a post were a third of this loop at 20k posts.
                 length_bytes, length_of_byte = self._length_bytes(field), self._length_of_byte
                 for n in postings.keys() & docs:
                     tf = postings[n]
