@@ -32,7 +32,7 @@ import sys
 import time
 from array import array
 from pathlib import Path
-from typing import Any, Iterable, Iterator, NamedTuple
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, TypeVar
 
 from . import analysis
 from .errors import IndexCorrupt, IndexLocked, IndexNotFound, RebuildNeeded
@@ -42,8 +42,10 @@ from .errors import IndexCorrupt, IndexLocked, IndexNotFound, RebuildNeeded
 # linked into a format-3 generation by an update still reads.
 # 4: RANGES, when written whole, is the binary RANGES_BINARY (`write_table`); a generation reads that file if it
 # has one, else the JSON of formats 1-3 (an update of an older index links its table in).
-INDEX_FORMAT = 4
-READABLE_FORMATS = (1, 2, 3, 4)
+# 5: DOCUMENTS, the RANGES table keyed by Whoosh document number for queries (`document_ranges`); a generation
+# without it (formats 1-4) has it worked out from the paths Whoosh stores when opened.
+INDEX_FORMAT = 5
+READABLE_FORMATS = (1, 2, 3, 4, 5)
 WHOOSH_INDEX_NAME = "MAIN"
 CURRENT = "CURRENT"
 LOCK = "LOCK"
@@ -52,6 +54,9 @@ META = "zhsearch.json"
 LENGTH_DECODING = "length_decoding"
 RANGES = "ranges.json"
 RANGES_BINARY = "ranges.bin"  # how the RANGES table is written whole since format 4 (RangeColumns.to_bytes)
+# The live posts' text ranges keyed by Whoosh document number, written at every commit (format 5): a query's text
+# store then needs no path, neither the 20k of RANGES nor the 20k Whoosh stores (about 30 ms at 20k posts).
+DOCUMENTS = "documents.bin"
 MANIFEST = "manifest.json"
 POSTS = "posts.json"
 SYNONYMS = "synonyms.json"
@@ -221,46 +226,70 @@ class RangeColumns(NamedTuple):
     def to_bytes(self) -> bytes:
         """Header (magic, rows, bytes of the file names, bytes of the paths), the file names and the paths joined
         by NUL, then the file numbers (uint32), starts and ends (int64), little-endian."""
+        return self._pack(_RANGES_MAGIC, "\0".join(self.keys).encode("utf-8"), ())
+
+    def documents_bytes(self, signature: str) -> bytes:
+        """The DOCUMENTS form of columns keyed by Whoosh document number: as `to_bytes`, with the signature of the
+        segments that number the posts (`segments_signature`) in place of the paths, and the numbers (uint32)
+        after the ends."""
+        return self._pack(_DOCUMENTS_MAGIC, signature.encode("utf-8"), (array("I", self.keys),))
+
+    def _pack(self, magic: bytes, text: bytes, extra: tuple[array, ...]) -> bytes:
         names = "\0".join(self.files).encode("utf-8")
-        keys = "\0".join(self.keys).encode("utf-8")
-        numbers = [array("I", self.file), array("q", self.start), array("q", self.end)]
+        numbers = [array("I", self.file), array("q", self.start), array("q", self.end), *extra]
         if sys.byteorder == "big":
             for column in numbers:
                 column.byteswap()
-        header = _RANGES_HEADER.pack(_RANGES_MAGIC, len(self.keys), len(names), len(keys))
-        return b"".join([header, names, keys, *(column.tobytes() for column in numbers)])
+        header = _RANGES_HEADER.pack(magic, len(self.file), len(names), len(text))
+        return b"".join([header, names, text, *(column.tobytes() for column in numbers)])
 
     @classmethod
     def from_bytes(cls, data: bytes) -> RangeColumns:
-        if len(data) < _RANGES_HEADER.size:
-            raise ValueError("too short")
-        magic, rows, names_size, keys_size = _RANGES_HEADER.unpack_from(data)
-        at = _RANGES_HEADER.size
-        if magic != _RANGES_MAGIC or len(data) != at + names_size + keys_size + rows * 20:
-            raise ValueError("not a table of text ranges")
-        files = data[at:at + names_size].decode("utf-8").split("\0") if names_size else []
-        at += names_size
-        keys = data[at:at + keys_size].decode("utf-8").split("\0") if rows else []
-        at += keys_size
-        numbers = []
-        for typecode, size in (("I", 4), ("q", 8), ("q", 8)):
-            column = array(typecode)
-            column.frombytes(data[at:at + rows * size])
-            if sys.byteorder == "big":
-                column.byteswap()
-            numbers.append(column.tolist())
-            at += rows * size
-        if len(keys) != rows or (rows and not files) or max(numbers[0], default=-1) >= len(files):
+        files, text, numbers = cls._unpack(data, _RANGES_MAGIC, "")
+        keys = text.decode("utf-8").split("\0") if numbers[0] else []
+        if len(keys) != len(numbers[0]):
             raise ValueError("columns of different lengths")
         return cls(files, keys, *numbers)
 
+    @classmethod
+    def from_documents_bytes(cls, data: bytes) -> tuple[RangeColumns, str]:
+        """(the columns, keyed by document number; the signature of the segments they were written for)."""
+        files, text, numbers = cls._unpack(data, _DOCUMENTS_MAGIC, "I")
+        return cls(files, numbers[3], *numbers[:3]), text.decode("utf-8")
+
+    @staticmethod
+    def _unpack(data: bytes, magic: bytes, extra: str) -> tuple[list[str], bytes, list[list[int]]]:
+        """(file names, the text after them, the number columns) of `_pack`'s bytes; ValueError if damaged."""
+        if len(data) < _RANGES_HEADER.size:
+            raise ValueError("too short")
+        found, rows, names_size, text_size = _RANGES_HEADER.unpack_from(data)
+        at = _RANGES_HEADER.size
+        columns = [array(typecode) for typecode in "Iqq" + extra]
+        if found != magic or len(data) != at + names_size + text_size + rows * sum(c.itemsize for c in columns):
+            raise ValueError("not a table of text ranges")
+        files = data[at:at + names_size].decode("utf-8").split("\0") if names_size else []
+        at += names_size
+        text = data[at:at + text_size]
+        at += text_size
+        numbers = []
+        for column in columns:
+            column.frombytes(data[at:at + rows * column.itemsize])
+            if sys.byteorder == "big":
+                column.byteswap()
+            numbers.append(column.tolist())
+            at += rows * column.itemsize
+        if (rows and not files) or max(numbers[0], default=-1) >= len(files):
+            raise ValueError("columns of different lengths")
+        return files, text, numbers
 
     def table(self) -> dict[str, list[Any]]:
         files = self.files
         return {key: [files[f], s, e] for key, f, s, e in zip(self.keys, self.file, self.start, self.end)}
 
 
+_Parsed = TypeVar("_Parsed")
 _RANGES_MAGIC = b"ZHSRNG01"
+_DOCUMENTS_MAGIC = b"ZHSDOC01"
 _RANGES_HEADER = struct.Struct("<8sQQQ")
 
 
@@ -274,7 +303,11 @@ def _range_columns(path: Path, value: Any) -> RangeColumns | None:
 
 def _binary_ranges(gen: Path) -> RangeColumns | None:
     """The RANGES table of `gen` if it is written as RANGES_BINARY (None: it is JSON, as before format 4)."""
-    path = gen / RANGES_BINARY
+    return _read_binary(gen / RANGES_BINARY, RangeColumns.from_bytes)
+
+
+def _read_binary(path: Path, parse: Callable[[bytes], _Parsed]) -> _Parsed | None:
+    """`parse` of the file's bytes; None if there is no such file, IndexCorrupt if it can't be read or parsed."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -282,7 +315,7 @@ def _binary_ranges(gen: Path) -> RangeColumns | None:
     except OSError as e:
         raise IndexCorrupt(f"{path} cannot be read ({e.strerror}); rebuild the index with `zhsearch index --rebuild`")
     try:
-        return RangeColumns.from_bytes(data)
+        return parse(data)
     except (ValueError, UnicodeDecodeError) as e:
         raise IndexCorrupt(f"{path} is damaged ({e}); rebuild the index with `zhsearch index --rebuild`") from None
 
@@ -300,6 +333,60 @@ def read_ranges(gen: Path, changes: dict[str, dict[str, Any]]) -> tuple[RangeCol
             raise IndexCorrupt(f"{path} is damaged (not a table); rebuild the index with `zhsearch index --rebuild`")
         columns = RangeColumns.of(value)
     return columns, changes.get(RANGES, {})
+
+
+def segments_signature(segments: Iterable[Any]) -> str:
+    """Which Whoosh segments number an index's posts: each one's name, documents and deleted documents."""
+    return ";".join(f"{segment.name}:{segment.doc_count}:{len(segment.deleted)}" for segment in segments)
+
+
+def document_ranges(segments: Iterable[Any], columns: RangeColumns, changes: dict[str, Any]) -> RangeColumns:
+    """The DOCUMENTS columns: `columns` with `changes` applied (as `read_ranges` gives them), each post's path
+    replaced by the number of its live document in Whoosh's `segments` (segments.SegmentFiles or WhooshSegment),
+    in file and start order. A path no live document has is left out."""
+    docnums: dict[str, int] = {}
+    for segment in segments:
+        paths, base, deleted = segment.paths(), segment.base, segment.deleted
+        if deleted:
+            kept = [i for i in range(len(paths)) if i not in deleted]
+            docnums.update(zip(map(paths.__getitem__, kept), (base + i for i in kept)))
+        else:
+            docnums.update(zip(paths, range(base, base + len(paths))))
+    files = list(columns.files)
+    number = {name: i for i, name in enumerate(files)}
+    rows = [(f, start, end, docnums[key]) for key, f, start, end in zip(columns.keys, columns.file, columns.start,
+                                                                         columns.end)
+            if key not in changes and key in docnums]
+    for key, entry in changes.items():
+        if entry is not None and key in docnums:
+            name, start, end = entry
+            if name not in number:
+                number[name] = len(files)
+                files.append(name)
+            rows.append((number[name], start, end, docnums[key]))
+    rows.sort()
+    return RangeColumns(files, [r[3] for r in rows], [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+
+
+def write_documents(gen: Path, segments: list[Any]) -> None:
+    """Write DOCUMENTS for the Whoosh `segments` of generation `gen`, from its RANGES table and changes."""
+    columns, changes = read_ranges(gen, read_changes(gen))
+    ranges = document_ranges(segments, columns, changes)
+    write_bytes(gen / DOCUMENTS, ranges.documents_bytes(segments_signature(segments)))
+
+
+def read_documents(gen: Path, segments: list[Any]) -> RangeColumns | None:
+    """The DOCUMENTS columns of `gen` (None if it has none, as before format 5); IndexCorrupt if they were not
+    written for `segments`."""
+    path = gen / DOCUMENTS
+    found = _read_binary(path, RangeColumns.from_documents_bytes)
+    if found is None:
+        return None
+    columns, signature = found
+    if signature != segments_signature(segments):
+        raise IndexCorrupt(f"{path} does not match the index's segments; rebuild the index with "
+                           "`zhsearch index --rebuild`")
+    return columns
 
 
 def read_table(gen: Path, name: str, changes: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:

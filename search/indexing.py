@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, cast
 
-from . import __version__, analysis, generations, lexicon, schema
+from . import __version__, analysis, generations, lexicon, schema, segments
 from .corpus import find_post_names, find_posts
 from .errors import IndexCorrupt, IndexNotFound, PostError, RebuildNeeded
 from .config import Config, file_digest, load_config, read_synonyms
@@ -408,8 +408,8 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
     else:
         results = _run_workers(_largest_first(files), count, root, temp, include_drafts, config, tick)
 
-    segments = [segment for c in results for segment in c.segments]
-    TOC(ix.schema, segments, 1).write(ix.storage, WHOOSH_INDEX_NAME)
+    written = [segment for c in results for segment in c.segments]
+    TOC(ix.schema, written, 1).write(ix.storage, WHOOSH_INDEX_NAME)
     posts = _write_spooled_tables(temp, results)
     return _finish_generation(index_dir, root, temp, final, results, walk_skipped, include_drafts, config,
                               rebuilt=True, started=started, reason=reason, json_files={}, posts=posts)
@@ -514,6 +514,7 @@ def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, res
     }
     for name, value in json_files.items():
         generations.write_table(temp, name, value)
+    _write_documents(temp)
     generations.write_json(temp / generations.SYNONYMS, read_synonyms(config.synonyms))
     if not (temp / generations.FOLD).exists():  # an update keeps the table of the build (linked)
         generations.write_json(temp / generations.FOLD, analysis.fold_table_record())
@@ -526,6 +527,26 @@ def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, res
     return BuildReport(index_dir=index_dir, rebuilt=rebuilt, indexed=posts, drafts=drafts,
                        skipped=tuple(sorted(skipped)), degraded=tuple(sorted(degraded)),
                        seconds=time.monotonic() - started, reason=reason, **counts)
+
+
+def _write_documents(gen: Path) -> None:
+    """DOCUMENTS for the Whoosh index committed in `gen`, once its tables and changes are written."""
+    try:
+        found: list[Any] = segments.read_segments(gen, WHOOSH_INDEX_NAME)
+    except segments.Unsupported:  # compound segments of an early index, updated since: read through Whoosh
+        from whoosh import index as whoosh_index
+
+        reader = whoosh_index.open_dir(str(gen), indexname=WHOOSH_INDEX_NAME, readonly=True).reader()
+        try:
+            generations.write_documents(gen, segments.whoosh_segments(reader))
+        finally:
+            reader.close()
+        return
+    try:
+        generations.write_documents(gen, found)
+    finally:
+        for segment in found:
+            segment.close()
 
 
 def _length_decoding() -> list[int]:

@@ -23,7 +23,7 @@ import os
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Collection, Iterator, NamedTuple
 
 from . import analysis, generations, query as querylang, segments, snippets
 from .errors import IndexCorrupt, SearchError
@@ -105,6 +105,9 @@ EARLY_WEIGHT = 3.0
 EARLY_CHARS = 120
 PHRASE_WEIGHT = 0.25
 SENTENCE_WEIGHT = 2.5
+# Ordering equal posts by path reads each one's path from Whoosh's column, up to this many posts; more, and every
+# path is read at once (Index._paths).
+PATHS_LOOKED_UP = 256
 
 
 def _length_of_byte(decoding: list[int] | None) -> list[int]:
@@ -376,12 +379,6 @@ class Index:
             generations.adopt_fold_table(self.generation)
             # Read once: the posts' table (read later, for filters and facets) takes its changes from here too.
             self._changes = generations.read_changes(self.generation)
-            columns, range_changes = generations.read_ranges(self.generation, self._changes)
-            try:
-                self._store = TextStore.from_columns(self.generation, columns, range_changes)
-            except (IndexError, TypeError, ValueError) as e:
-                raise IndexCorrupt(f"{self.generation / generations.RANGES} is damaged ({type(e).__name__}: {e}); "
-                                   "rebuild the index with `zhsearch index --rebuild`") from None
             self._lexicon = Lexicon(self.generation / generations.LEXICON)
             offer_emissions(self.generation / generations.EMISSIONS)
             self._whoosh_reader: Any = None
@@ -395,12 +392,31 @@ class Index:
                 self._lexicon.close()
                 raise IndexCorrupt(f"the index at {index_dir} is damaged ({type(e).__name__}: {e}); "
                                    "rebuild it with `zhsearch index --rebuild`") from e
+            try:
+                # The text store keyed by document number: matching, ranking and snippets need no path.
+                self._store = TextStore.from_columns(self.generation, self._document_ranges(), {})
+            except (IndexError, TypeError, ValueError) as e:
+                self.close()
+                raise IndexCorrupt(f"the text ranges of {self.generation} are damaged ({type(e).__name__}: {e}); "
+                                   "rebuild the index with `zhsearch index --rebuild`") from None
+            except BaseException:
+                self.close()
+                raise
             self._segment_bases = [segment.base for segment in self._segments]
             self._doc_count_all = sum(segment.doc_count for segment in self._segments)
             self._field_lengths: dict[str, int] = {}
         except BaseException:
             self._unpin()
             raise
+
+    def _document_ranges(self) -> generations.RangeColumns:
+        """The live posts' text ranges by document number: as written at commit, or (indexes before format 5)
+        worked out from the paths Whoosh stores."""
+        found = generations.read_documents(self.generation, self._segments)
+        if found is not None:
+            return found
+        columns, changes = generations.read_ranges(self.generation, self._changes)
+        return generations.document_ranges(self._segments, columns, changes)
 
     def _unpin(self) -> None:
         # Forgotten before it is closed: closing the number twice would close whatever file reused it.
@@ -464,10 +480,16 @@ class Index:
 
     @functools.cached_property
     def _all(self) -> frozenset[int]:
-        return frozenset(self._docnums.values())
+        """The document number of every live post."""
+        live: list[int] = []
+        for segment in self._segments:
+            numbers = range(segment.base, segment.base + segment.doc_count)
+            deleted = {segment.base + n for n in segment.deleted}
+            live.extend(itertools.filterfalse(deleted.__contains__, numbers) if deleted else numbers)
+        return frozenset(live)
 
     def __len__(self) -> int:
-        return len(self._docnums)
+        return len(self._all)
 
     # -- matching ---------------------------------------------------------------------------------------------
 
@@ -577,19 +599,16 @@ class Index:
         """(docs containing the text verbatim or, unless quoted, its words; the verbatim ones; for a run of
         several words matched softly, the share of its content words each matching doc has, else None)."""
         fields = (field,) if field else SEARCH_FIELDS
-        docnums = self._docnums
         # A post whose word fields hold the text as one word contains it: the word was cut from the same folded text
         # the store holds. Only the others are scanned ("数据库" at 20k posts: 6k candidate posts → the few
         # hundred without the word).
         known = self._word_docs([folded], fields)
-        skip = {self._paths[n] for n in known} if known else None
-        verbatim = known | {docnums[k] for k in self._store.find(folded, None if field is None else fields, skip)
-                            if k in docnums}
+        verbatim = known | self._store.find(folded, None if field is None else fields, known)
         if quoted:
             return verbatim, verbatim, None
         words = self._words(folded)
         matched = set(verbatim)
-        if not words or not docnums:
+        if not words or not self._all:
             return matched, verbatim, None
         content = _content_words(words)
         question = _is_question(folded, words, content)
@@ -606,7 +625,7 @@ class Index:
         total_weight = 0.0
         for word in content:
             docs = self._word_docs(groups.get(word, [word]), fields)
-            weight = math.log(1 + len(docnums) / (1 + len(docs))) if COVERAGE_IDF else 1.0
+            weight = math.log(1 + len(self._all) / (1 + len(docs))) if COVERAGE_IDF else 1.0
             total_weight += weight
             for n in docs:
                 hits[n] = hits.get(n, 0) + 1
@@ -644,7 +663,7 @@ class Index:
         from whoosh import query as wq
 
         splits = analysis.pinyin_splits(reading, analysis.pinyin_syllables())
-        if not self._docnums or not splits:
+        if not self._all or not splits:
             return set()
         phrases = [wq.Phrase(PINYIN_FIELD, split) if len(split) > 1 else wq.Term(PINYIN_FIELD, split[0])
                    for split in splits]
@@ -878,9 +897,8 @@ class Index:
                 for n, share in coverage.items():
                     if n in scores:
                         scores[n] *= share ** COVERAGE_POWER
-        paths = self._paths
         if RERANK_DEPTH and scores:
-            self._rerank_questions(terms, seen, scores, paths)
+            self._rerank_questions(terms, seen, scores)
         empty: Seen = (set(), set(), None)
         # Posts matching more terms literally (not only through pinyin) first, then more terms verbatim. Counted
         # set by set (Counter counts in C): post by post, term by term, it was 20 ms of a 6k-hit query at 20k.
@@ -892,17 +910,28 @@ class Index:
         weight = len(terms) + 1
         tiers = {n: literal.get(n, 0) * weight + verbatim.get(n, 0) for n in matched}
 
-        def order(n: int) -> tuple[int, float, str]:
-            return -tiers[n], -scores.get(n, 0.0), paths[n]
+        def order(n: int) -> tuple[int, float]:
+            return -tiers[n], -scores.get(n, 0.0)
 
-        # Only the page asked for is put in order (by relevance; the caller sorts all of them by date).
-        ranked = sorted(matched, key=order) if best is None else heapq.nsmallest(best, matched, key=order)
+        # Only the page asked for is put in order (by relevance; the caller sorts all of them by date). Equal posts
+        # go by path, which is looked up only for the posts that need it: the page, and the posts tied with its
+        # last one when some of them fall beyond it (a map of every path was 10-20 ms of a query at 20k posts).
+        pool: Collection[int] = matched
+        if best is not None and best < len(matched):
+            first = heapq.nsmallest(best + 1, matched, key=order)
+            boundary = order(first[-1])
+            if order(first[-2]) == boundary:
+                pool = [n for n in first if order(n) != boundary] + [n for n in matched if order(n) == boundary]
+            else:
+                pool = first[:best]
+        path = self._paths.__getitem__ if len(pool) > PATHS_LOOKED_UP else self._path
+        ranked = sorted(pool, key=lambda n: (*order(n), path(n)))[:best]
         ceiling = max(scores.values(), default=0.0) + 1.0
         # One number that orders like the ranking: the tier counts above any BM25F difference.
         return [(n, tiers[n] * ceiling + scores.get(n, 0.0)) for n in ranked]
 
     def _rerank_questions(self, terms: list[querylang.Term], seen: dict[querylang.Term, Seen],
-                          scores: dict[int, float], paths: dict[int, str]) -> None:
+                          scores: dict[int, float]) -> None:
         """Re-score the best RERANK_DEPTH posts of each question from their stored body text.
 
         A post gains, with `top` the best first-pass score: top * EARLY_WEIGHT * (the mean over the question's
@@ -931,7 +960,7 @@ class Index:
             finders = _gram_finders(_char_bigrams(folded))
             candidates = heapq.nlargest(RERANK_DEPTH, scores, key=scores.__getitem__)
             top = scores[candidates[0]] if candidates else 0.0
-            texts = [self._store.fields_of(paths[n]).get("body", "") for n in candidates]
+            texts = [self._store.fields_of(n).get("body", "") for n in candidates]
             # A bigram weighs by its rarity among the posts being re-scored (every one of them may hold 保险).
             held = [sum(1 for text in texts if _found(text, finder)) for finder in finders] if SENTENCE_WEIGHT else []
             gram_weights = [math.log(1 + len(texts) / (1 + k)) for k in held]
@@ -950,11 +979,15 @@ class Index:
         segment = self._segments[bisect.bisect_right(self._segment_bases, docnum) - 1]
         return segment.stored_fields(docnum - segment.base)
 
+    def _path(self, docnum: int) -> str:
+        segment = self._segments[bisect.bisect_right(self._segment_bases, docnum) - 1]
+        return segment.path(docnum - segment.base)
+
     def _hit(self, docnum: int, score: float, terms: list[querylang.Term]) -> Hit:
         stored = self._stored_fields(docnum)
         text = stored.get("text", "")
         # The text store holds the body folded: only the lines of the excerpt are normalised again.
-        folded = self._store.fields_of(stored["path"])["body"]
+        folded = self._store.fields_of(docnum)["body"]
         excerpt = snippets.make_snippet(text, [analysis.fold(t.text).strip() for t in terms], self._words, folded)
         return Hit(**_shown_fields(stored), authors=tuple(stored.get("meta", {}).get("authors", ())), score=score,
                    snippet=excerpt.text, highlights=excerpt.highlights)

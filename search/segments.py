@@ -156,11 +156,12 @@ class SegmentFiles:
     """One segment of the index, read from its files (a document number here is the segment's own)."""
 
     def __init__(self, directory: Path, state: _SegmentState, base: int) -> None:
+        self.name = f"{state.indexname}_{state.segid}"  # as Whoosh's Segment.segment_id()
         self.base = base
         self.doc_count = int(state._doccount)
         self.deleted: frozenset[int] = frozenset(state._deleted or ())
         self._field_lengths = dict(state._fieldlengths)
-        self._prefix = directory / f"{state.indexname}_{state.segid}"
+        self._prefix = directory / self.name
         self._terms = _map(self._path(".trm"))
         self._postings_file = _map(self._path(".pst"))
         self._columns: dict[str, Any] = {}
@@ -331,6 +332,14 @@ class SegmentFiles:
         values = map(whole.__getitem__, map(slice, offsets, map(int.__add__, offsets, lengths)))
         return b"\0".join(values).decode("utf-8").split("\0")
 
+    def path(self, docnum: int) -> str:
+        """One post's path."""
+        column = self._var_bytes("path")
+        if column is None:
+            return ""
+        data, offsets, lengths = column
+        return bytes(data[offsets[docnum]:offsets[docnum] + lengths[docnum]]).decode("utf-8")
+
     def stored_fields(self, docnum: int) -> dict[str, Any]:
         """The post's stored fields (a PickleColumn over a CompressedBytesColumn named _stored)."""
         column = self._var_bytes("_stored")
@@ -349,6 +358,7 @@ class WhooshSegment:
 
     def __init__(self, reader: Any, base: int) -> None:
         self._reader = reader
+        self.name = reader.segment().segment_id()
         self.base = base
         self.doc_count = reader.doc_count_all()
         self.deleted = frozenset(reader.segment().deleted_docs()) if reader.has_deletions() else frozenset()
@@ -391,6 +401,9 @@ class WhooshSegment:
     def paths(self) -> list[str]:
         column = self._reader.column_reader("path", translate=False)
         return [value.decode("utf-8") for value in column]
+
+    def path(self, docnum: int) -> str:
+        return self._reader.column_reader("path", translate=False)[docnum].decode("utf-8")
 
     def stored_fields(self, docnum: int) -> dict[str, Any]:
         return self._reader.stored_fields(docnum)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import search
-from search import generations
+from search import analysis, generations
 
 from conftest import POSTS, UNDECODABLE, VISIBLE
 
@@ -317,18 +317,20 @@ def test_touched_post_recorded_in_changes(tmp_path):
     assert found(index_dir, "鲲鹏") == {"a.md"}
 
 
-@pytest.mark.parametrize("old_format", [1, 2, 3])
+@pytest.mark.parametrize("old_format", [1, 2, 3, 4])
 def test_index_of_an_older_format_is_read_and_updated(fresh_corpus, tmp_path, old_format):
     # Formats 1 (no changes file) and 2 (changes) are what earlier versions wrote, with the ranges table a mapping of
-    # paths, and format 3 with it as JSON columns: still searched and updated without a rebuild, the older table
-    # linked into the new generation.
+    # paths, format 3 with it as JSON columns, format 4 binary, none with the table by document number: still
+    # searched and updated without a rebuild, the older table linked into the new generation.
     index_dir = tmp_path / "index"
     search.build_index(fresh_corpus, index_dir, workers=1)
     gen = live_generation(index_dir)
-    table = generations.read_table(gen, generations.RANGES)
-    generations.write_json(gen / generations.RANGES,
-                           generations.RangeColumns.of(table).to_json() if old_format == 3 else table)
-    (gen / generations.RANGES_BINARY).unlink()
+    (gen / generations.DOCUMENTS).unlink()
+    if old_format < 4:
+        table = generations.read_table(gen, generations.RANGES)
+        generations.write_json(gen / generations.RANGES,
+                               generations.RangeColumns.of(table).to_json() if old_format == 3 else table)
+        (gen / generations.RANGES_BINARY).unlink()
     meta = generations.read_json(gen / generations.META)
     generations.write_json(gen / generations.META,
                            {**meta, "format": old_format, "files": generations.file_sizes(gen)})
@@ -338,11 +340,66 @@ def test_index_of_an_older_format_is_read_and_updated(fresh_corpus, tmp_path, ol
     assert (report.rebuilt, report.added) == (False, 1)
     new_gen = live_generation(index_dir)
     assert generations.read_json(new_gen / generations.META)["format"] == generations.INDEX_FORMAT
-    assert ("columns" in generations.read_json(new_gen / generations.RANGES)) == (old_format == 3)  # linked as it was
-    assert not (new_gen / generations.RANGES_BINARY).exists()
+    assert (new_gen / generations.DOCUMENTS).exists()
+    if old_format < 4:
+        assert ("columns" in generations.read_json(new_gen / generations.RANGES)) == (old_format == 3)  # linked
+        assert not (new_gen / generations.RANGES_BINARY).exists()
     assert found(index_dir, "鲲鹏") == {"blog/new.md"}
     assert found(index_dir, "马克思") == {"blog/marx.md"}
     assert found(index_dir, '"鲲鹏"') == {"blog/new.md"}  # quoted: the text store alone
+
+
+def _document_ranges_from_paths(gen: Path) -> tuple[generations.RangeColumns, generations.RangeColumns]:
+    """(DOCUMENTS as written in `gen`, the same worked out from the paths Whoosh stores)."""
+    from search import segments
+
+    found = segments.read_segments(gen, generations.WHOOSH_INDEX_NAME)
+    try:
+        written = generations.read_documents(gen, found)
+        worked_out = generations.document_ranges(found, *generations.read_ranges(gen, generations.read_changes(gen)))
+    finally:
+        for segment in found:
+            segment.close()
+    return written, worked_out
+
+
+def test_documents_table_follows_builds_and_updates(fresh_corpus, tmp_path):
+    # Written at every commit for the segments of that commit: equal to the RANGES table (with its changes) keyed
+    # by the live document of each path, after a build and after updates that add, change and delete posts.
+    index_dir = tmp_path / "index"
+    search.build_index(fresh_corpus, index_dir, workers=2)
+    written, worked_out = _document_ranges_from_paths(live_generation(index_dir))
+    assert written == worked_out and len(written.keys) == len(VISIBLE)
+    (fresh_corpus / "blog" / "new.md").write_text("---\ntitle: 新文章\n---\n这里提到了鲲鹏。\n", encoding="utf-8")
+    (fresh_corpus / "blog" / "marx.md").write_text("---\ntitle: 改过\n---\n凤凰。\n", encoding="utf-8")
+    search.update_index(fresh_corpus, index_dir)
+    (fresh_corpus / "blog" / "new.md").unlink()
+    search.update_index(fresh_corpus, index_dir)
+    gen = live_generation(index_dir)
+    written, worked_out = _document_ranges_from_paths(gen)
+    assert written == worked_out and len(written.keys) == len(VISIBLE)
+    assert sorted(written.keys) != list(range(len(VISIBLE)))  # the changed post's old document is deleted
+    with search.open_index(index_dir) as ix:
+        for docnum in written.keys:  # each number's text is its own post's
+            path = ix._stored_fields(docnum)["path"]
+            assert ix._store.fields_of(docnum)["title"] == analysis.fold(ix.show(path).title)
+    assert found(index_dir, "凤凰") == {"blog/marx.md"}
+    assert found(index_dir, '"鲲鹏"') == set()
+
+
+def test_documents_table_of_other_segments_is_damage(built, tmp_path):
+    # A table written for other segments would give posts the text of others: reported, not read.
+    import shutil
+
+    index_dir = tmp_path / "index"
+    shutil.copytree(built[0], index_dir)
+    gen = live_generation(index_dir)
+    written, _ = _document_ranges_from_paths(gen)
+    generations.write_bytes(gen / generations.DOCUMENTS, written.documents_bytes("MAIN_other:3:0"))
+    meta = generations.read_json(gen / generations.META)
+    generations.write_json(gen / generations.META, {**meta, "files": generations.file_sizes(gen)})
+    with pytest.raises(search.IndexCorrupt, match="does not match the index's segments"):
+        search.open_index(index_dir)
 
 
 def test_updates_merge_their_store_files_and_drop_dead_ones(tmp_path, monkeypatch):

@@ -358,6 +358,23 @@ def _small_index(base: Path, posts: dict[str, tuple[str, str]]):
     return search.open_index(base / "index")
 
 
+def test_equal_posts_go_by_path_across_pages(tmp_path, monkeypatch):
+    # Seven posts alike but for their paths, and one better (the word in its title): each page holds the next
+    # posts by path, whether the tie ends inside the page or beyond it, and whether the paths are read one by one
+    # or all at once.
+    from search import searching
+
+    posts = {f"{name}.md": ("帖子", "这里写了鲲鹏的故事。") for name in ("g", "c", "a", "f", "b", "e", "d")}
+    posts["z.md"] = ("鲲鹏", "这里写了鲲鹏的故事。")
+    with _small_index(tmp_path, posts) as ix:
+        assert paths(ix.search("鲲鹏", limit=None)) == ["z.md", "a.md", "b.md", "c.md", "d.md", "e.md", "f.md", "g.md"]
+        pages = [paths(ix.search("鲲鹏", limit=3, page=n)) for n in (1, 2, 3)]
+        assert pages == [["z.md", "a.md", "b.md"], ["c.md", "d.md", "e.md"], ["f.md", "g.md"]]
+        assert paths(ix.search("鲲鹏", limit=1)) == ["z.md"]
+        monkeypatch.setattr(searching, "PATHS_LOOKED_UP", 0)
+        assert [paths(ix.search("鲲鹏", limit=3, page=n)) for n in (1, 2, 3)] == pages
+
+
 @pytest.fixture(scope="module")
 def qa_ix(tmp_path_factory):
     bodies = {
