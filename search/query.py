@@ -10,7 +10,6 @@ parenthesis is closed at the end of the query; a stray `)` is an error.
 
 from __future__ import annotations
 
-import calendar
 import re
 import unicodedata
 from typing import NamedTuple
@@ -91,6 +90,8 @@ def date_bounds(text: str) -> tuple[int, int]:
         raise ValueError(f"not a date: {text!r} (month {month})")
     if month is None:
         return year * 10**10 + 101000000, year * 10**10 + 1231235959
+    import calendar  # only for dates: it imports locale too, 2 ms of every cold query
+
     last = calendar.monthrange(year, month)[1]
     if day is not None and not 1 <= day <= last:
         raise ValueError(f"not a date: {text!r} (day {day})")
