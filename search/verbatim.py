@@ -84,11 +84,17 @@ def _post_buckets(text: str, buckets: int) -> set[int]:
 
 
 def _needle_buckets(text: str, buckets: int) -> set[int]:
-    """Buckets that every post containing `text` has: its pairs' (a one-unit text: its character's)."""
+    """Buckets that every post containing `text` has: its pairs' and its characters'.
+
+    The characters too, though a pair implies its two characters: one bucket holds many pairs, and a bucket that
+    also holds a pair common in every post (的是) is set in most posts. On the 20k scale corpus, 体验 alone had
+    15.5k candidates (3.2k of them holding the word), 7.8k with its characters' buckets; 二维码 3.1k, 2.1k.
+    """
     units = text.encode("utf-16-le", "surrogatepass")
-    if len(units) == 2:
-        return {(_UNIGRAM | ord(text)) % buckets}
-    return set(map(buckets.__rmod__, _pair_codes(units)))
+    found = set(map(buckets.__rmod__, map(_UNIGRAM.__or__, map(ord, set(text)))))
+    if len(units) > 2:
+        found.update(map(buckets.__rmod__, _pair_codes(units)))
+    return found
 
 
 class TextStoreWriter:
