@@ -13,15 +13,16 @@ normalisation) and costs one fast byte scan per verbatim term.
 Prefilter: a full scan costs O(corpus) per term (~4 ms at 700 posts, ~240 ms at 20k). So each store file has a
 sidecar (`<store>.grams`, written by `TextStoreWriter` as the file is written) that says, for every post of the
 file, which "gram buckets" occur in it: every character and every pair of adjacent UTF-16 code units of the post's
-stored text is hashed to one of `BUCKETS` buckets (a one-hash Bloom filter per post, stored bit-sliced). A needle
-that occurs in a post has all its pairs (a one-unit needle: its character) in that post, so the posts whose bits
+stored text is hashed into each bank of buckets (`BANKS`: a Bloom filter per post with one hash a bank, stored
+bit-sliced). A needle that occurs in a post has all its characters and pairs in that post, so the posts whose bits
 are set for all of the needle's buckets are a superset of the answer; `find` scans only those. Hash collisions
 only add candidates, which the scan rejects: results are exactly those of the full scan. A store file without a
 sidecar (indexes written before it existed, or a store appended to) is scanned in full.
 
 Layout of a sidecar (integers and bitmaps little-endian; pair codes depend on the writer's byte order, which the
-header records: another order's sidecar is ignored): a header (`_HEADER`: magic, byte order of the writer, buckets,
-posts per block, post count, offset of the starts table), then for each block of `BLOCK` posts one bitmap per
+header records: another order's sidecar is ignored): a header (`_HEADER`: magic, byte order of the writer, the
+size of each bank, posts per block, post count, offset of the starts table; `_HEADER_V1` for the one bank of
+earlier versions), then for each block of `BLOCK` posts one bitmap per
 bucket (bit i = i-th post of the block; `BLOCK // 8` bytes each, the last block's as many bytes as its posts
 need), then the start offset of each post in the store file (uint64). A query reads one small slice per bucket
 and block, through mmap: opening an index reads no sidecar, a query reads a few pages of one.
@@ -34,6 +35,7 @@ two fields or two posts.
 from __future__ import annotations
 
 import bisect
+import collections
 import itertools
 import mmap
 import os
@@ -41,7 +43,7 @@ import struct
 import sys
 from array import array
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Container, Iterable
+from typing import TYPE_CHECKING, Any, Collection, Container, Iterable, Iterator
 
 from .errors import IndexCorrupt
 
@@ -54,14 +56,22 @@ FIELD_ORDER = ("title", "author", "category", "tag", "body")
 SCAN_WINDOW = 8 << 20
 
 GRAMS_SUFFIX = ".grams"
-# Buckets: 2.3 KB of sidecar per post (22% of the blogs' store, 20% of the 20k scale corpus's); about 10% of a
-# blog post's bits are set. A pair (a, b) goes to bucket (a + b * 65536) mod BUCKETS: a prime whose 65536 residue
-# (11179) is about 0.618 of it, as residues near 0 or near the prime made neighbouring pairs (Latin letters)
-# collide (on the blogs corpus, 32771, whose residue is -6, gave 4x the candidates for `python`, 30x for `内推`).
-BUCKETS = 18119
-BLOCK = 1024  # posts per block: the writer holds one block's bitmaps (BUCKETS * BLOCK / 8 = 2.3 MB)
-_MAGIC = b"ZHGRAMS1"
-_HEADER = struct.Struct("<8sBxxxIIQQ")  # magic, big-endian flag, buckets, block, posts, offset of starts
+# Banks of buckets: a character or pair of code c sets bucket c mod m of each bank of size m (after the banks before
+# it). Each bank's size is a prime whose 65536 residue is about 0.618 or 0.382 of it (18119: 11179, 25033: 15470),
+# as residues near 0 or near the prime made neighbouring pairs (Latin letters) collide (on the blogs corpus, 32771,
+# whose residue is -6, gave 4x the candidates for `python`, 30x for `内推`). One bank of 18119 (version 1 of the
+# sidecar) left some needles a candidate in most posts: each bucket holds thousands of pairs, and one that also
+# holds a pair of every post (的是) is set in nearly all of them. A needle's pair is now a candidate only where both
+# of its buckets are set. False candidates among 4,000 posts of the 20k scale corpus, one bank of 18119 / one of
+# 25033 / one of 40507 / 18119 + 25033 (bench/README.md): 内推 59 / 59 / 640 / 3, 体验 927 / 22 / 28 / 22, 索引
+# 54 / 8 / 113 / 2, 二维码 241 / 4 / 133 / 2, 性能 33 / 58 / 435 / 1. 5.4 KB of sidecar a post (about 10% of a post's
+# bits set in each bank, 2.3 KB with one bank).
+BANKS = (18119, 25033)
+BLOCK = 1024  # posts per block: the writer holds one block's bitmaps (sum(BANKS) * BLOCK / 8 = 5.5 MB)
+_MAGIC = b"ZHGRAMS2"
+_HEADER = struct.Struct("<8sBxxxIIIQQ")  # magic, big-endian flag, bank sizes, block, posts, offset of starts
+_MAGIC_V1 = b"ZHGRAMS1"
+_HEADER_V1 = struct.Struct("<8sBxxxIIQQ")  # magic, big-endian flag, buckets (one bank), block, posts, starts
 _UNIGRAM = 1 << 32  # a character's code: beside the pairs' codes, which are < 2**32
 
 
@@ -76,14 +86,22 @@ def _pair_codes(units: bytes) -> set[int]:
     return codes
 
 
-def _post_buckets(text: str, buckets: int) -> set[int]:
-    """The buckets of every character and every pair of adjacent UTF-16 units of a post's text."""
+def _buckets(codes: Collection[int], banks: tuple[int, ...]) -> Iterator[int]:
+    """The bucket of each character or pair code in every bank (in a bank of size m, after the banks before it:
+    code mod m), computed in C."""
+    offsets = itertools.accumulate(banks[:-1], initial=0)
+    return itertools.chain.from_iterable(map(offset.__add__, map(size.__rmod__, codes))
+                                         for offset, size in zip(offsets, banks))
+
+
+def _post_codes(text: str) -> set[int]:
+    """The codes of every character and every pair of adjacent UTF-16 units of a post's text."""
     codes = _pair_codes(text.encode("utf-16-le", "surrogatepass"))
     codes.update(map(_UNIGRAM.__or__, map(ord, set(text))))
-    return set(map(buckets.__rmod__, codes))
+    return codes
 
 
-def _needle_buckets(text: str, buckets: int) -> set[int]:
+def _needle_buckets(text: str, banks: tuple[int, ...]) -> set[int]:
     """Buckets that every post containing `text` has: its pairs' and its characters'.
 
     The characters too, though a pair implies its two characters: one bucket holds many pairs, and a bucket that
@@ -91,10 +109,10 @@ def _needle_buckets(text: str, buckets: int) -> set[int]:
     15.5k candidates (3.2k of them holding the word), 7.8k with its characters' buckets; 二维码 3.1k, 2.1k.
     """
     units = text.encode("utf-16-le", "surrogatepass")
-    found = set(map(buckets.__rmod__, map(_UNIGRAM.__or__, map(ord, set(text)))))
+    codes = set(map(_UNIGRAM.__or__, map(ord, set(text))))
     if len(units) > 2:
-        found.update(map(buckets.__rmod__, _pair_codes(units)))
-    return found
+        codes.update(_pair_codes(units))
+    return set(_buckets(codes, banks))
 
 
 class TextStoreWriter:
@@ -147,21 +165,36 @@ class _GramsWriter:
         self._file = open(path, "wb")
         self._file.write(bytes(_HEADER.size))
         self._starts = array("Q")
-        self._block = bytearray(BUCKETS * (BLOCK // 8))
-        self._in_block = 0
+        self._block = bytearray(sum(BANKS) * (BLOCK // 8))
+        self._in_block = 0  # posts of the block in `_block`
+        self._rows: list[bytes] = []  # the next (up to 8) posts' buckets, one byte a bucket (1: set)
 
     def add(self, start: int, text: str) -> None:
         self._starts.append(start)
-        width = BLOCK // 8
-        byte, bit = self._in_block >> 3, 1 << (self._in_block & 7)
-        block = self._block
-        for bucket in _post_buckets(text, BUCKETS):
-            block[bucket * width + byte] |= bit
-        self._in_block += 1
-        if self._in_block == BLOCK:
-            self._flush()
+        # A row of bytes set in C, 8 rows packed into the block's bits at once: setting each bucket's bit in the
+        # block by a Python loop took 0.5-1 ms a post (a post has thousands of buckets).
+        codes = _post_codes(text)
+        banks = [bytearray(size) for size in BANKS]
+        for bank, size in zip(banks, BANKS):
+            collections.deque(map(bank.__setitem__, map(size.__rmod__, codes), itertools.repeat(1)), maxlen=0)
+        self._rows.append(b"".join(banks))
+        if len(self._rows) == 8:
+            self._pack_rows()
+            if self._in_block == BLOCK:
+                self._flush()
+
+    def _pack_rows(self) -> None:
+        """Move the pending rows into the block: the byte of their 8 posts in each bucket's bitmap."""
+        packed = 0
+        for i, row in enumerate(self._rows):  # bucket b's byte gets bit i from row i's byte b (0 or 1)
+            packed |= int.from_bytes(row, "little") << i
+        self._block[self._in_block // 8::BLOCK // 8] = packed.to_bytes(sum(BANKS), "little")
+        self._in_block += len(self._rows)
+        self._rows = []
 
     def _flush(self) -> None:
+        if self._rows:
+            self._pack_rows()
         width = BLOCK // 8
         used = (self._in_block + 7) // 8
         if used == width:
@@ -169,7 +202,7 @@ class _GramsWriter:
         else:  # the last block: as many bytes a bucket as its posts need
             # Column by column with extended slices: a join of one slice per bucket took 30-70 ms, which every
             # one-post update paid.
-            trimmed = bytearray(BUCKETS * used)
+            trimmed = bytearray(sum(BANKS) * used)
             for byte in range(used):
                 trimmed[byte::used] = self._block[byte::width]
             self._file.write(trimmed)
@@ -177,7 +210,7 @@ class _GramsWriter:
         self._in_block = 0
 
     def close(self) -> None:
-        if self._in_block:
+        if self._in_block or self._rows:
             self._flush()
         starts_at = self._file.tell()
         starts = array("Q", self._starts)
@@ -185,7 +218,7 @@ class _GramsWriter:
             starts.byteswap()
         self._file.write(starts.tobytes())
         self._file.seek(0)
-        self._file.write(_HEADER.pack(_MAGIC, sys.byteorder == "big", BUCKETS, BLOCK, len(self._starts),
+        self._file.write(_HEADER.pack(_MAGIC, sys.byteorder == "big", *BANKS, BLOCK, len(self._starts),
                                       starts_at))
         self._file.flush()
         os.fsync(self._file.fileno())
@@ -202,14 +235,18 @@ class _Grams:
         except (OSError, ValueError) as e:
             raise IndexCorrupt(f"cannot read {path.name}: {e}") from e
         damaged = IndexCorrupt(f"{path.name} is damaged; rebuild the index with `zhsearch index --rebuild`")
-        if len(self._map) < _HEADER.size:
+        header = _HEADER_V1 if self._map[:len(_MAGIC_V1)] == _MAGIC_V1 else _HEADER
+        if len(self._map) < header.size:
             raise damaged
-        magic, big, self.buckets, self.block, self.posts, starts_at = _HEADER.unpack_from(self._map, 0)
+        magic, big, *banks, self.block, self.posts, starts_at = header.unpack_from(self._map, 0)
+        self.banks: tuple[int, ...] = tuple(banks)
+        self._bitmaps_at = header.size
+        buckets = sum(self.banks)
         width = self.block // 8
         full, rest = divmod(self.posts, self.block) if self.block else (0, 0)
-        bitmaps = self.buckets * (full * width + (rest + 7) // 8)
-        if (magic != _MAGIC or not self.buckets or not self.block or self.block % 8
-                or starts_at != _HEADER.size + bitmaps or len(self._map) != starts_at + 8 * self.posts):
+        bitmaps = buckets * (full * width + (rest + 7) // 8)
+        if (magic not in (_MAGIC, _MAGIC_V1) or not all(self.banks) or not self.block or self.block % 8
+                or starts_at != header.size + bitmaps or len(self._map) != starts_at + 8 * self.posts):
             raise damaged
         self.usable = bool(big) == (sys.byteorder == "big")  # pair codes depend on the writer's byte order
         starts = array("Q", self._map[starts_at:])
@@ -227,9 +264,9 @@ class _Grams:
 
     def candidates(self, text: str) -> list[int]:
         """Indexes (in `live_starts`) of the live posts that may contain `text`, in file order."""
-        wanted = sorted(_needle_buckets(text, self.buckets))
-        data, width, buckets, block = self._map, self.block // 8, self.buckets, self.block
-        at = _HEADER.size
+        wanted = sorted(_needle_buckets(text, self.banks))
+        data, width, buckets, block = self._map, self.block // 8, sum(self.banks), self.block
+        at = self._bitmaps_at
         found: list[int] = []
         for first in range(0, self.posts, block):
             size = min(width, (self.posts - first + 7) // 8)

@@ -113,6 +113,49 @@ def test_prefilter_skips_dead_posts_and_reads_several_files(tmp_path, monkeypatc
     _check_equal(store, live, _needles(rng, old + new, 120))
 
 
+def test_sidecar_of_one_bank_still_reads(tmp_path, monkeypatch):
+    """Sidecars written before the second bank (version 1: one bank of 18119) are read as they are, beside new ones:
+    grep's answer from both."""
+    rng = random.Random(11)
+    old, new = _posts(rng, 50), _posts(rng, 30)
+    old_keys = [f"p{i}" for i in range(len(old))]
+    with monkeypatch.context() as patch:
+        patch.setattr(verbatim, "BANKS", (18119,))
+        patch.setattr(verbatim, "_MAGIC", verbatim._MAGIC_V1)
+        patch.setattr(verbatim, "_HEADER", verbatim._HEADER_V1)
+        ranges = _write(tmp_path / "text-0.bin", old, old_keys)
+    new_keys = [f"n{i}" for i in range(len(new))]
+    ranges.update(_write(tmp_path / "text-gen-000002.bin", new, new_keys))
+    assert (tmp_path / ("text-0.bin" + GRAMS_SUFFIX)).read_bytes()[:8] == b"ZHGRAMS1"
+    assert (tmp_path / ("text-gen-000002.bin" + GRAMS_SUFFIX)).read_bytes()[:8] == b"ZHGRAMS2"
+    store = TextStore(tmp_path, ranges)
+    live = dict(zip(old_keys, old)) | dict(zip(new_keys, new))
+    _check_equal(store, live, _needles(rng, old + new, 100))
+    assert store._files["text-0.bin"].grams().banks == (18119,)
+    assert store._files["text-gen-000002.bin"].grams().banks == verbatim.BANKS
+
+
+def test_a_needle_is_a_candidate_only_where_each_bank_has_it(tmp_path):
+    """Posts holding every pair and character of a needle in one bank, but not in the other, are not candidates:
+    posts made of pairs that share the needle's buckets in the first bank alone."""
+    first, second = verbatim.BANKS
+    needle = "内推"
+    target = verbatim._needle_buckets(needle, verbatim.BANKS)
+    # Characters whose unigram codes share the needle's first-bank buckets, but not its second-bank ones.
+    decoys = []
+    for wanted in sorted(b for b in target if b < first):
+        code = next(c for c in range(verbatim._UNIGRAM | 0x4E00, verbatim._UNIGRAM | 0xD800)
+                    if c % first == wanted and (c & 0xFFFF) not in map(ord, needle)
+                    and first + c % second not in target)
+        decoys.append(chr(code & 0xFFFF))
+    posts = [{name: "" for name in FIELD_ORDER} for _ in range(2)]
+    posts[0]["body"] = "".join(decoys)
+    posts[1]["body"] = "内推"
+    ranges = _write(tmp_path / "text-0.bin", posts, ["decoy", "real"])
+    grams = TextStore(tmp_path, ranges)._files["text-0.bin"].grams()
+    assert grams.candidates(needle) == [1]
+
+
 def test_store_without_sidecar_is_scanned(tmp_path):
     """A store file written before sidecars existed has none: find scans it in full."""
     rng = random.Random(3)
