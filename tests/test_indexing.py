@@ -387,6 +387,26 @@ def test_documents_table_follows_builds_and_updates(fresh_corpus, tmp_path):
     assert found(index_dir, '"鲲鹏"') == set()
 
 
+def test_documents_table_written_through_whoosh_for_segments_only_it_reads(fresh_corpus, tmp_path, monkeypatch):
+    # An update of an index holding segments segments.py does not read (compound ones, from early versions) numbers
+    # the posts through Whoosh's reader: the same table.
+    from search import segments
+
+    index_dir = tmp_path / "index"
+    search.build_index(fresh_corpus, index_dir, workers=1)
+    (fresh_corpus / "blog" / "new.md").write_text("---\ntitle: 新文章\n---\n这里提到了鲲鹏。\n", encoding="utf-8")
+
+    def unsupported(*args, **kwargs):
+        raise segments.Unsupported("a compound segment")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(segments, "read_segments", unsupported)
+        search.update_index(fresh_corpus, index_dir)
+    written, worked_out = _document_ranges_from_paths(live_generation(index_dir))
+    assert written == worked_out and len(written.keys) == len(VISIBLE) + 1
+    assert found(index_dir, '"鲲鹏"') == {"blog/new.md"}
+
+
 def test_documents_table_of_other_segments_is_damage(built, tmp_path):
     # A table written for other segments would give posts the text of others: reported, not read.
     import shutil
