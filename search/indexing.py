@@ -46,11 +46,14 @@ COMPOUND = False
 UPDATE_STORE_PREFIX = "text-gen-"
 STORE_MERGE_AT = 16
 STORE_MERGE_COUNT = 8
-# Word postings a build's process holds in memory before it writes them out as a segment (see _SegmentsInTurn):
-# some 2,500 posts of the blogs' size, about 25 MB as BuildSegmentWriter holds them (an array of docnums and counts a
-# term: 24 MB for 1.5M postings in 90k terms, against 36 MB as lists of ints). A 707-post build writes one segment per
-# process.
-HELD_POSTINGS_LIMIT = 1_500_000
+# Word postings a build's process puts in one segment (see _SegmentsInTurn): some 2,500 posts of the blogs' size. A
+# query reads every segment, so fewer are better; a 707-post build writes one segment per process, a 20k-post build 12.
+SEGMENT_POSTINGS = 1_500_000
+# Word postings a build's process holds in memory: past that, the segment writer writes them out to a run file of its
+# own, merged into the segment when it is written (segment_writer.BuildSegmentWriter). A bound a 1k-post build's
+# processes reach (they have 430,000 postings each by their end) as a 20k-post build's do, so that a process's memory
+# does not grow with the corpus; held as segments were, a 20k-post build's processes held 1.5M (25 MB).
+HELD_POSTINGS_LIMIT = 250_000
 
 
 @dataclass(frozen=True)
@@ -252,10 +255,11 @@ def _worker(files: list[Path], counter: Any, root: Path, gen_dir: Path, number: 
 
 class _SegmentsInTurn:
     """Posts handed to a BuildSegmentWriter, whose segment is closed and another begun once it holds
-    HELD_POSTINGS_LIMIT word postings in memory: a build's process stays within a bound whatever the corpus's size.
+    SEGMENT_POSTINGS word postings; the writer holds at most HELD_POSTINGS_LIMIT of them in memory (the others are in
+    its run files): a build's process stays within a bound whatever the corpus's size.
 
-    (That writer keeps a segment's word postings in memory until the segment is written, then 40 bytes or so each:
-    one segment per process took the largest process of a 20k-post build from 208 to 394 MB.)
+    (Before run files, the segment's size was the bound on memory: one segment per process took the largest process
+    of a 20k-post build from 208 to 394 MB, a segment each 1.5M postings to 247 MB.)
     """
 
     def __init__(self, ix: Any, gen_dir: Path, limitmb: int) -> None:
@@ -266,12 +270,12 @@ class _SegmentsInTurn:
     def _new_writer(self) -> Any:
         from .segment_writer import BuildSegmentWriter
 
-        return BuildSegmentWriter(self._ix, _lk=False, limitmb=self._limitmb, compound=COMPOUND,
-                                  codec=schema.index_codec())
+        return BuildSegmentWriter(self._ix, spill_at=HELD_POSTINGS_LIMIT, _lk=False, limitmb=self._limitmb,
+                                  compound=COMPOUND, codec=schema.index_codec())
 
     def add_document(self, **fields: Any) -> None:
         self._writer.add_document(**fields)
-        if self._writer.postings_held >= HELD_POSTINGS_LIMIT:
+        if self._writer.postings >= SEGMENT_POSTINGS:
             self._segments.append(_close_segment_writer(self._writer, self._gen_dir))
             self._writer = self._new_writer()
 
