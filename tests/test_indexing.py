@@ -473,3 +473,37 @@ def test_ranges_table_round_trips_as_binary_columns(tmp_path):
     with pytest.raises(search.IndexCorrupt, match="damaged"):
         generations.read_ranges(tmp_path, {})
 
+
+def test_build_frees_each_posts_parse_tree_before_the_next_post(fresh_corpus, tmp_path, monkeypatch):
+    # BeautifulSoup's trees are cycles, freed only by the garbage collector: a build collects after each post, so
+    # that the trees of large posts do not pile up (they took a 20k-post build's processes from 134 to 171 MB).
+    import gc
+    import weakref
+
+    import bs4
+
+    from search import posts
+
+    trees: list[weakref.ref] = []
+    alive_at_read: list[int] = []
+
+    class Soup(bs4.BeautifulSoup):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            trees.append(weakref.ref(self))
+
+    read_post = posts.read_post
+
+    def reading(file, root):
+        alive_at_read.append(sum(tree() is not None for tree in trees))
+        return read_post(file, root)
+
+    monkeypatch.setattr(bs4, "BeautifulSoup", Soup)
+    monkeypatch.setattr(posts, "read_post", reading)
+    gc.disable()  # only the build's own collections
+    try:
+        search.build_index(fresh_corpus, tmp_path / "index", workers=1)
+    finally:
+        gc.enable()
+    assert len(trees) >= 2 and len(alive_at_read) >= len(VISIBLE)  # (the HTML posts: a tree each)
+    assert alive_at_read == [0] * len(alive_at_read)
