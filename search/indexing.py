@@ -54,6 +54,11 @@ SEGMENT_POSTINGS = 1_500_000
 # processes reach (they have 430,000 postings each by their end) as a 20k-post build's do, so that a process's memory
 # does not grow with the corpus; held as segments were, a 20k-post build's processes held 1.5M (25 MB).
 HELD_POSTINGS_LIMIT = 250_000
+# Megabytes of postings (by Whoosh's estimate, about 185 bytes each) Whoosh's pool holds for the fields it writes
+# itself (path, stamp: 17 postings a post; pinyin) before it writes them out as a sorted run. Those fields grow with
+# a segment's posts, not its words: 48 MB let the last segments of a 20k-post build, of 3,700 small posts each, hold
+# 63,000 (12 MB); 2 MB is more than a 1k-post build's processes need (500 posts each), so they never spill.
+POOL_MB = 2
 
 
 @dataclass(frozen=True)
@@ -243,7 +248,7 @@ def _worker(files: list[Path], counter: Any, root: Path, gen_dir: Path, number: 
         ix.storage.temp_storage = lambda name=None: FileStorage(str(own_temp)).create()
         # The parent holds the index's lock; several segment writers share the directory (as Whoosh's own
         # multiprocessing writer does), each segment under its own random name.
-        writer = _SegmentsInTurn(ix, gen_dir, limitmb=48)
+        writer = _SegmentsInTurn(ix, gen_dir)
         with _fewer_collections():
             chunk = _index_files(_claimed(files, counter), root, gen_dir, f"text-{number}.bin", include_drafts,
                                  config.pinyin, lambda _post: tokenizer, writer, lambda: queue.put(("tick", None)),
@@ -263,15 +268,15 @@ class _SegmentsInTurn:
     of a 20k-post build from 208 to 394 MB, a segment each 1.5M postings to 247 MB.)
     """
 
-    def __init__(self, ix: Any, gen_dir: Path, limitmb: int) -> None:
-        self._ix, self._gen_dir, self._limitmb = ix, gen_dir, limitmb
+    def __init__(self, ix: Any, gen_dir: Path) -> None:
+        self._ix, self._gen_dir = ix, gen_dir
         self._writer = self._new_writer()
         self._segments: list[Any] = []
 
     def _new_writer(self) -> Any:
         from .segment_writer import BuildSegmentWriter
 
-        return BuildSegmentWriter(self._ix, spill_at=HELD_POSTINGS_LIMIT, _lk=False, limitmb=self._limitmb,
+        return BuildSegmentWriter(self._ix, spill_at=HELD_POSTINGS_LIMIT, _lk=False, limitmb=POOL_MB,
                                   compound=COMPOUND, codec=schema.index_codec())
 
     def add_document(self, **fields: Any) -> None:
@@ -412,7 +417,7 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
     if count == 1:
         tokenizer = lexicon.new_tokenizer(config.user_dict)
         lexicon.write_lexicon(tokenizer, temp / generations.LEXICON)
-        writer = _SegmentsInTurn(ix, temp, limitmb=96)
+        writer = _SegmentsInTurn(ix, temp)
         with _fewer_collections():
             chunk = _index_files(files, root, temp, "text-0.bin", include_drafts, config.pinyin,
                                  lambda _post: tokenizer, writer, tick, spooled=True)

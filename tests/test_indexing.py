@@ -378,30 +378,33 @@ def test_updates_merge_their_store_files_and_drop_dead_ones(tmp_path, monkeypatc
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-@pytest.mark.parametrize("bound", ["SEGMENT_POSTINGS", "HELD_POSTINGS_LIMIT"])
+@pytest.mark.parametrize("bound", ["SEGMENT_POSTINGS", "HELD_POSTINGS_LIMIT", "POOL_MB"])
 def test_build_writes_a_segment_per_bounded_batch(fresh_corpus, tmp_path, monkeypatch, workers, bound):
     # A build's process writes a new segment each time it has SEGMENT_POSTINGS postings, and holds at most
-    # HELD_POSTINGS_LIMIT of them in memory (the others go to run files, merged into the segment): the index answers
-    # exactly as one with a segment per process and nothing written out before it.
+    # HELD_POSTINGS_LIMIT of them in memory (the others go to run files, merged into the segment), and Whoosh's pool
+    # (path and date postings) at most POOL_MB: the index answers exactly as one with a segment per process and
+    # nothing written out before it.
     from search import indexing, segment_writer
 
     search.build_index(fresh_corpus, tmp_path / "one", workers=workers)
-    monkeypatch.setattr(indexing, bound, 40)
-    spills: list[int] = []
-    spill = segment_writer.BuildSegmentWriter._spill
+    monkeypatch.setattr(indexing, bound, 0.0005 if bound == "POOL_MB" else 40)  # (0.0005 MB: a run every 3 postings)
+    from whoosh.writing import PostingPool
 
-    def watch(writer):
-        spills.append(writer.postings_held)
-        spill(writer)
+    runs: list[str] = []  # written out before the segment: by our segment writer, or by Whoosh's pool
+    for owner, name in ((segment_writer.BuildSegmentWriter, "_spill"), (PostingPool, "save")):
+        def watch(self, _write=getattr(owner, name), _name=name):
+            runs.append(_name)
+            _write(self)
 
-    monkeypatch.setattr(segment_writer.BuildSegmentWriter, "_spill", watch)
+        monkeypatch.setattr(owner, name, watch)
     search.build_index(fresh_corpus, tmp_path / "many", workers=workers)
     queries = ["台湾", "马克思", "内推", "的", '"人脉背书"', "title:台湾", "python"]
     with search.open_index(tmp_path / "one") as one, search.open_index(tmp_path / "many") as many:
         if bound == "SEGMENT_POSTINGS":
             assert len(many._segments) > len(one._segments) + 2
-        elif workers == 1:  # (a forked process's spills are not seen here)
-            assert len(many._segments) == len(one._segments) and len(spills) > 2
+        elif workers == 1:  # (a forked process's runs are not seen here)
+            assert len(many._segments) == len(one._segments)
+            assert runs.count("_spill" if bound == "HELD_POSTINGS_LIMIT" else "save") > 2
         assert len(many) == len(one) == len(VISIBLE)
         for query in queries:
             expected = [(h.path, round(h.score, 6), h.snippet) for h in one.search(query, limit=None)]
