@@ -324,8 +324,8 @@ def _fewer_collections() -> Iterator[None]:
     (a million allocations): the trees of several large posts piled up, and the memory they took stayed with the
     process, its arenas held by the longer-lived objects made meanwhile. So `_index_files` collects the two young
     generations after each post, when its tree has just become garbage: a process indexing 200 of the 400 largest
-    posts of a 20k-post corpus, 171 -> 134 MB at the end (30 -> 4 MB of pymalloc pools free but held); 65 and 59 s,
-    one run each beside another build.
+    posts of a 20k-post corpus, 167 -> 130 MB RSS at the end (31 -> 4 MB of pymalloc pools free but held); 65 and
+    59 s, one run each beside another build.
     """
     before = gc.get_threshold()
     gc.set_threshold(50_000, 20, 100)
