@@ -46,11 +46,19 @@ COMPOUND = False
 UPDATE_STORE_PREFIX = "text-gen-"
 STORE_MERGE_AT = 16
 STORE_MERGE_COUNT = 8
-# Word postings a build's process holds in memory before it writes them out as a segment (see _SegmentsInTurn):
-# some 2,500 posts of the blogs' size, about 25 MB as BuildSegmentWriter holds them (an array of docnums and counts a
-# term: 24 MB for 1.5M postings in 90k terms, against 36 MB as lists of ints). A 707-post build writes one segment per
-# process.
-HELD_POSTINGS_LIMIT = 1_500_000
+# Word postings a build's process puts in one segment (see _SegmentsInTurn): some 2,500 posts of the blogs' size. A
+# query reads every segment, so fewer are better; a 707-post build writes one segment per process, a 20k-post build 12.
+SEGMENT_POSTINGS = 1_500_000
+# Word postings a build's process holds in memory: past that, the segment writer writes them out to a run file of its
+# own, merged into the segment when it is written (segment_writer.BuildSegmentWriter). A bound a 1k-post build's
+# processes reach (they have 430,000 postings each by their end) as a 20k-post build's do, so that a process's memory
+# does not grow with the corpus; held as segments were, a 20k-post build's processes held 1.5M (25 MB).
+HELD_POSTINGS_LIMIT = 250_000
+# Megabytes of postings (by Whoosh's estimate, about 185 bytes each) Whoosh's pool holds for the fields it writes
+# itself (path, stamp: 17 postings a post; pinyin) before it writes them out as a sorted run. Those fields grow with
+# a segment's posts, not its words: 48 MB let the last segments of a 20k-post build, of 3,700 small posts each, hold
+# 63,000 (12 MB); 2 MB is more than a 1k-post build's processes need (500 posts each), so they never spill.
+POOL_MB = 2
 
 
 @dataclass(frozen=True)
@@ -187,6 +195,7 @@ def _index_files(files: Iterable[Path], root: Path, gen_dir: Path, store_name: s
             start, end = store.add(folded)
             chunk.ranges[rel] = [store_name, start, end]
             chunk.posts[rel] = schema.post_meta(post)
+            gc.collect(1)  # the post's cyclic garbage, now (see _fewer_collections)
             progress()
         for rel, data in moved:
             start, end = store.add_stored(data)
@@ -239,7 +248,7 @@ def _worker(files: list[Path], counter: Any, root: Path, gen_dir: Path, number: 
         ix.storage.temp_storage = lambda name=None: FileStorage(str(own_temp)).create()
         # The parent holds the index's lock; several segment writers share the directory (as Whoosh's own
         # multiprocessing writer does), each segment under its own random name.
-        writer = _SegmentsInTurn(ix, gen_dir, limitmb=48)
+        writer = _SegmentsInTurn(ix, gen_dir)
         with _fewer_collections():
             chunk = _index_files(_claimed(files, counter), root, gen_dir, f"text-{number}.bin", include_drafts,
                                  config.pinyin, lambda _post: tokenizer, writer, lambda: queue.put(("tick", None)),
@@ -252,26 +261,27 @@ def _worker(files: list[Path], counter: Any, root: Path, gen_dir: Path, number: 
 
 class _SegmentsInTurn:
     """Posts handed to a BuildSegmentWriter, whose segment is closed and another begun once it holds
-    HELD_POSTINGS_LIMIT word postings in memory: a build's process stays within a bound whatever the corpus's size.
+    SEGMENT_POSTINGS word postings; the writer holds at most HELD_POSTINGS_LIMIT of them in memory (the others are in
+    its run files): a build's process stays within a bound whatever the corpus's size.
 
-    (That writer keeps a segment's word postings in memory until the segment is written, then 40 bytes or so each:
-    one segment per process took the largest process of a 20k-post build from 208 to 394 MB.)
+    (Before run files, the segment's size was the bound on memory: one segment per process took the largest process
+    of a 20k-post build from 208 to 394 MB, a segment each 1.5M postings to 247 MB.)
     """
 
-    def __init__(self, ix: Any, gen_dir: Path, limitmb: int) -> None:
-        self._ix, self._gen_dir, self._limitmb = ix, gen_dir, limitmb
+    def __init__(self, ix: Any, gen_dir: Path) -> None:
+        self._ix, self._gen_dir = ix, gen_dir
         self._writer = self._new_writer()
         self._segments: list[Any] = []
 
     def _new_writer(self) -> Any:
         from .segment_writer import BuildSegmentWriter
 
-        return BuildSegmentWriter(self._ix, _lk=False, limitmb=self._limitmb, compound=COMPOUND,
-                                  codec=schema.index_codec())
+        return BuildSegmentWriter(self._ix, spill_at=HELD_POSTINGS_LIMIT, _lk=False, limitmb=POOL_MB,
+                                  compound=COMPOUND, codec=schema.index_codec())
 
     def add_document(self, **fields: Any) -> None:
         self._writer.add_document(**fields)
-        if self._writer.postings_held >= HELD_POSTINGS_LIMIT:
+        if self._writer.postings >= SEGMENT_POSTINGS:
             self._segments.append(_close_segment_writer(self._writer, self._gen_dir))
             self._writer = self._new_writer()
 
@@ -307,7 +317,15 @@ def _fewer_collections() -> Iterator[None]:
     Parsing a post makes hundreds of thousands of objects (markdown-it tokens, BeautifulSoup trees), and the default
     threshold (700 allocations) ran a collection every few hundred of them: half the blogs posts in one process,
     three alternating runs, 7.55-7.67 s CPU as it is, 7.12-7.28 s with these thresholds (7.06-7.50 s with no
-    collections at all). BeautifulSoup's trees are cycles, so the collector still runs, a few hundred times a build.
+    collections at all).
+
+    BeautifulSoup's trees are cycles: only the collector frees them. A large post's tree outlived the collections of
+    the youngest generation that ran while it was parsed, and waited in the next one, collected every 20 of them
+    (a million allocations): the trees of several large posts piled up, and the memory they took stayed with the
+    process, its arenas held by the longer-lived objects made meanwhile. So `_index_files` collects the two young
+    generations after each post, when its tree has just become garbage: a process indexing 200 of the 400 largest
+    posts of a 20k-post corpus, 167 -> 130 MB RSS at the end (31 -> 4 MB of pymalloc pools free but held); 65 and
+    59 s, one run each beside another build.
     """
     before = gc.get_threshold()
     gc.set_threshold(50_000, 20, 100)
@@ -399,7 +417,7 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
     if count == 1:
         tokenizer = lexicon.new_tokenizer(config.user_dict)
         lexicon.write_lexicon(tokenizer, temp / generations.LEXICON)
-        writer = _SegmentsInTurn(ix, temp, limitmb=96)
+        writer = _SegmentsInTurn(ix, temp)
         with _fewer_collections():
             chunk = _index_files(files, root, temp, "text-0.bin", include_drafts, config.pinyin,
                                  lambda _post: tokenizer, writer, tick, spooled=True)

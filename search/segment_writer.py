@@ -11,17 +11,28 @@ has its term-info bytes made here, just as Whoosh's W3 codec makes them, and add
 longer posting lists, and every other field (path, stamp, pinyin positions), go through Whoosh's own writer. The
 segment's files are the same bytes as Whoosh's writer makes: tests compare them.
 
+A writer given `spill_at` holds at most that many of those postings in memory: before a document would take it past
+that, it writes what it holds, each field's terms in order, to a run file of its own (anonymous, in the segment's
+folder), and the segment's postings are merged from its runs and what it still holds when the segment is written
+(as an external sort merges its runs). The segment is the same; only the memory it takes while documents are added is
+bounded by `spill_at` rather than by the segment's size.
+
 Only for a new segment (a build): updates delete and merge, which this writer does not do.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import itertools
+import marshal
+import os
 import pickle
 import struct
+import tempfile
 from array import array
-from typing import Any
+from operator import itemgetter
+from typing import Any, Iterable, Iterator
 
 from . import _import_whoosh_compat
 
@@ -38,6 +49,9 @@ _TERM_INFO = struct.Struct("!BfIBBfII")
 _FIELD_NUMBER = struct.Struct("!H")
 # Before each entry of Whoosh's hash file: its key's and its value's length.
 _ENTRY_LENGTHS = struct.Struct("!ii")
+# Terms a block of a run file holds: what the merge keeps in memory of each run (a block of the blogs' terms, about
+# 20 postings a term: some 0.5 MB decoded).
+_RUN_BLOCK_TERMS = 2048
 
 
 def _counts_only(field: Any) -> bool:
@@ -50,7 +64,7 @@ def _counts_only(field: Any) -> bool:
 class BuildSegmentWriter(SegmentWriter):
     """A `SegmentWriter` for a new segment that writes the counts-only word fields' postings in bulk (see above)."""
 
-    def __init__(self, ix: Any, **kwargs: Any) -> None:
+    def __init__(self, ix: Any, spill_at: int | None = None, **kwargs: Any) -> None:
         super().__init__(ix, **kwargs)
         if self.codec.length_stats or not hasattr(self.codec, "_inlinelimit"):
             raise ValueError("BuildSegmentWriter writes W3 segments without length statistics only")
@@ -62,13 +76,24 @@ class BuildSegmentWriter(SegmentWriter):
         # over-allocation), which was half of a build process's growth up to its first segment.
         self._term_postings: dict[str, dict[str, array[int]]] = {
             name: {} for name, field in self.schema.items() if _counts_only(field)}
-        self.postings_held = 0  # in _term_postings: what a build watches to keep a worker's memory bounded
+        # Whoosh's term table keeps each term's hash and position as a tuple in one of 256 lists until it is closed
+        # (about 130 bytes a term: 11 MB for the 85,000 terms of a 20k-post build's segment); as two arrays a bucket,
+        # 16 bytes. The table writes the same bytes from them.
+        self.fieldwriter._tindex.buckets = [_HashedPositions() for _ in range(256)]
+        self.postings = 0  # word postings of the segment so far: a build starts another segment past a bound
+        self.postings_held = 0  # of them, those in _term_postings (the others are in runs)
+        self._spill_at = spill_at
+        self._runs: list[_Run] = []
 
     def add_document(self, **fields: Any) -> None:
         """Whoosh's add_document for zhsearch's schema (no boosts, vectors or spelling), fields in name order."""
         self._check_state()
         if any(name.startswith("_") for name in fields):
             raise ValueError("BuildSegmentWriter takes no boosts or custom stored values")
+        if self._spill_at is not None and self.postings_held:
+            incoming = sum(len(value) for name, value in fields.items() if name in self._term_postings and value)
+            if self.postings_held + incoming > self._spill_at:
+                self._spill()
         perdoc = self.perdocwriter
         docnum = self.docnum
         add_posting = self.pool.add
@@ -82,6 +107,7 @@ class BuildSegmentWriter(SegmentWriter):
             terms = self._term_postings.get(name)
             if terms is not None:
                 get = terms.get
+                self.postings += len(value)
                 self.postings_held += len(value)
                 for term, positions in value.items():
                     count = len(positions)
@@ -107,22 +133,77 @@ class BuildSegmentWriter(SegmentWriter):
         self._added = True
         self.docnum += 1
 
+    def _spill(self) -> None:
+        """Write the held word postings to a new run file, each field's terms in order, and release them."""
+        run = _Run(self.storage.folder if hasattr(self.storage, "folder") else None)
+        try:
+            for name, terms in self._term_postings.items():
+                if terms:
+                    run.write_field(name, ((term, terms.pop(term)) for term in sorted(terms)))
+        except BaseException:
+            run.close()
+            raise
+        self._runs.append(run)
+        self.postings_held = 0
+
+    def _field_terms(self, name: str) -> Iterator[tuple[str, array[int]]]:
+        """The field's terms in order, each with its postings (docnum, count, ...), from its runs and what is held;
+        what is held is released term by term as it is given."""
+        terms = self._term_postings[name]
+        held = ((term, terms.pop(term)) for term in sorted(terms))  # code point order is UTF-8 byte order
+        runs = [run.field_terms(name) for run in self._runs if name in run.fields]
+        if not runs:
+            yield from held
+            return
+        # Runs hold earlier documents than later runs and than what is held: merged stably, a term's postings stay in
+        # document order.
+        for term, group in itertools.groupby(heapq.merge(*runs, held, key=itemgetter(0)), key=itemgetter(0)):
+            parts = [part for _, part in group]
+            if len(parts) == 1 and isinstance(parts[0], array):
+                yield term, parts[0]
+                continue
+            postings = array("I")
+            for part in parts:
+                if isinstance(part, array):  # (held: the last part)
+                    postings.extend(part)
+                else:
+                    postings.frombytes(part)
+            yield term, postings
+
     def _flush_segment(self) -> None:
         self.perdocwriter.close()
         field_writer = self.fieldwriter
-        pooled = {name: list(postings)
-                  for name, postings in itertools.groupby(self.pool.iter_postings(), key=lambda p: p[0])}
-        # Fields in name order, as Whoosh's sorted pool gives them: the order numbers them in the term table.
-        for name in sorted(set(pooled) | {n for n, terms in self._term_postings.items() if terms}):
-            if name in pooled:
-                field_writer.add_postings(self.schema, None, pooled[name])
-            else:
-                self._write_term_postings(name, self._term_postings[name])
+        # Fields in name order, as Whoosh's sorted pool gives them: the order numbers them in the term table. The
+        # pool's fields (path, stamp, pinyin) are written as it gives them, between the word fields, never listed whole
+        # (the stamp's 16 terms a post: 80,000 postings in the segments of 5,000 small posts of a 20k-post build).
+        pooled = itertools.groupby(self.pool.iter_postings(), key=itemgetter(0))
+        pooled_name, postings = next(pooled, (None, None))
+        written = {n for n, terms in self._term_postings.items() if terms}
+        written.update(name for run in self._runs for name in run.fields)
+        try:
+            for name in [*sorted(written), None]:
+                while pooled_name is not None and (name is None or pooled_name < name):
+                    field_writer.add_postings(self.schema, None, postings)
+                    pooled_name, postings = next(pooled, (None, None))
+                if name is not None:
+                    self._write_term_postings(name, self._field_terms(name))
+        finally:
+            self._close_runs()
         field_writer.close()
 
-    def _write_term_postings(self, name: str, terms: dict[str, array[int]]) -> None:
-        """Write the field's terms in order, each term's postings released once written: Whoosh's term table grows
-        (an offset and a hash a term) while the postings shrink, instead of both being held at the end."""
+    def _close_runs(self) -> None:
+        for run in self._runs:
+            run.close()
+        self._runs = []
+
+    def cancel(self) -> None:
+        self._close_runs()
+        super().cancel()
+
+    def _write_term_postings(self, name: str, terms: Iterable[tuple[str, array[int]]]) -> None:
+        """Write the field's terms, given in order with their postings, each term's postings released once written:
+        Whoosh's term table grows (an offset and a hash a term) while the postings shrink, instead of both being held
+        at the end."""
         field_writer = self.fieldwriter
         field_writer.start_field(name, self.schema[name])
         field_key = _FIELD_NUMBER.pack(field_writer._fieldid)
@@ -133,8 +214,7 @@ class BuildSegmentWriter(SegmentWriter):
         pack = _TERM_INFO.pack
         dumps = pickle.dumps
         inlined: list[tuple[bytes, bytes]] = []  # term table entries not written yet
-        for term in sorted(terms):  # code point order is UTF-8 byte order
-            postings = terms.pop(term)
+        for term, postings in terms:
             docnums = postings[0::2]
             term_bytes = term.encode("utf-8")
             if len(docnums) < inline_limit:
@@ -162,6 +242,55 @@ class BuildSegmentWriter(SegmentWriter):
             field_writer.finish_term()
         _add_to_term_table(term_table, inlined)
         field_writer.finish_field()
+
+
+class _HashedPositions:
+    """A bucket of Whoosh's hash file being written, as its HashWriter uses one (a list of (hash, position) pairs it
+    appends to, counts and iterates over), held in two arrays."""
+
+    __slots__ = ("hashes", "positions")
+
+    def __init__(self) -> None:
+        self.hashes = array("Q")
+        self.positions = array("Q")
+
+    def append(self, entry: tuple[int, int]) -> None:
+        self.hashes.append(entry[0])
+        self.positions.append(entry[1])
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return zip(self.hashes, self.positions)
+
+
+class _Run:
+    """Word postings a `BuildSegmentWriter` wrote out before its segment: for each field, its terms in order with their
+    postings, in blocks of `_RUN_BLOCK_TERMS` terms (marshalled pairs of term and postings bytes, native order), in an
+    anonymous temporary file gone when it is closed (or when the process ends)."""
+
+    def __init__(self, folder: str | None) -> None:
+        self._file = tempfile.TemporaryFile(dir=folder)
+        self.fields: dict[str, list[tuple[int, int]]] = {}  # field -> (offset, length) of each of its blocks
+
+    def write_field(self, name: str, terms: Iterable[tuple[str, array[int]]]) -> None:
+        blocks = self.fields.setdefault(name, [])
+        terms = iter(terms)
+        while block := [(term, postings.tobytes()) for term, postings in itertools.islice(terms, _RUN_BLOCK_TERMS)]:
+            data = marshal.dumps(block)
+            blocks.append((self._file.tell(), len(data)))
+            self._file.write(data)
+
+    def field_terms(self, name: str) -> Iterator[tuple[str, bytes]]:
+        """The field's terms in order, with their postings' bytes, a block in memory at a time."""
+        self._file.flush()
+        fd = self._file.fileno()
+        for offset, length in self.fields[name]:
+            yield from marshal.loads(os.pread(fd, length, offset))
+
+    def close(self) -> None:
+        self._file.close()
 
 
 def _add_to_term_table(table: Any, entries: list[tuple[bytes, bytes]]) -> None:

@@ -211,6 +211,23 @@ def test_write_lexicon_is_deterministic(full, lexicon_path, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["again.bin"]  # no temp file left behind
 
 
+def test_write_lexicon_encodes_words_a_chunk_at_a_time(full, lexicon_path, tmp_path, monkeypatch):
+    # The words' bytes are made a chunk at a time (a build's first process held all 500,000 at once, its peak): the
+    # same string table as all at once, and the same file, whatever the chunk's size.
+    from search import lexicon as lexicon_module
+
+    words = ["中文", "", "a", "\udcff", "𠮷", "python", "数据库"] * 3
+    keys = [word.encode("utf-8", lexicon_module._ENCODING_ERRORS) for word in words]
+    for chunk in (1, 2, 5, 100):
+        monkeypatch.setattr(lexicon_module, "_ENCODE_CHUNK", chunk)
+        assert lexicon_module._encoded_string_table(words) == lexicon_module._string_table(keys)
+        assert lexicon_module._encoded_string_table([]) == lexicon_module._string_table([])
+    monkeypatch.setattr(lexicon_module, "_ENCODE_CHUNK", 1000)
+    again = tmp_path / "chunked.bin"
+    write_lexicon(full, again)
+    assert again.read_bytes() == lexicon_path.read_bytes()
+
+
 def test_lexicon_fingerprint(lexicon_path, user_lexicon_path):
     with Lexicon(lexicon_path) as a, Lexicon(lexicon_path) as b, Lexicon(user_lexicon_path) as c:
         assert a.fingerprint == b.fingerprint

@@ -100,3 +100,42 @@ def test_build_segment_writer_releases_postings_as_it_writes_them(tmp_path, monk
     # Its 49 terms: fewer held each time (every term released once written), none left at the end.
     assert len(held_when_written) > 1 and held_when_written == sorted(held_when_written, reverse=True)
     assert held_when_written[0] < 49 and writer._term_postings[body] == {}
+
+
+@pytest.mark.parametrize("spill_at", [1, 50, 400])
+def test_build_segment_writer_spilling_to_runs_writes_the_same_segment(spill_at, tmp_path, monkeypatch):
+    # A writer past its bound on held postings writes them to run files and merges them into the segment: the
+    # segment's files are the bytes Whoosh writes (terms in several runs and in memory, long and inlined lists, a
+    # field only some runs hold), and no run file is left behind.
+    import search.segment_writer as segment_writer
+
+    monkeypatch.setattr(segment_writer, "_RUN_BLOCK_TERMS", 7)  # several blocks a run
+    rng = random.Random(5)
+    vocabulary = [f"词{i}" for i in range(60)] + ["python", "中华人民共和国", "𠮷"]
+    documents = []
+    for number in range(200):
+        document = {"path": f"p/{number}.md", "meta": {"title": str(number)}, "text": "正文"}
+        document[schema.word_field("body")] = {word: list(range(rng.randint(1, 3)))
+                                               for word in rng.sample(vocabulary, rng.randint(1, 20))}
+        if number % 50 == 7:
+            document[schema.word_field("tag")] = {"标签": [0]}
+        documents.append(document)
+    spilled: list[int] = []
+    spill = segment_writer.BuildSegmentWriter._spill
+
+    def watch(self):
+        spilled.append(self.postings_held)
+        spill(self)
+
+    monkeypatch.setattr(segment_writer.BuildSegmentWriter, "_spill", watch)
+
+    class Writer(BuildSegmentWriter):
+        def __init__(self, ix, **kwargs):
+            super().__init__(ix, spill_at=spill_at, **kwargs)
+
+    whooshs = segment_files(SegmentWriter, documents, tmp_path / "whoosh")
+    builds = segment_files(Writer, documents, tmp_path / "build")
+    assert len(spilled) > 3 and max(spilled) <= max(spill_at, 21)  # a document holds at most 21 postings
+    assert sorted(builds) == sorted(whooshs)
+    assert [name for name in whooshs if builds[name] != whooshs[name]] == []
+    assert len(list((tmp_path / "build").iterdir())) == len(list((tmp_path / "whoosh").iterdir()))
