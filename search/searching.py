@@ -975,12 +975,15 @@ class Index:
                 scores[n] += (coverage.get(n, 1.0) ** COVERAGE_POWER * PHRASE_WEIGHT * phrase
                               + top * (EARLY_WEIGHT * early / total + SENTENCE_WEIGHT * share))
 
+    def _segment_of(self, docnum: int) -> Any:
+        return self._segments[bisect.bisect_right(self._segment_bases, docnum) - 1]
+
     def _stored_fields(self, docnum: int) -> dict[str, Any]:
-        segment = self._segments[bisect.bisect_right(self._segment_bases, docnum) - 1]
+        segment = self._segment_of(docnum)
         return segment.stored_fields(docnum - segment.base)
 
     def _path(self, docnum: int) -> str:
-        segment = self._segments[bisect.bisect_right(self._segment_bases, docnum) - 1]
+        segment = self._segment_of(docnum)
         return segment.path(docnum - segment.base)
 
     def _hit(self, docnum: int, score: float, terms: list[querylang.Term]) -> Hit:

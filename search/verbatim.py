@@ -167,17 +167,15 @@ class _GramsWriter:
         self._starts = array("Q")
         self._block = bytearray(sum(BANKS) * (BLOCK // 8))
         self._in_block = 0  # posts of the block in `_block`
-        self._rows: list[bytes] = []  # the next (up to 8) posts' buckets, one byte a bucket (1: set)
+        self._rows: list[bytearray] = []  # the next (up to 8) posts' buckets, one byte a bucket (1: set)
 
     def add(self, start: int, text: str) -> None:
         self._starts.append(start)
         # A row of bytes set in C, 8 rows packed into the block's bits at once: setting each bucket's bit in the
         # block by a Python loop took 0.5-1 ms a post (a post has thousands of buckets).
-        codes = _post_codes(text)
-        banks = [bytearray(size) for size in BANKS]
-        for bank, size in zip(banks, BANKS):
-            collections.deque(map(bank.__setitem__, map(size.__rmod__, codes), itertools.repeat(1)), maxlen=0)
-        self._rows.append(b"".join(banks))
+        row = bytearray(sum(BANKS))
+        collections.deque(map(row.__setitem__, _buckets(_post_codes(text), BANKS), itertools.repeat(1)), maxlen=0)
+        self._rows.append(row)
         if len(self._rows) == 8:
             self._pack_rows()
             if self._in_block == BLOCK:
