@@ -36,6 +36,7 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple, TypeVar
 
 from . import analysis
 from .errors import IndexCorrupt, IndexLocked, IndexNotFound, RebuildNeeded
+from .segments import live_documents
 
 # 2: a generation may hold CHANGES (format 1 never does, so this version reads both; an older one must not read 2).
 # 3: RANGES may be written column by column (`write_table`); the form is told from the content, so a format-2 table
@@ -340,18 +341,11 @@ def segments_signature(segments: Iterable[Any]) -> str:
     return ";".join(f"{segment.name}:{segment.doc_count}:{len(segment.deleted)}" for segment in segments)
 
 
-def document_ranges(segments: Iterable[Any], columns: RangeColumns, changes: dict[str, Any]) -> RangeColumns:
+def document_ranges(segments: list[Any], columns: RangeColumns, changes: dict[str, Any]) -> RangeColumns:
     """The DOCUMENTS columns: `columns` with `changes` applied (as `read_ranges` gives them), each post's path
     replaced by the number of its live document in Whoosh's `segments` (segments.SegmentFiles or WhooshSegment),
     in file and start order. A path no live document has is left out."""
-    docnums: dict[str, int] = {}
-    for segment in segments:
-        paths, base, deleted = segment.paths(), segment.base, segment.deleted
-        if deleted:
-            kept = [i for i in range(len(paths)) if i not in deleted]
-            docnums.update(zip(map(paths.__getitem__, kept), (base + i for i in kept)))
-        else:
-            docnums.update(zip(paths, range(base, base + len(paths))))
+    docnums = live_documents(segments)
     files = list(columns.files)
     number = {name: i for i, name in enumerate(files)}
     rows = [(f, start, end, docnums[key]) for key, f, start, end in zip(columns.keys, columns.file, columns.start,

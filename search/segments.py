@@ -27,7 +27,7 @@ import struct
 import sys
 import zlib
 from array import array
-from itertools import accumulate
+from itertools import accumulate, filterfalse
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -407,6 +407,21 @@ class WhooshSegment:
 
     def stored_fields(self, docnum: int) -> dict[str, Any]:
         return self._reader.stored_fields(docnum)
+
+
+def live_documents(segments: Sequence[Any]) -> dict[str, int]:
+    """Path → document number of every live post of `segments` (SegmentFiles or WhooshSegment, in Whoosh's order)."""
+    paths: list[str] = []
+    deleted: set[int] = set()
+    for segment in segments:
+        paths.extend(segment.paths())
+        deleted.update(segment.base + n for n in segment.deleted)
+    # Built by zip and filterfalse in C: comprehensions over 20k posts took 7 ms.
+    live: Any = range(len(paths))
+    if deleted:  # (a changed post's path is also the deleted document's)
+        live = list(filterfalse(deleted.__contains__, live))
+        return dict(zip(map(paths.__getitem__, live), live))
+    return dict(zip(paths, live))
 
 
 def whoosh_segments(reader: Any) -> list[WhooshSegment]:
