@@ -31,6 +31,7 @@ import struct
 import sys
 import time
 from array import array
+from itertools import compress
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, TypeVar
 
@@ -135,8 +136,8 @@ def write_json_lines(path: Path, members: Iterable[str]) -> None:
 
 def read_json(path: Path) -> Any:
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
+        # From bytes: json.load's text file decodes in small pieces, 28 ms of a 20k index's 2.6 MB manifest.
+        return json.loads(Path(path).read_bytes())
     except FileNotFoundError:
         raise IndexCorrupt(f"{path.name} is missing from {path.parent}; "
                            "rebuild the index with `zhsearch index --rebuild`") from None
@@ -362,10 +363,60 @@ def document_ranges(segments: list[Any], columns: RangeColumns, changes: dict[st
     return RangeColumns(files, [r[3] for r in rows], [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
 
 
-def write_documents(gen: Path, segments: list[Any]) -> None:
-    """Write DOCUMENTS for the Whoosh `segments` of generation `gen`, from its RANGES table and changes."""
-    columns, changes = read_ranges(gen, read_changes(gen))
-    ranges = document_ranges(segments, columns, changes)
+def updated_document_ranges(previous: RangeColumns, previous_signature: str, segments: list[Any],
+                            added: dict[str, Any]) -> RangeColumns | None:
+    """The DOCUMENTS columns of `segments` worked out from the previous commit's (`previous`, written for the
+    segments of `previous_signature`) when that commit's segments are still the first of `segments`, with at
+    most more documents deleted: their rows less the deleted documents', and the rows of the segments after them,
+    whose posts' ranges are `added` (path → (file, start, end)). None when Whoosh merged or rewrote segments, or a
+    new document's path is not in `added`: then `document_ranges` works the table out from every path.
+
+    An update of one post at 20k posts: 5 ms instead of 45 (decoding every path Whoosh stores and mapping each)."""
+    old = [entry.rsplit(":", 2) for entry in previous_signature.split(";")] if previous_signature else []
+    if len(segments) < len(old) or any(
+            segment.name != name or segment.doc_count != int(count) or len(segment.deleted) < int(deleted)
+            for segment, (name, count, deleted) in zip(segments, old)):
+        return None
+    deleted = {segment.base + n for segment in segments[:len(old)] for n in segment.deleted}
+    keep = [n not in deleted for n in previous.keys] if deleted else None
+    files = list(previous.files)
+    number = {name: i for i, name in enumerate(files)}
+    rows = []
+    for segment in segments[len(old):]:
+        for n, path in enumerate(segment.paths()):
+            if n in segment.deleted:
+                continue
+            entry = added.get(path)
+            if entry is None:
+                return None
+            name, start, end = entry
+            if name not in number:
+                number[name] = len(files)
+                files.append(name)
+            rows.append((number[name], start, end, segment.base + n))
+    if any(row[0] < len(previous.files) for row in rows):
+        return None  # (only new store files keep the rows in file order without sorting them all)
+    rows.sort()
+
+    def column(values: list[int], new: list[int]) -> list[int]:
+        return (values if keep is None else list(compress(values, keep))) + new
+
+    return RangeColumns(files, column(previous.keys, [r[3] for r in rows]), column(previous.file, [r[0] for r in rows]),
+                        column(previous.start, [r[1] for r in rows]), column(previous.end, [r[2] for r in rows]))
+
+
+def write_documents(gen: Path, segments: list[Any], added: dict[str, Any] | None = None) -> None:
+    """Write DOCUMENTS for the Whoosh `segments` of generation `gen`, from its RANGES table and changes; or, given
+    the posts an update `added` (see `updated_document_ranges`), from the DOCUMENTS it links from the previous
+    commit when that is still valid."""
+    ranges = None
+    if added is not None:
+        found = _read_binary(gen / DOCUMENTS, RangeColumns.from_documents_bytes)
+        if found is not None:
+            ranges = updated_document_ranges(*found, segments, added)
+    if ranges is None:
+        columns, changes = read_ranges(gen, read_changes(gen))
+        ranges = document_ranges(segments, columns, changes)
     write_bytes(gen / DOCUMENTS, ranges.documents_bytes(segments_signature(segments)))
 
 

@@ -17,7 +17,6 @@ import datetime as dt
 import gc
 import hashlib
 import json
-import multiprocessing
 import os
 import signal
 import time
@@ -435,6 +434,8 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
 
 def _run_workers(files: list[Path], count: int, root: Path, temp: Path, include_drafts: bool,
                  config: Config, tick: Callable[[], None]) -> list[_Chunk]:
+    import multiprocessing  # here: an update of a few posts runs in one process and spares the import (18 ms)
+
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
     counter = context.Value("q", 0)  # the next file of `files` to claim (forked: the list itself is shared)
@@ -507,9 +508,10 @@ def _write_spooled_tables(temp: Path, results: list[_Chunk]) -> int:
 def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, results: list[_Chunk],
                        walk_skipped: list[tuple[str, str]], include_drafts: bool, config: Config, *, rebuilt: bool,
                        started: float, reason: str, json_files: dict[str, Any], posts: int,
-                       built: str | None = None, counts: dict[str, int] | None = None) -> BuildReport:
+                       built: str | None = None, counts: dict[str, int] | None = None,
+                       added: dict[str, list[Any]] | None = None) -> BuildReport:
     """Write `json_files` (name → value: the tables whole, or an update's changes) and the generation's meta,
-    and commit it."""
+    and commit it. `added`: the ranges of the posts an update added, when it moved none (see _write_documents)."""
     skipped = list(walk_skipped)
     degraded: list[tuple[str, str]] = []
     drafts = 0
@@ -532,7 +534,7 @@ def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, res
     }
     for name, value in json_files.items():
         generations.write_table(temp, name, value)
-    _write_documents(temp)
+    _write_documents(temp, added)
     generations.write_json(temp / generations.SYNONYMS, read_synonyms(config.synonyms))
     if not (temp / generations.FOLD).exists():  # an update keeps the table of the build (linked)
         generations.write_json(temp / generations.FOLD, analysis.fold_table_record())
@@ -547,8 +549,10 @@ def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, res
                        seconds=time.monotonic() - started, reason=reason, **counts)
 
 
-def _write_documents(gen: Path) -> None:
-    """DOCUMENTS for the Whoosh index committed in `gen`, once its tables and changes are written."""
+def _write_documents(gen: Path, added: dict[str, list[Any]] | None = None) -> None:
+    """DOCUMENTS for the Whoosh index committed in `gen`, once its tables and changes are written; from the
+    previous commit's (linked in `gen`) and the posts an update `added`, where that holds
+    (generations.write_documents)."""
     try:
         found: list[Any] = segments.read_segments(gen, WHOOSH_INDEX_NAME)
     except segments.Unsupported:  # compound segments of an early index, updated since: read through Whoosh
@@ -556,12 +560,12 @@ def _write_documents(gen: Path) -> None:
 
         reader = whoosh_index.open_dir(str(gen), indexname=WHOOSH_INDEX_NAME, readonly=True).reader()
         try:
-            generations.write_documents(gen, segments.whoosh_segments(reader))
+            generations.write_documents(gen, segments.whoosh_segments(reader), added)
         finally:
             reader.close()
         return
     try:
-        generations.write_documents(gen, found)
+        generations.write_documents(gen, found, added)
     finally:
         for segment in found:
             segment.close()
@@ -730,6 +734,7 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
         for table in new_changes.values():
             table[rel] = None
     lex = lexicon.Lexicon(temp / generations.LEXICON)
+    lexicon.offer_emissions(temp / generations.EMISSIONS)  # jieba's HMM without importing its table (13 ms)
     done = 0
 
     def tick() -> None:
@@ -763,4 +768,4 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
         json_files = {generations.CHANGES: new_changes}
     return _finish_generation(index_dir, root, temp, final, [chunk], walk_skipped, include_drafts, config,
                               rebuilt=False, started=started, reason="", json_files=json_files, posts=posts,
-                              built=meta["built"], counts=counts)
+                              built=meta["built"], counts=counts, added=None if chunk.moved else dict(chunk.ranges))

@@ -228,7 +228,8 @@ class _EmissionsOnUse(types.ModuleType):
 
 def offer_emissions(path: Path) -> None:
     """Let jieba's HMM take its emission table from `path` (`emissions_copy`, written at build time) if this
-    process ever runs it (a query with a word jieba's dictionary lacks, as 内推) and has not loaded it yet."""
+    process ever runs it (a query or an update with a word jieba's dictionary lacks, as 内推) and has not loaded it
+    yet."""
     if _EMISSIONS_NAME not in sys.modules and path.exists():
         sys.modules[_EMISSIONS_NAME] = _EmissionsOnUse(_EMISSIONS_NAME, path)
 

@@ -176,8 +176,9 @@ class SegmentFiles:
         extras_start = extras_end - _INT.unpack_from(terms, extras_end)[0]
         self._field_numbers: dict[str, int] = pickle.loads(terms[extras_start:extras_end])["fieldmap"]
         directory_start = extras_start - 256 * _DIRECTORY_ENTRY.size
-        self._tables = [_DIRECTORY_ENTRY.unpack_from(terms, directory_start + i * _DIRECTORY_ENTRY.size)
-                        for i in range(256)]
+        if directory_start < 0:
+            raise ValueError(f"{self._path('.trm').name} is truncated")
+        self._tables = list(_DIRECTORY_ENTRY.iter_unpack(terms[directory_start:extras_start]))
 
     def _path(self, suffix: str) -> Path:
         return self._prefix.with_name(self._prefix.name + suffix)

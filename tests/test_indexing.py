@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import search
-from search import analysis, generations
+from search import analysis, generations, indexing
 
 from conftest import POSTS, UNDECODABLE, VISIBLE
 
@@ -349,8 +349,17 @@ def test_index_of_an_older_format_is_read_and_updated(fresh_corpus, tmp_path, ol
     assert found(index_dir, '"鲲鹏"') == {"blog/new.md"}  # quoted: the text store alone
 
 
-def _document_ranges_from_paths(gen: Path) -> tuple[generations.RangeColumns, generations.RangeColumns]:
-    """(DOCUMENTS as written in `gen`, the same worked out from the paths Whoosh stores)."""
+def _by_document(columns: generations.RangeColumns) -> dict[int, tuple[str, int, int]]:
+    """Document number → (store file, start, end) of DOCUMENTS columns, which must be in file and start order."""
+    assert all((f, s) < (f2, s2) for f, s, f2, s2 in zip(columns.file, columns.start, columns.file[1:],
+                                                         columns.start[1:]))
+    table = {n: (columns.files[f], s, e) for n, f, s, e in zip(columns.keys, columns.file, columns.start, columns.end)}
+    assert len(table) == len(columns.keys)
+    return table
+
+
+def _document_ranges_from_paths(gen: Path) -> tuple[dict, dict]:
+    """(DOCUMENTS as written in `gen`, the same worked out from the paths Whoosh stores), by document number."""
     from search import segments
 
     found = segments.read_segments(gen, generations.WHOOSH_INDEX_NAME)
@@ -360,7 +369,7 @@ def _document_ranges_from_paths(gen: Path) -> tuple[generations.RangeColumns, ge
     finally:
         for segment in found:
             segment.close()
-    return written, worked_out
+    return _by_document(written), _by_document(worked_out)
 
 
 def test_documents_table_follows_builds_and_updates(fresh_corpus, tmp_path):
@@ -369,7 +378,7 @@ def test_documents_table_follows_builds_and_updates(fresh_corpus, tmp_path):
     index_dir = tmp_path / "index"
     search.build_index(fresh_corpus, index_dir, workers=2)
     written, worked_out = _document_ranges_from_paths(live_generation(index_dir))
-    assert written == worked_out and len(written.keys) == len(VISIBLE)
+    assert written == worked_out and len(written) == len(VISIBLE)
     (fresh_corpus / "blog" / "new.md").write_text("---\ntitle: 新文章\n---\n这里提到了鲲鹏。\n", encoding="utf-8")
     (fresh_corpus / "blog" / "marx.md").write_text("---\ntitle: 改过\n---\n凤凰。\n", encoding="utf-8")
     search.update_index(fresh_corpus, index_dir)
@@ -377,10 +386,10 @@ def test_documents_table_follows_builds_and_updates(fresh_corpus, tmp_path):
     search.update_index(fresh_corpus, index_dir)
     gen = live_generation(index_dir)
     written, worked_out = _document_ranges_from_paths(gen)
-    assert written == worked_out and len(written.keys) == len(VISIBLE)
-    assert sorted(written.keys) != list(range(len(VISIBLE)))  # the changed post's old document is deleted
+    assert written == worked_out and len(written) == len(VISIBLE)
+    assert sorted(written) != list(range(len(VISIBLE)))  # the changed post's old document is deleted
     with search.open_index(index_dir) as ix:
-        for docnum in written.keys:  # each number's text is its own post's
+        for docnum in written:  # each number's text is its own post's
             path = ix._stored_fields(docnum)["path"]
             assert ix._store.fields_of(docnum)["title"] == analysis.fold(ix.show(path).title)
     assert found(index_dir, "凤凰") == {"blog/marx.md"}
@@ -403,8 +412,51 @@ def test_documents_table_written_through_whoosh_for_segments_only_it_reads(fresh
         patch.setattr(segments, "read_segments", unsupported)
         search.update_index(fresh_corpus, index_dir)
     written, worked_out = _document_ranges_from_paths(live_generation(index_dir))
-    assert written == worked_out and len(written.keys) == len(VISIBLE) + 1
+    assert written == worked_out and len(written) == len(VISIBLE) + 1
     assert found(index_dir, '"鲲鹏"') == {"blog/new.md"}
+
+
+@pytest.mark.parametrize("store_merge_at", [3, indexing.STORE_MERGE_AT])
+def test_documents_table_of_an_update_follows_the_previous_one(fresh_corpus, tmp_path, monkeypatch, store_merge_at):
+    # An update works the table out from the previous commit's and the posts it added, unless Whoosh merged
+    # segments or the update moved posts to its store file: then from every path. The same table either way.
+    monkeypatch.setattr(indexing, "STORE_MERGE_AT", store_merge_at)
+    monkeypatch.setattr(indexing, "STORE_MERGE_COUNT", 2)
+    ways = []
+    derive, work_out = generations.updated_document_ranges, generations.document_ranges
+
+    def derive_spy(*args):
+        result = derive(*args)
+        ways.append("derived" if result is not None else "segments merged")
+        return result
+
+    def work_out_spy(*args):
+        ways.append("from paths")
+        return work_out(*args)
+
+    monkeypatch.setattr(generations, "updated_document_ranges", derive_spy)
+    monkeypatch.setattr(generations, "document_ranges", work_out_spy)
+    index_dir = tmp_path / "index"
+    search.build_index(fresh_corpus, index_dir, workers=1)
+    taken: set[str] = set()
+    for round in range(12):  # Whoosh merges the small segments of updates every five or so
+        (fresh_corpus / "blog" / f"new{round}.md").write_text(f"---\ntitle: 新文章{round}\n---\n鲲鹏{round}号。\n",
+                                                              encoding="utf-8")
+        if round % 3 == 2:
+            (fresh_corpus / "blog" / f"new{round - 1}.md").unlink()
+        (fresh_corpus / "blog" / "marx.md").write_text(f"---\ntitle: 改过{round}\n---\n凤凰{round}。\n", encoding="utf-8")
+        ways.clear()
+        search.update_index(fresh_corpus, index_dir)
+        taken.update(ways)
+        written, worked_out = _document_ranges_from_paths(live_generation(index_dir))
+        assert written == worked_out
+        assert found(index_dir, f'"凤凰{round}"') == {"blog/marx.md"}
+        assert found(index_dir, f'"鲲鹏{round}号"') == {f"blog/new{round}.md"}
+    # With the small bound posts are moved every few updates; with the real one never in twelve updates, and the
+    # updates that find segments merged work the table out from the paths.
+    assert "derived" in taken and "from paths" in taken
+    assert store_merge_at == 3 or "segments merged" in taken
+    assert found(index_dir, '"鲲鹏1号"') == set()
 
 
 def test_documents_table_of_other_segments_is_damage(built, tmp_path):
@@ -414,7 +466,7 @@ def test_documents_table_of_other_segments_is_damage(built, tmp_path):
     index_dir = tmp_path / "index"
     shutil.copytree(built[0], index_dir)
     gen = live_generation(index_dir)
-    written, _ = _document_ranges_from_paths(gen)
+    written = generations.RangeColumns.from_documents_bytes((gen / generations.DOCUMENTS).read_bytes())[0]
     generations.write_bytes(gen / generations.DOCUMENTS, written.documents_bytes("MAIN_other:3:0"))
     meta = generations.read_json(gen / generations.META)
     generations.write_json(gen / generations.META, {**meta, "files": generations.file_sizes(gen)})
