@@ -38,6 +38,7 @@ import bisect
 import collections
 import itertools
 import mmap
+import operator
 import os
 import struct
 import sys
@@ -250,14 +251,15 @@ class _Grams:
         if sys.byteorder == "big":
             starts.byteswap()
         self._starts = starts.tolist()
-        # Live posts of this file by their start; None when every post of the file is live (a build's files), as
-        # made in C: the dict took 5 ms at 20k posts. A live post the sidecar does not know means it is not this
-        # file's sidecar (or is damaged): the prefilter would miss it.
-        self._live: dict[int, int] | None = None
+        # The starts of the live posts of this file, when some of its posts are not (then a candidate's index is
+        # found by bisection: a dict of every start took 3.5 ms a file at 20k posts, made for a few hundred
+        # candidates). A live post the sidecar does not know means it is not this file's sidecar (or is damaged):
+        # the prefilter would miss it.
+        self._live: list[int] | None = None
         if self._starts != live_starts:
-            self._live = {start: i for i, start in enumerate(live_starts)}
-            if not self._live.keys() <= set(self._starts):
+            if not set(self._starts).issuperset(live_starts):
                 raise damaged
+            self._live = live_starts
 
     def candidates(self, text: str) -> list[int]:
         """Indexes (in `live_starts`) of the live posts that may contain `text`, in file order."""
@@ -279,15 +281,19 @@ class _Grams:
                 found.extend(itertools.compress(range(first, first + len(digits)), map("1".__eq__, digits)))
         if self._live is None:
             return found
-        live, starts = self._live, self._starts
-        return [i for i in map(live.get, map(starts.__getitem__, found)) if i is not None]
+        live, starts, indexes = self._live, self._starts, []
+        for start in map(starts.__getitem__, found):
+            i = bisect.bisect_left(live, start)
+            if i < len(live) and live[i] == start:
+                indexes.append(i)
+        return indexes
 
 
 class _StoreFile:
     """One text file of the store: its path, and the (start, end, key) of each post in it, in file order."""
 
     # A plain class: the dataclasses module costs every cold query 7 ms to import.
-    __slots__ = ("path", "starts", "ends", "keys", "_map", "_grams")
+    __slots__ = ("path", "starts", "ends", "keys", "_map", "_grams", "_positions")
 
     def __init__(self, path: Path, starts: list[int] | None = None, ends: list[int] | None = None,
                  keys: list[Any] | None = None) -> None:
@@ -297,6 +303,7 @@ class _StoreFile:
         self.keys: list[Any] = [] if keys is None else keys
         self._map: mmap.mmap | None = None
         self._grams: _Grams | None | bool = False  # False: not looked for yet; None: the file has no sidecar
+        self._positions: dict[Any, int] | bool | None = None  # see position
 
     def grams(self) -> "_Grams | None":
         """The file's sidecar, opened on first use; None when it has none (or one for another byte order)."""
@@ -305,6 +312,18 @@ class _StoreFile:
             found = _Grams(path, self.starts) if path.exists() else None
             self._grams = found if found is not None and found.usable else None
         return self._grams  # type: ignore[return-value]
+
+    def position(self, key: Any) -> int | None:
+        """Where `key` is among the file's posts; None if it is not in this file. By bisection when the keys
+        ascend, as the document numbers of a build's files do; else from a dict made on first use."""
+        keys = self.keys
+        if self._positions is None:
+            ascending = all(map(operator.lt, keys, itertools.islice(keys, 1, None)))
+            self._positions = True if ascending else dict(zip(keys, range(len(keys))))
+        if self._positions is True:
+            i = bisect.bisect_left(keys, key)
+            return i if i < len(keys) and keys[i] == key else None
+        return self._positions.get(key)  # type: ignore[union-attr]
 
     def data(self) -> mmap.mmap:
         if self._map is None:
@@ -329,7 +348,6 @@ class TextStore:
         from .generations import RangeColumns
 
         self._files = _store_files(directory, RangeColumns.of(ranges), {})  # by file name
-        self._ranges: dict[Any, tuple[str, int, int]] | None = None
 
     @classmethod
     def from_columns(cls, directory: Path, columns: RangeColumns, changes: dict[str, Any]) -> TextStore:
@@ -337,16 +355,16 @@ class TextStore:
         applied (key → (file name, start, end), or None for a post removed)."""
         store = cls.__new__(cls)
         store._files = _store_files(directory, columns, changes)
-        store._ranges = None
         return store
 
     def _range(self, key: Any) -> tuple[str, int, int]:
-        if self._ranges is None:
-            # Made on first use (for snippets), by zip in C: 3-9 ms at 20k posts as a comprehension.
-            self._ranges = {}
-            for name, f in self._files.items():
-                self._ranges.update(zip(f.keys, zip(itertools.repeat(name), f.starts, f.ends)))
-        return self._ranges[key]
+        # Looked up file by file (a store has a few), not in a table of every post: at 20k posts, making that for
+        # the ten snippets of a cold query took 7 ms.
+        for name, f in self._files.items():
+            i = f.position(key)
+            if i is not None:
+                return name, f.starts[i], f.ends[i]
+        raise KeyError(key)
 
     def stored(self, key: Any) -> bytes:
         """One post's bytes as its store file holds them (for `TextStoreWriter.add_stored`)."""

@@ -113,6 +113,25 @@ def test_prefilter_skips_dead_posts_and_reads_several_files(tmp_path, monkeypatc
     _check_equal(store, live, _needles(rng, old + new, 120))
 
 
+def test_a_post_is_looked_up_by_key_in_its_file(tmp_path):
+    # A query's keys are document numbers, ascending in each of a build's files (found by bisection); a writer's
+    # are paths, in no order (found through a dict). Each key gives its own post's fields; a key no file has, none.
+    rng = random.Random(11)
+    old, new = _posts(rng, 40), _posts(rng, 10)
+    for keys, new_keys in (([n * 3 for n in range(40)], [7, 1, 200, 50, 4, 301, 2, 31, 8, 11]),
+                           ([f"p{i}" for i in rng.sample(range(40), 40)], [f"q{i}" for i in range(10)])):
+        for stale in tmp_path.glob("text-*"):
+            stale.unlink()
+        ranges = _write(tmp_path / "text-0.bin", old, keys)
+        ranges.update(_write(tmp_path / "text-gen-000002.bin", new, new_keys))
+        store = TextStore(tmp_path, ranges)
+        for key, post in [*zip(keys, old), *zip(new_keys, new)]:
+            assert store.fields_of(key) == post
+        missing = 5 if isinstance(keys[0], int) else "p99"
+        with pytest.raises(KeyError):
+            store.fields_of(missing)
+
+
 def test_sidecar_of_one_bank_still_reads(tmp_path, monkeypatch):
     """Sidecars written before the second bank (version 1: one bank of 18119) are read as they are, beside new ones:
     grep's answer from both."""
