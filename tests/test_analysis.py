@@ -192,6 +192,18 @@ def test_run_cutter_words_carry_search_subwords_and_repeat_from_memory(tokenizer
     assert cutter.words("共和国万岁") is short_run
 
 
+def test_run_cutter_memory_stops_at_its_bounds(tokenizer, monkeypatch):
+    # A build's process keeps at most _RUNS_KEPT runs and _WORDS_KEPT words, however many posts it cuts; runs and
+    # words past the bounds are cut again each time, the same.
+    monkeypatch.setattr(analysis, "_RUNS_KEPT", 5)
+    monkeypatch.setattr(analysis, "_WORDS_KEPT", 8)
+    cutter = analysis._RunCutter(tokenizer)
+    runs = ["人脉背书", "研究生命", "台湾大学", "共和国万岁", "我们可以", "这个东西", "结婚的和尚", "生活动"]
+    for run in runs + runs:
+        assert [word for word, _ in cutter.words(run)] == list(tokenizer._Tokenizer__cut_DAG(run)), run
+    assert len(cutter._runs) == 5 and len(cutter._words) == 8
+
+
 def test_word_postings_equal_word_tokens_on_project_corpus(tokenizer):
     # Real posts, one tokenizer throughout: the cutter's memory of repeated runs and words must not change a posting.
     files = sorted((Path(__file__).parents[1] / "corpus").rglob("*.md"))
