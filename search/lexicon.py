@@ -66,11 +66,26 @@ class _ModuleOnUse(types.ModuleType):
       words never runs the HMM.
     - ``tempfile`` (with shutil, bz2 and lzma: 6-8 ms), which jieba uses only to find and write its cache file
       when it loads its whole dictionary: a build does, a query (lexicon.py's dictionary) never.
+    - ``hashlib`` (its OpenSSL binding: 4-5 ms), whose md5 jieba takes at import (`from hashlib import md5`) to name
+      that cache file: it gets a function that imports hashlib when called.
 
     The first attribute asked for imports the real module, the one every other importer gets.
     """
 
+    def __init__(self, name: str, *called: str) -> None:
+        super().__init__(name)
+        for attribute in called:
+            setattr(self, attribute, self._on_call(attribute))
+
+    def _on_call(self, attribute: str) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return getattr(importlib.import_module(self.__name__), attribute)(*args, **kwargs)
+
+        return call
+
     def __getattr__(self, name: str) -> object:
+        if name.startswith("__"):  # `from hashlib import md5` asks for __path__ (is it a package?) while jieba loads
+            raise AttributeError(name)
         return getattr(importlib.import_module(self.__name__), name)
 
 
@@ -80,7 +95,7 @@ def import_jieba() -> types.ModuleType:
     jieba 0.42 imports ``pkg_resources`` (all of setuptools) only to locate its data files, and falls back to
     plain paths when that import fails. So the import is blocked while jieba loads -- and only if nothing has
     imported ``pkg_resources`` yet -- then ``sys.modules`` is restored, so a later ``import pkg_resources``
-    still works. Its HMM module and tempfile are imported on first use (`_ModuleOnUse`).
+    still works. Its HMM module, tempfile and hashlib are imported on first use (`_ModuleOnUse`).
     """
     global _jieba
     if _jieba is not None:
@@ -89,9 +104,10 @@ def import_jieba() -> types.ModuleType:
         import jieba as module
     else:
         sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # makes the import raise ImportError
-        stand_ins = [name for name in ("jieba.finalseg", "tempfile") if name not in sys.modules]
+        called = {"jieba.finalseg": (), "tempfile": (), "hashlib": ("md5",)}
+        stand_ins = [name for name in called if name not in sys.modules]
         for name in stand_ins:
-            sys.modules[name] = _ModuleOnUse(name)
+            sys.modules[name] = _ModuleOnUse(name, *called[name])
         try:
             import jieba as module
         finally:

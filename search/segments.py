@@ -18,7 +18,6 @@ whoosh/columns.py): numbers are big-endian; arrays are written big-endian with t
 
 from __future__ import annotations
 
-import hashlib
 import mmap
 import os
 import pickle
@@ -30,6 +29,11 @@ from array import array
 from itertools import accumulate, filterfalse
 from pathlib import Path
 from typing import Any, Sequence
+
+try:  # CPython's own MD5: hashlib's OpenSSL binding costs a cold query 4-5 ms to load
+    from _md5 import md5
+except ImportError:
+    from hashlib import md5
 
 TOC_VERSION = -111  # whoosh.index._CURRENT_TOC_VERSION of Whoosh 2.7
 _TERMINFO = struct.Struct("!BfIBBfII")  # W3TermInfo: flags (1: postings inlined), weight, doc freq, lengths, ids
@@ -198,7 +202,7 @@ class SegmentFiles:
         if number is None:
             return None
         key = struct.pack("!H", number) + word.encode("utf-8")
-        key_hash = int(hashlib.md5(key).hexdigest(), 16) & 0xFFFFFFFF
+        key_hash = int(md5(key).hexdigest(), 16) & 0xFFFFFFFF
         table_start, slots = self._tables[key_hash & 255]
         if not slots:
             return None

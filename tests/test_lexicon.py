@@ -296,14 +296,15 @@ def test_new_tokenizer_user_dict_not_utf8(tmp_path):
         new_tokenizer(path)
 
 
-def test_import_jieba_defers_its_hmm_and_tempfile_until_used(lexicon_path):
-    # jieba's HMM tables cost a cold query 12 ms, tempfile 6-8 ms; a query of dictionary words needs neither. Loaded
+def test_import_jieba_defers_its_hmm_tempfile_and_hashlib_until_used(lexicon_path):
+    # jieba's HMM tables cost a cold query 12 ms, tempfile 6-8 ms, hashlib 4-5; a query of dictionary words needs none. Loaded
     # on first use, they must give the same words, and `import jieba.finalseg` must then be the real module.
     script = """
 import json, sys
 from pathlib import Path
 from search.lexicon import Lexicon, import_jieba
-sys.modules.pop("tempfile", None)  # as in a plain interpreter (site-packages .pth files may have imported it)
+for name in ("tempfile", "hashlib"):
+    sys.modules.pop(name, None)  # as in a plain interpreter (site-packages .pth files may have imported them)
 jieba = import_jieba()
 assert "jieba.finalseg.prob_emit" not in sys.modules
 lexicon = Lexicon(Path(sys.argv[1]))
@@ -312,6 +313,9 @@ assert "jieba.finalseg.prob_emit" not in sys.modules, "HMM loaded for dictionary
 assert "tempfile" not in sys.modules, "tempfile loaded, though only jieba's own dictionary loading uses it"
 import tempfile
 assert jieba.tempfile.gettempdir() == tempfile.gettempdir() and type(sys.modules["tempfile"]).__name__ == "module"
+assert "hashlib" not in sys.modules, "hashlib loaded, though only jieba's own dictionary loading uses it"
+assert jieba.md5(b"jieba.cache").hexdigest() == "aef5199df359bb4795fdee0d76419694"  # (hashlib's, imported by the call)
+assert type(sys.modules["hashlib"]).__name__ == "module"
 words.append(lexicon.cut(sys.argv[2]))
 assert "jieba.finalseg.prob_emit" in sys.modules
 import jieba.finalseg
