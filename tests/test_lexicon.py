@@ -297,8 +297,9 @@ def test_new_tokenizer_user_dict_not_utf8(tmp_path):
 
 
 def test_import_jieba_defers_its_hmm_tempfile_and_hashlib_until_used(lexicon_path):
-    # jieba's HMM tables cost a cold query 12 ms, tempfile 6-8 ms, hashlib 4-5; a query of dictionary words needs none. Loaded
-    # on first use, they must give the same words, and `import jieba.finalseg` must then be the real module.
+    # jieba's HMM tables cost a cold query 12 ms, tempfile 6-8 ms, hashlib 4-5; a query of dictionary words needs
+    # none. Loaded on first use, they must give the same words, and `import jieba.finalseg` must then be the real
+    # module.
     script = """
 import json, sys
 from pathlib import Path
