@@ -84,9 +84,10 @@ class _ModuleOnUse(types.ModuleType):
         return call
 
     def __getattr__(self, name: str) -> object:
-        if name.startswith("__"):  # `from hashlib import md5` asks for __path__ (is it a package?) while jieba loads
+        module = importlib.import_module(self.__name__)
+        if module is self:  # still standing in, while jieba loads: `from hashlib import md5` asks for __path__
             raise AttributeError(name)
-        return getattr(importlib.import_module(self.__name__), name)
+        return getattr(module, name)
 
 
 def import_jieba() -> types.ModuleType:
