@@ -404,16 +404,19 @@ def test_documents_table_written_through_whoosh_for_segments_only_it_reads(fresh
     index_dir = tmp_path / "index"
     search.build_index(fresh_corpus, index_dir, workers=1)
     (fresh_corpus / "blog" / "new.md").write_text("---\ntitle: 新文章\n---\n这里提到了鲲鹏。\n", encoding="utf-8")
+    (fresh_corpus / "blog" / "marx.md").write_text("---\ntitle: 改过\n---\n凤凰。\n", encoding="utf-8")
 
     def unsupported(*args, **kwargs):
         raise segments.Unsupported("a compound segment")
 
     with monkeypatch.context() as patch:
         patch.setattr(segments, "read_segments", unsupported)
-        search.update_index(fresh_corpus, index_dir)
+        report = search.update_index(fresh_corpus, index_dir)  # the changed post's document deleted through Whoosh
+    assert (report.added, report.changed) == (1, 1)
     written, worked_out = _document_ranges_from_paths(live_generation(index_dir))
     assert written == worked_out and len(written) == len(VISIBLE) + 1
     assert found(index_dir, '"鲲鹏"') == {"blog/new.md"}
+    assert found(index_dir, "凤凰") == {"blog/marx.md"} and found(index_dir, "马克思") == set()
 
 
 @pytest.mark.parametrize("store_merge_at", [3, indexing.STORE_MERGE_AT])
