@@ -561,9 +561,20 @@ class Lexicon:
         self.close()
 
     def _find(self, key: bytes, lo: int = 0) -> int:
-        """Index of `key` in the sorted keys, or -1 (a hand-written bisect: no object per probe)."""
+        """Index of `key` in the sorted keys at or after `lo`, or -1 (a hand-written bisect: no object per probe).
+
+        From a given `lo` (the index of a prefix of `key`: `entries_for`) the search first gallops forward, as the
+        key is usually a few entries on: 4,000 lookups for a 20,000-character post took 40 ms bisecting the
+        500,000 keys each time."""
         mm, offs, base = self._mm, self._offsets, self._keys_pos
         hi = self._n
+        if lo:
+            step, probe = 1, lo
+            while probe < hi and mm[base + offs[probe] : base + offs[probe + 1]] < key:
+                lo = probe + 1
+                probe = lo + step
+                step <<= 1
+            hi = min(probe, hi)
         while lo < hi:
             mid = (lo + hi) >> 1
             if mm[base + offs[mid] : base + offs[mid + 1]] < key:

@@ -132,6 +132,19 @@ def test_lexicon_tokenizer_for_holds_only_needed_entries(lexicon, full):
     assert tokenizer.lcut("人民共和") == full.lcut("人民共和")
 
 
+def test_lexicon_find_from_a_prefix_gives_the_same_entry(lexicon, full):
+    # entries_for looks each longer fragment up from its prefix's entry on (galloping): the same entry, or none, as
+    # a search of every key; jieba's FREQ holds every prefix of a word.
+    words = ["中华人民共和国", "人寿保险", "数据库索引", "研究生命起源", "内推二维码", "的确", "python3", "c++", "鿕一"]
+    for word in words:
+        for end in range(2, len(word) + 1):
+            prefix = lexicon._find(word[:end - 1].encode("utf-8"))
+            whole = lexicon._find(word[:end].encode("utf-8"))
+            assert (whole >= 0) == (word[:end] in full.FREQ)
+            if prefix >= 0:
+                assert lexicon._find(word[:end].encode("utf-8"), prefix + 1) == whole, word[:end]
+
+
 def test_lexicon_header(lexicon, full):
     assert len(lexicon) == len(full.FREQ)
     assert lexicon.total == full.total
