@@ -553,19 +553,27 @@ def _write_documents(gen: Path, added: dict[str, list[Any]] | None = None) -> No
     """DOCUMENTS for the Whoosh index committed in `gen`, once its tables and changes are written; from the
     previous commit's (linked in `gen`) and the posts an update `added`, where that holds
     (generations.write_documents)."""
+    with _index_segments(gen) as found:
+        generations.write_documents(gen, found, added)
+
+
+@contextlib.contextmanager
+def _index_segments(gen: Path) -> Iterator[list[Any]]:
+    """The segments of the Whoosh index in `gen`, read by segments.py; through Whoosh's reader when segments.py
+    does not read them (compound segments of an early index, updated since)."""
     try:
         found: list[Any] = segments.read_segments(gen, WHOOSH_INDEX_NAME)
-    except segments.Unsupported:  # compound segments of an early index, updated since: read through Whoosh
+    except segments.Unsupported:
         from whoosh import index as whoosh_index
 
         reader = whoosh_index.open_dir(str(gen), indexname=WHOOSH_INDEX_NAME, readonly=True).reader()
         try:
-            generations.write_documents(gen, segments.whoosh_segments(reader), added)
+            yield segments.whoosh_segments(reader)
         finally:
             reader.close()
         return
     try:
-        generations.write_documents(gen, found, added)
+        yield found
     finally:
         for segment in found:
             segment.close()
@@ -648,31 +656,15 @@ def _delete_posts(writer: Any, paths: list[str], gen_dir: Path) -> int:
     document numbers read by segments.py: opening Whoosh's reader of a 20k index's segments took 50-65 ms more."""
     if not paths:
         return 0
-    try:
-        found: list[Any] = segments.read_segments(gen_dir, WHOOSH_INDEX_NAME)
-    except segments.Unsupported:  # compound segments of an early index: through Whoosh's reader
-        reader = writer.reader()
-        try:
-            found = segments.whoosh_segments(reader)
-            return _delete_documents(writer, found, paths)
-        finally:
-            reader.close()
-    try:
-        return _delete_documents(writer, found, paths)
-    finally:
-        for segment in found:
-            segment.close()
-
-
-def _delete_documents(writer: Any, found: list[Any], paths: list[str]) -> int:
     count = 0
-    for segment in found:
-        for path in paths:
-            postings = segment.postings("path", path)
-            for docnum in postings[0] if postings else ():
-                if docnum not in segment.deleted:
-                    writer.delete_document(segment.base + docnum)
-                    count += 1
+    with _index_segments(gen_dir) as found:
+        for segment in found:
+            for path in paths:
+                postings = segment.postings("path", path)
+                for docnum in postings[0] if postings else ():
+                    if docnum not in segment.deleted:
+                        writer.delete_document(segment.base + docnum)
+                        count += 1
     return count
 
 
