@@ -248,11 +248,17 @@ def _worker(files: list[Path], counter: Any, root: Path, gen_dir: Path, number: 
         # The parent holds the index's lock; several segment writers share the directory (as Whoosh's own
         # multiprocessing writer does), each segment under its own random name.
         writer = _SegmentsInTurn(ix, gen_dir)
+        # The process ends with its first segment (see _run_workers), its last post having filled it.
+        claimed = _claimed(files, counter, more=lambda: not writer.closed)
+        store = gen_dir / f"text-{number}.bin"
         with _fewer_collections():
-            chunk = _index_files(_claimed(files, counter), root, gen_dir, f"text-{number}.bin", include_drafts,
+            chunk = _index_files(claimed, root, gen_dir, store.name, include_drafts,
                                  config.pinyin, lambda _post: tokenizer, writer, lambda: queue.put(("tick", None)),
                                  spooled=True)
             chunk.segments = writer.close()
+        if not len(chunk.ranges):  # the other processes took the last posts: no store file
+            store.unlink()
+            store.with_name(store.name + GRAMS_SUFFIX).unlink(missing_ok=True)
         queue.put(("done", chunk))
     except BaseException as e:  # reported to the parent, which fails the build without touching the live index
         queue.put(("error", f"{type(e).__name__}: {e}"))
@@ -271,6 +277,11 @@ class _SegmentsInTurn:
         self._ix, self._gen_dir = ix, gen_dir
         self._writer = self._new_writer()
         self._segments: list[Any] = []
+
+    @property
+    def closed(self) -> int:
+        """The segments closed so far."""
+        return len(self._segments)
 
     def _new_writer(self) -> Any:
         from .segment_writer import BuildSegmentWriter
@@ -344,14 +355,14 @@ def _largest_first(files: list[Path]) -> list[Path]:
     return sorted(files, key=size, reverse=True)
 
 
-def _claimed(files: list[Path], counter: Any) -> Iterator[Path]:
-    """`files` in order, each to whichever build process asks first.
+def _claimed(files: list[Path], counter: Any, more: Callable[[], bool] = lambda: True) -> Iterator[Path]:
+    """`files` in order, each to whichever build process asks first, for as long as `more()` holds.
 
     Dealt out this way rather than split in advance, the processes end together: a post's cost is not its size
     (HTML, code, English), and the first process also writes the lexicon (0.5 s). Split by size in advance, a
     build of the blogs corpus took 17.9 s for 31.9 s of CPU on two cores.
     """
-    while True:
+    while more():
         with counter.get_lock():
             i = counter.value
             counter.value = i + 1
@@ -434,36 +445,43 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
 
 def _run_workers(files: list[Path], count: int, root: Path, temp: Path, include_drafts: bool,
                  config: Config, tick: Callable[[], None]) -> list[_Chunk]:
+    """Index `files` in `count` processes at a time, each writing one segment and one store file, then ending: while
+    posts are left, a new process takes over from each that ends.
+
+    A process ends with its segment because the memory a long-lived one keeps grows with the posts it has analysed
+    (pymalloc's free but held pools, fragments between them), which is to say with the corpus: a 20k-post build's
+    processes, living through six segments each, reached 150-154 MB against 133 MB at 1k posts, stepping up at
+    segment closes; ending with their segment, 147 MB (bench/README). A new process is forked from the parent, which
+    keeps jieba's dictionary for it (about 50 MB more RSS summed over the processes, shared pages counted twice).
+    """
     import multiprocessing  # here: an update of a few posts runs in one process and spares the import (18 ms)
 
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
     counter = context.Value("q", 0)  # the next file of `files` to claim (forked: the list itself is shared)
     parent = os.getpid()
-    # jieba's dictionary is loaded once, here, and the workers share it (forked, copy-on-write): loaded by each
-    # worker, it cost every one of them about a second of CPU. Frozen, it is left out of the workers' garbage
-    # collections, which would otherwise walk it and write to the pages it shares.
+    # jieba's dictionary is loaded once, here, and the processes share it (forked, copy-on-write): loaded by each,
+    # it cost every one of them about a second of CPU. Frozen, it is left out of the processes' garbage collections,
+    # which would otherwise walk it and write to the pages it shares.
     tokenizer = lexicon.new_tokenizer(config.user_dict)
-    processes = [context.Process(target=_worker,
-                                 args=(files, counter, root, temp, i, include_drafts, config, tokenizer, queue,
-                                       parent),
-                                 daemon=True) for i in range(count)]
     gc.freeze()
-    try:
-        for process in processes:
-            process.start()
-    finally:
-        gc.unfreeze()
-    # The workers have their copy; the parent's (about 40 MB of its RSS, counted again beside the workers') goes now
-    # rather than at the end of the build. Process.start dropped its arguments.
-    del tokenizer
+    processes: list[Any] = []
+
+    def start() -> None:
+        process = context.Process(target=_worker, args=(files, counter, root, temp, len(processes), include_drafts,
+                                                        config, tokenizer, queue, parent), daemon=True)
+        processes.append(process)
+        process.start()
+
     results: list[_Chunk] = []
     errors: list[str] = []
     try:
+        for _ in range(count):
+            start()
         while len(results) + len(errors) < len(processes):
             try:
                 kind, value = queue.get(timeout=1.0)
-            except Exception:  # queue.Empty: check that the workers are still alive
+            except Exception:  # queue.Empty: check that the processes are still alive
                 if not any(p.is_alive() for p in processes) and queue.empty():
                     errors.append("a build process died")
                 continue
@@ -471,9 +489,12 @@ def _run_workers(files: list[Path], count: int, root: Path, temp: Path, include_
                 tick()
             elif kind == "done":
                 results.append(value)
+                if counter.value < len(files) and not errors:
+                    start()
             else:
                 errors.append(value)
     finally:
+        gc.unfreeze()
         for process in processes:
             process.join(timeout=5)
             if process.is_alive():

@@ -543,6 +543,27 @@ def test_build_writes_a_segment_per_bounded_batch(fresh_corpus, tmp_path, monkey
             assert [(h.path, round(h.score, 6), h.snippet) for h in many.search(query, limit=None)] == expected, query
 
 
+def test_build_process_ends_with_its_segment(fresh_corpus, tmp_path, monkeypatch):
+    # A build's process writes one segment and its own store file, then ends, and another takes over while posts are
+    # left (the memory a long-lived process keeps grows with the posts it has analysed): every store file holds the
+    # posts of one segment, and the index answers as one built by two processes.
+    search.build_index(fresh_corpus, tmp_path / "two", workers=2)
+    monkeypatch.setattr(indexing, "SEGMENT_POSTINGS", 40)  # (forked processes see it)
+    search.build_index(fresh_corpus, tmp_path / "many", workers=2)
+    gen = live_generation(tmp_path / "many")
+    posts_by_store: dict[str, int] = {}
+    for store, _start, _end in generations.read_table(gen, generations.RANGES, {}).values():
+        posts_by_store[store] = posts_by_store.get(store, 0) + 1
+    # (a process started as the others claimed the last posts leaves no empty store file)
+    assert {file.name for file in gen.glob("text-*.bin")} == set(posts_by_store)
+    with search.open_index(tmp_path / "two") as two, search.open_index(tmp_path / "many") as many:
+        assert len(many._segments) > 4
+        assert sorted(posts_by_store.values()) == sorted(segment.doc_count for segment in many._segments)
+        for query in ["台湾", "内推", '"人脉背书"', "python"]:
+            expected = [(h.path, round(h.score, 6), h.snippet) for h in two.search(query, limit=None)]
+            assert [(h.path, round(h.score, 6), h.snippet) for h in many.search(query, limit=None)] == expected, query
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_build_tables_written_from_spooled_rows(fresh_corpus, tmp_path, workers):
     # A build's processes write their table rows to files as they index (not held in memory); the parent writes the
