@@ -615,6 +615,39 @@ def test_many_updates_merge_small_segments(tmp_path):
         assert ix.stats().posts == 4
 
 
+def test_update_writes_its_segment_with_the_builds_writer_unless_whoosh_merges(tmp_path, monkeypatch):
+    # An update's segment is written by the build's writer (word postings in bulk) when Whoosh's merge policy merges
+    # no segment at its commit, and by Whoosh's writer when it does (it reads the merged segments' postings back into
+    # its pool). Either way the posts are found as a rebuild finds them.
+    writers: list[str] = []
+    update_writer = indexing._update_writer
+
+    def spy(ix):
+        writer, policy = update_writer(ix)
+        writers.append(type(writer).__name__)
+        return writer, policy
+
+    monkeypatch.setattr(indexing, "_update_writer", spy)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(4):
+        (corpus / f"p{i}.md").write_text(f"---\ntitle: 第{i}篇\n---\n固定的正文，鲲鹏{i}。\n", encoding="utf-8")
+    search.build_index(corpus, tmp_path / "index", workers=1)
+    queries = ["凤凰", "鲲鹏", "正文", '"改过的正文"', "title:第", "凤凰3号"]
+    for round_ in range(8):
+        (corpus / f"p{round_ % 4}.md").write_text(f"---\ntitle: 第{round_}次\n---\n改过的正文，凤凰{round_}号。\n",
+                                                  encoding="utf-8")
+        search.update_index(corpus, tmp_path / "index")
+        search.build_index(corpus, tmp_path / f"rebuilt-{round_}", workers=1)
+        with search.open_index(tmp_path / "index") as updated, \
+                search.open_index(tmp_path / f"rebuilt-{round_}") as rebuilt:
+            for query in queries:
+                expected = sorted((h.path, h.snippet) for h in rebuilt.search(query, limit=None))
+                assert sorted((h.path, h.snippet) for h in updated.search(query, limit=None)) == expected, query
+    assert writers[:4] == ["BuildSegmentWriter"] * 4  # (2 to 5 segments: MERGE_SMALL merges from the fifth on)
+    assert "SegmentWriter" in writers
+
+
 def test_ranges_table_round_trips_as_binary_columns(tmp_path):
     # Format 4 writes the ranges table as binary columns: names with any characters, in file then start order.
     table = {"博客/第一篇 (1).md": ["text-0.bin", 0, 10], "a.md": ["text-1.bin", 5, 9], "b.md": ["text-0.bin", 10, 30]}
