@@ -60,6 +60,8 @@ HELD_POSTINGS_LIMIT = 250_000
 # a segment's posts, not its words: 48 MB let the last segments of a 20k-post build, of 3,700 small posts each, hold
 # 63,000 (12 MB); 2 MB is more than a 1k-post build's processes need (500 posts each), so they never spill.
 POOL_MB = 2
+# The generation's meta lists the build's segments under this key: updates never merge them (see _merge_policy).
+BUILD_SEGMENTS = "build_segments"
 # Posts of at least this many bytes are read and analysed by a child of the build's process, which ends after
 # CHILD_POSTS of them (see _AnalysisChild): 25 of the 681 posts of the blogs corpus are that large.
 ISOLATED_POST_BYTES = 64 * 1024
@@ -565,7 +567,8 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
     TOC(ix.schema, written, 1).write(ix.storage, WHOOSH_INDEX_NAME)
     posts = _write_spooled_tables(temp, results)
     return _finish_generation(index_dir, root, temp, final, results, walk_skipped, include_drafts, config,
-                              rebuilt=True, started=started, reason=reason, json_files={}, posts=posts)
+                              rebuilt=True, started=started, reason=reason, json_files={}, posts=posts,
+                              build_segments=[segment.segment_id() for segment in written])
 
 
 def _run_workers(files: list[Path], count: int, root: Path, temp: Path, include_drafts: bool,
@@ -655,7 +658,8 @@ def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, res
                        walk_skipped: list[tuple[str, str]], include_drafts: bool, config: Config, *, rebuilt: bool,
                        started: float, reason: str, json_files: dict[str, Any], posts: int,
                        built: str | None = None, counts: dict[str, int] | None = None,
-                       added: dict[str, list[Any]] | None = None) -> BuildReport:
+                       added: dict[str, list[Any]] | None = None,
+                       build_segments: list[str] | None = None) -> BuildReport:
     """Write `json_files` (name → value: the tables whole, or an update's changes) and the generation's meta,
     and commit it. `added`: the ranges of the posts an update added, when it moved none (see _write_documents)."""
     skipped = list(walk_skipped)
@@ -678,6 +682,8 @@ def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, res
         # Whoosh's table of field length by length byte (BM25F reads it): a query then needs no Whoosh module.
         generations.LENGTH_DECODING: _length_decoding(),
     }
+    if build_segments is not None:
+        meta[BUILD_SEGMENTS] = build_segments
     for name, value in json_files.items():
         generations.write_table(temp, name, value)
     _write_documents(temp, added)
@@ -774,22 +780,24 @@ def _rebuild_reason(meta: dict[str, Any], corpus: Path, include_drafts: bool, co
     return ""
 
 
-def _update_writer(ix: Any) -> tuple[Any, Callable[[Any, list[Any]], list[Any]]]:
-    """The writer of an update's segment, and the merge policy to commit it with.
+def _update_writer(ix: Any, build_segments: list[str] | None) -> tuple[Any, Callable[[Any, list[Any]], list[Any]]]:
+    """The writer of an update's segment, and the merge policy to commit it with (see _merge_policy).
 
-    Whoosh's SegmentWriter if its merge policy (MERGE_SMALL) merges segments at this commit: it reads their
-    postings back into its pool, which the build's writer does not take. Otherwise the build's writer with no merge,
-    the same thing: it writes a new post's word postings in bulk, where Whoosh's writer sorts and writes them one
-    posting at a time (about 100 ms for a 28 KB post in a profile of an update at 20k posts).
+    Whoosh's SegmentWriter if the policy merges segments at this commit: it reads their postings back into its pool,
+    which the build's writer does not take. Otherwise the build's writer with no merge, the same thing: it writes a
+    new post's word postings in bulk, where Whoosh's writer sorts and writes them one posting at a time (about 100 ms
+    for a 28 KB post in a profile of an update at 20k posts).
     """
-    from whoosh.writing import MERGE_SMALL, NO_MERGE
+    from whoosh.writing import NO_MERGE
 
     from .segment_writer import BuildSegmentWriter
+
+    policy = _merge_policy(build_segments)
 
     class MergeDue(Exception):
         pass
 
-    class MergeProbe:  # what MERGE_SMALL asks of a writer, stopped at its first merged segment
+    class MergeProbe:  # what a merge policy asks of a writer, stopped at its first merged segment
         storage, schema = ix.storage, ix.schema
 
         def add_reader(self, reader: Any) -> None:
@@ -797,13 +805,35 @@ def _update_writer(ix: Any) -> tuple[Any, Callable[[Any, list[Any]], list[Any]]]
             raise MergeDue
 
     try:
-        MERGE_SMALL(MergeProbe(), ix._segments())
+        policy(MergeProbe(), ix._segments())
     except MergeDue:
         writer = ix.writer(limitmb=64, compound=COMPOUND, codec=schema.index_codec())
         _merge_value_less_postings(writer)
-        return writer, MERGE_SMALL
+        return writer, policy
     return BuildSegmentWriter(ix, spill_at=HELD_POSTINGS_LIMIT, limitmb=64, compound=COMPOUND,
                               codec=schema.index_codec()), NO_MERGE
+
+
+def _merge_policy(build_segments: list[str] | None) -> Callable[[Any, list[Any]], list[Any]]:
+    """Whoosh's MERGE_SMALL over the segments updates wrote; the build's segments (ids `build_segments`, as the
+    generation's meta lists them) are never merged. None: an index whose meta does not list them, MERGE_SMALL.
+
+    MERGE_SMALL merges the smallest segments up to the first where their documents are fewer than a Fibonacci number
+    of their count: it would take the build's segments, of about 1,700 posts each, once there are 19 of them (a
+    corpus of about 32,000 posts), and rewrite them all in one update. A build's segments are bounded already (see
+    SEGMENT_POSTINGS): merging them gains nothing.
+    """
+    from whoosh.writing import MERGE_SMALL
+
+    if build_segments is None:
+        return MERGE_SMALL
+    built = set(build_segments)
+
+    def merge_update_segments(writer: Any, segments: list[Any]) -> list[Any]:
+        kept = [segment for segment in segments if segment.segment_id() in built]
+        return kept + MERGE_SMALL(writer, [segment for segment in segments if segment.segment_id() not in built])
+
+    return merge_update_segments
 
 
 def _merge_value_less_postings(writer: Any) -> None:
@@ -914,7 +944,7 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
             os.link(child, temp / child.name)
     new_changes = {name: dict(changes.get(name, {})) for name in generations.TABLES}
     ix = whoosh_index.open_dir(str(temp), indexname=WHOOSH_INDEX_NAME)
-    writer, merge_policy = _update_writer(ix)
+    writer, merge_policy = _update_writer(ix, meta.get(BUILD_SEGMENTS))
     removed_posts = _delete_posts(writer, gone + changed_paths, temp)
     for rel in gone + changed_paths:
         for table in new_changes.values():
@@ -954,4 +984,5 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
         json_files = {generations.CHANGES: new_changes}
     return _finish_generation(index_dir, root, temp, final, [chunk], walk_skipped, include_drafts, config,
                               rebuilt=False, started=started, reason="", json_files=json_files, posts=posts,
-                              built=meta["built"], counts=counts, added=None if chunk.moved else dict(chunk.ranges))
+                              built=meta["built"], counts=counts, added=None if chunk.moved else dict(chunk.ranges),
+                              build_segments=meta.get(BUILD_SEGMENTS))

@@ -668,8 +668,8 @@ def test_update_writes_its_segment_with_the_builds_writer_unless_whoosh_merges(t
     writers: list[str] = []
     update_writer = indexing._update_writer
 
-    def spy(ix):
-        writer, policy = update_writer(ix)
+    def spy(ix, build_segments):
+        writer, policy = update_writer(ix, build_segments)
         writers.append(type(writer).__name__)
         return writer, policy
 
@@ -690,8 +690,43 @@ def test_update_writes_its_segment_with_the_builds_writer_unless_whoosh_merges(t
             for query in queries:
                 expected = sorted((h.path, h.snippet) for h in rebuilt.search(query, limit=None))
                 assert sorted((h.path, h.snippet) for h in updated.search(query, limit=None)) == expected, query
-    assert writers[:4] == ["BuildSegmentWriter"] * 4  # (2 to 5 segments: MERGE_SMALL merges from the fifth on)
+    assert writers[:5] == ["BuildSegmentWriter"] * 5  # (MERGE_SMALL merges the updates' segments from the fifth on)
     assert "SegmentWriter" in writers
+
+
+def test_updates_never_merge_the_builds_segments(fresh_corpus, tmp_path, monkeypatch):
+    # Whoosh's MERGE_SMALL merges the smallest segments once there are enough of them: a build's, of about 1,700
+    # posts each, from 19 on (about 32,000 posts), all rewritten in one update. An update merges only the segments
+    # updates wrote; the generation's meta lists the build's.
+    from whoosh import index as whoosh_index
+    from whoosh.writing import MERGE_SMALL
+
+    def segment_ids() -> list[str]:
+        ix = whoosh_index.open_dir(str(live_generation(tmp_path / "index")), indexname=generations.WHOOSH_INDEX_NAME)
+        return [segment.segment_id() for segment in ix._segments()]
+
+    monkeypatch.setattr(indexing, "SEGMENT_POSTINGS", 1)  # a segment a post
+    search.build_index(fresh_corpus, tmp_path / "index", workers=1)
+    meta = json.loads((live_generation(tmp_path / "index") / generations.META).read_text(encoding="utf-8"))
+    built = meta[indexing.BUILD_SEGMENTS]
+    assert sorted(built) == sorted(segment_ids()) and len(built) > 5
+    ix = whoosh_index.open_dir(str(live_generation(tmp_path / "index")), indexname=generations.WHOOSH_INDEX_NAME)
+    writer = ix.writer()
+    indexing._merge_value_less_postings(writer)
+    assert len(MERGE_SMALL(writer, ix._segments())) < len(built)  # (what MERGE_SMALL alone would do)
+    writer.cancel()
+    for round_ in range(8):
+        (fresh_corpus / f"new{round_}.md").write_text(f"---\ntitle: 新{round_}\n---\n凤凰{round_}号。\n",
+                                                      encoding="utf-8")
+        search.update_index(fresh_corpus, tmp_path / "index")
+    ids = segment_ids()
+    assert set(built) <= set(ids)
+    assert 1 <= len(ids) - len(built) < 8  # the updates' segments, merged
+    search.build_index(fresh_corpus, tmp_path / "rebuilt", workers=1)
+    with search.open_index(tmp_path / "index") as updated, search.open_index(tmp_path / "rebuilt") as rebuilt:
+        for query in ["凤凰", "台湾", "内推", '"人脉背书"', "title:新"]:
+            expected = sorted((h.path, h.snippet) for h in rebuilt.search(query, limit=None))
+            assert sorted((h.path, h.snippet) for h in updated.search(query, limit=None)) == expected, query
 
 
 def test_ranges_table_round_trips_as_binary_columns(tmp_path):
