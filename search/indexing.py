@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import gc
 import hashlib
 import json
 import os
-import pickle
 import signal
 import time
 from dataclasses import dataclass, field
@@ -62,10 +60,6 @@ HELD_POSTINGS_LIMIT = 250_000
 POOL_MB = 2
 # The generation's meta lists the build's segments under this key: updates never merge them (see _merge_policy).
 BUILD_SEGMENTS = "build_segments"
-# Posts of at least this many bytes are read and analysed by a child of the build's process, which ends after
-# CHILD_POSTS of them (see _AnalysisChild): 25 of the 681 posts of the blogs corpus are that large.
-ISOLATED_POST_BYTES = 64 * 1024
-CHILD_POSTS = 20
 
 
 @dataclass(frozen=True)
@@ -168,11 +162,13 @@ def settings(tokenizer_fingerprint: str, include_drafts: bool, config: Config) -
 
 def _index_files(files: Iterable[Path], root: Path, gen_dir: Path, store_name: str, include_drafts: bool, pinyin: bool,
                  segmenter_for: Callable[[Post], analysis.Segmenter], writer: Any,
-                 progress: Callable[[], None], moved: Iterable[tuple[str, bytes]] = (), spooled: bool = False,
-                 child: _AnalysisChild | None = None) -> _Chunk:
+                 progress: Callable[[], None], moved: Iterable[tuple[str, bytes]] = (), spooled: bool = False
+                 ) -> _Chunk:
     """Read, analyse and add `files` with `writer`, appending their folded text to store `store_name`; then append
     `moved` posts (key, bytes as an older store file holds them) to it too. `spooled`: the chunk's tables are
-    _SpooledTables beside the store file (a build), else dicts. `child`: reads and analyses the largest posts."""
+    _SpooledTables beside the store file (a build), else dicts."""
+    from .posts import read_post
+
     chunk = _Chunk()
     if spooled:
         stem = store_name.removesuffix(".bin")
@@ -182,26 +178,24 @@ def _index_files(files: Iterable[Path], root: Path, gen_dir: Path, store_name: s
         for file in files:
             rel = _relative(file, root)
             try:
-                if child is not None and _size(file) >= ISOLATED_POST_BYTES:
-                    analysed = child.analysed(file)
-                else:
-                    analysed = _analysed(file, root, include_drafts, pinyin, segmenter_for)
+                post = read_post(file, root)
+                fingerprint = _fingerprint(file)
             except (PostError, OSError) as e:
                 chunk.skipped.append((rel, str(e).removeprefix(rel + ": ")))
                 progress()
                 continue
-            chunk.manifest[rel] = analysed.fingerprint
-            if analysed.fields is None:
+            chunk.manifest[rel] = fingerprint
+            if post.draft and not include_drafts:
                 chunk.drafts += 1
                 progress()
                 continue
-            for problem in analysed.problems:
+            for problem in post.problems:
                 chunk.degraded.append((rel, problem))
-            doc, folded = analysed.fields
+            doc, folded = schema.document_fields(post, segmenter_for(post), pinyin)
             writer.add_document(**doc)
             start, end = store.add(folded)
             chunk.ranges[rel] = [store_name, start, end]
-            chunk.posts[rel] = analysed.meta
+            chunk.posts[rel] = schema.post_meta(post)
             gc.collect(1)  # the post's cyclic garbage, now (see _fewer_collections)
             progress()
         for rel, data in moved:
@@ -211,131 +205,6 @@ def _index_files(files: Iterable[Path], root: Path, gen_dir: Path, store_name: s
         if isinstance(table, _SpooledTable):
             table.close()
     return chunk
-
-
-@dataclass
-class _Analysed:
-    """A post file read and analysed: what `_index_files` records of it."""
-    fingerprint: list[Any]
-    problems: tuple[str, ...] = ()
-    meta: dict[str, Any] | None = None
-    fields: tuple[dict[str, Any], dict[str, str]] | None = None  # (add_document's fields, folded text); None: draft
-
-
-def _analysed(file: Path, root: Path, include_drafts: bool, pinyin: bool,
-              segmenter_for: Callable[[Post], analysis.Segmenter]) -> _Analysed:
-    """`file` read and analysed (raises PostError or OSError when it can't be read)."""
-    from .posts import read_post
-
-    post = read_post(file, root)
-    fingerprint = _fingerprint(file)
-    if post.draft and not include_drafts:
-        return _Analysed(fingerprint)
-    return _Analysed(fingerprint, tuple(post.problems), schema.post_meta(post),
-                     schema.document_fields(post, segmenter_for(post), pinyin))
-
-
-class _AnalysisChild:
-    """A child process of a build's process that reads and analyses the posts it is sent (the largest: see
-    ISOLATED_POST_BYTES) and sends back what `_analysed` returns; after CHILD_POSTS of them it ends and another is
-    forked. Use as a context manager.
-
-    What analysing a large post leaves in a process's memory (pymalloc arenas held by the few objects that outlive
-    its parse trees and tokens) stays with the process: a build's processes took hundreds of large posts at 20k posts
-    and grew with the corpus. A child takes that memory with it when it ends. Building the 600 largest posts of the
-    20k corpus in two processes: 133 MB each without children; with them, the build's processes 107-114 MB and the
-    children at most 129 MB, for 153 s of CPU time instead of 118 (a child's run cutter starts from its parent's,
-    and what it learns goes with it). Forking a child for every post took 211 s: a child copies each page of the
-    forked memory it writes to (jieba's dictionary, as it is looked up). The build's files are open in the child
-    too: it leaves by os._exit, flushing none of them.
-    """
-
-    def __init__(self, root: Path, include_drafts: bool, pinyin: bool, segmenter: analysis.Segmenter) -> None:
-        self._analyse = functools.partial(_analysed, root=root, include_drafts=include_drafts, pinyin=pinyin,
-                                          segmenter_for=lambda _post: segmenter)
-        self._pid = 0
-        self._served = 0
-        self._to_child: Any = None
-        self._from_child: Any = None
-
-    def analysed(self, file: Path) -> _Analysed:
-        if self._pid and self._served >= CHILD_POSTS:
-            self.close()
-        if not self._pid:
-            self._start()
-        self._served += 1
-        try:
-            pickle.dump(file, self._to_child, protocol=pickle.HIGHEST_PROTOCOL)
-            self._to_child.flush()
-            kind, value = pickle.load(self._from_child)
-        except (EOFError, OSError, pickle.UnpicklingError):
-            self.close()
-            raise RuntimeError(f"{file.name}: the process analysing it died") from None
-        if kind == "unreadable":
-            raise value
-        if kind == "failed":
-            raise RuntimeError(f"{file.name}: {value}")
-        return cast(_Analysed, value)
-
-    def _start(self) -> None:
-        posts_in, posts_out = os.pipe()
-        results_in, results_out = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            status = 1
-            try:
-                os.close(posts_out)
-                os.close(results_in)
-                with open(posts_in, "rb") as posts, open(results_out, "wb") as results:
-                    self._serve(posts, results)
-                status = 0
-            finally:
-                os._exit(status)
-        os.close(posts_in)
-        os.close(results_out)
-        self._pid, self._served = pid, 0
-        self._to_child, self._from_child = open(posts_out, "wb"), open(results_in, "rb")
-
-    def _serve(self, posts: Any, results: Any) -> None:
-        """The child's loop, until the build's process closes its end of the pipe."""
-        while True:
-            try:
-                file = pickle.load(posts)
-            except EOFError:
-                return
-            try:
-                result: tuple[str, Any] = ("ok", self._analyse(file))
-            except (PostError, OSError) as e:
-                result = ("unreadable", e)
-            except Exception as e:
-                result = ("failed", f"{type(e).__name__}: {e}")
-            pickle.dump(result, results, protocol=pickle.HIGHEST_PROTOCOL)
-            results.flush()
-            gc.collect(1)
-
-    def close(self) -> None:
-        if not self._pid:
-            return
-        for pipe in (self._to_child, self._from_child):
-            try:
-                pipe.close()
-            except OSError:
-                pass
-        os.waitpid(self._pid, 0)
-        self._pid = 0
-
-    def __enter__(self) -> _AnalysisChild:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def _size(file: Path) -> int:
-    try:
-        return file.stat().st_size
-    except OSError:  # gone since the walk: reported when it is read
-        return 0
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -384,10 +253,10 @@ def _worker(files: list[Path], counter: Any, root: Path, gen_dir: Path, number: 
         # The process ends with its first segment (see _run_workers), its last post having filled it.
         claimed = _claimed(files, counter, more=lambda: not writer.closed)
         store = gen_dir / f"text-{number}.bin"
-        with _fewer_collections(), _AnalysisChild(root, include_drafts, config.pinyin, tokenizer) as child:
+        with _fewer_collections():
             chunk = _index_files(claimed, root, gen_dir, store.name, include_drafts,
                                  config.pinyin, lambda _post: tokenizer, writer, lambda: queue.put(("tick", None)),
-                                 spooled=True, child=child)
+                                 spooled=True)
             chunk.segments = writer.close()
         if not len(chunk.ranges):  # the other processes took the last posts: no store file
             store.unlink()
@@ -479,7 +348,13 @@ def _fewer_collections() -> Iterator[None]:
 
 
 def _largest_first(files: list[Path]) -> list[Path]:
-    return sorted(files, key=_size, reverse=True)
+    def size(file: Path) -> int:
+        try:
+            return file.stat().st_size
+        except OSError:  # gone since the walk: its worker reports it
+            return 0
+
+    return sorted(files, key=size, reverse=True)
 
 
 def _claimed(files: list[Path], counter: Any, more: Callable[[], bool] = lambda: True) -> Iterator[Path]:

@@ -564,52 +564,6 @@ def test_build_process_ends_with_its_segment(fresh_corpus, tmp_path, monkeypatch
             assert [(h.path, round(h.score, 6), h.snippet) for h in many.search(query, limit=None)] == expected, query
 
 
-def test_build_analyses_large_posts_in_child_processes(fresh_corpus, tmp_path, monkeypatch):
-    # A build's process hands its largest posts to a child process that reads and analyses them, and forks another
-    # after CHILD_POSTS of them: here every post, three a child. The index is the one built without children:
-    # the same tables, the same skipped (undecodable) post and draft count, the same answers.
-    plain = search.build_index(fresh_corpus, tmp_path / "plain", workers=2)
-    monkeypatch.setattr(indexing, "ISOLATED_POST_BYTES", 0)
-    monkeypatch.setattr(indexing, "CHILD_POSTS", 3)
-    start = indexing._AnalysisChild._start
-
-    def counted(self):  # (runs in the build's processes: each notes its child in a file)
-        start(self)
-        with open(tmp_path / "children", "a") as f:
-            f.write(f"{self._pid}\n")
-
-    monkeypatch.setattr(indexing._AnalysisChild, "_start", counted)
-    isolated = search.build_index(fresh_corpus, tmp_path / "isolated", workers=2)
-    assert len((tmp_path / "children").read_text().split()) >= len(POSTS) // 3
-    assert (isolated.indexed, isolated.drafts, isolated.skipped) == (plain.indexed, plain.drafts, plain.skipped)
-    assert isolated.skipped == ((UNDECODABLE[0], "not UTF-8, GB18030 or Big5 text"),)
-    plain_gen, isolated_gen = live_generation(tmp_path / "plain"), live_generation(tmp_path / "isolated")
-    for name in (generations.POSTS, generations.MANIFEST):
-        assert generations.read_table(isolated_gen, name, {}) == generations.read_table(plain_gen, name, {})
-    with search.open_index(tmp_path / "plain") as one, search.open_index(tmp_path / "isolated") as other:
-        for query in ["台湾", "内推", '"人脉背书"', "python", "title:台湾"]:
-            expected = [(h.path, round(h.score, 6), h.snippet) for h in one.search(query, limit=None)]
-            assert [(h.path, round(h.score, 6), h.snippet) for h in other.search(query, limit=None)] == expected
-
-
-def test_build_fails_cleanly_when_an_analysing_child_dies(fresh_corpus, tmp_path, monkeypatch):
-    # A child that dies (killed, out of memory) fails the build with the post's name; the live index is unchanged.
-    search.build_index(fresh_corpus, tmp_path / "index", workers=2)
-    before = live_generation(tmp_path / "index")
-    monkeypatch.setattr(indexing, "ISOLATED_POST_BYTES", 0)
-    analysed = indexing._analysed
-
-    def dies_on_one(file, **kwargs):
-        if file.name == "neitui.md":
-            os._exit(9)
-        return analysed(file, **kwargs)
-
-    monkeypatch.setattr(indexing, "_analysed", dies_on_one)
-    with pytest.raises(search.IndexCorrupt, match="neitui.md: the process analysing it died"):
-        search.build_index(fresh_corpus, tmp_path / "index", workers=2)
-    assert live_generation(tmp_path / "index") == before
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 def test_build_tables_written_from_spooled_rows(fresh_corpus, tmp_path, workers):
     # A build's processes write their table rows to files as they index (not held in memory); the parent writes the
