@@ -454,7 +454,7 @@ def _run_workers(files: list[Path], count: int, root: Path, temp: Path, include_
     A process ends with its segment because the memory a long-lived one keeps grows with the posts it has analysed
     (pymalloc's free but held pools, fragments between them), which is to say with the corpus: a 20k-post build's
     processes, living through six segments each, reached 150-154 MB against 133 MB at 1k posts, stepping up at
-    segment closes; ending with their segment, 147 MB (bench/README). A new process is forked from the parent, which
+    segment closes; ending with their segment, 147-151 MB in two runs (bench/README). A new process is forked from the parent, which
     keeps jieba's dictionary for it (about 50 MB more RSS summed over the processes, shared pages counted twice).
     """
     import multiprocessing  # here: an update of a few posts runs in one process and spares the import (18 ms)
