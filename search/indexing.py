@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, cast
 
 from . import __version__, analysis, generations, lexicon, schema, segments
-from .corpus import find_post_names, find_posts
+from .corpus import find_post_names
 from .errors import IndexCorrupt, IndexNotFound, PostError, RebuildNeeded
 from .config import Config, file_digest, load_config, read_synonyms
 from .generations import INDEX_FORMAT, WHOOSH_INDEX_NAME, check_compatible
@@ -231,7 +231,7 @@ def _exit_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _worker(files: list[Path], counter: Any, root: Path, gen_dir: Path, number: int, include_drafts: bool,
+def _worker(names: _PackedNames, counter: Any, root: Path, gen_dir: Path, number: int, include_drafts: bool,
             config: Config, tokenizer: Any, queue: Any, parent: int) -> None:
     """One build process: the build's tokenizer (forked), its own Whoosh segments and text-store file."""
     _exit_with_parent(parent)
@@ -251,7 +251,7 @@ def _worker(files: list[Path], counter: Any, root: Path, gen_dir: Path, number: 
         # multiprocessing writer does), each segment under its own random name.
         writer = _SegmentsInTurn(ix, gen_dir)
         # The process ends with its first segment (see _run_workers), its last post having filled it.
-        claimed = _claimed(files, counter, more=lambda: not writer.closed)
+        claimed = _claimed(names, root, counter, more=lambda: not writer.closed)
         store = gen_dir / f"text-{number}.bin"
         with _fewer_collections():
             chunk = _index_files(claimed, root, gen_dir, store.name, include_drafts,
@@ -347,30 +347,48 @@ def _fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-def _largest_first(files: list[Path]) -> list[Path]:
-    def size(file: Path) -> int:
-        try:
-            return file.stat().st_size
-        except OSError:  # gone since the walk: its worker reports it
-            return 0
+class _PackedNames:
+    """A list of post names packed in one string: what a build's forked processes are handed.
 
-    return sorted(files, key=size, reverse=True)
+    Each process counts what the parent holds in its RSS. A list of 20k names held 8 MB more than one of 1k, at the
+    fork, the walk's garbage (directory entries, stat results) left in pymalloc pools between the names' strings;
+    packed, the pools empty and jieba's dictionary, loaded next, reuses them.
+    """
+
+    def __init__(self, names: list[str]) -> None:
+        from array import array
+
+        self._text = "\n".join(names)
+        self._starts = array("q", [0])
+        for name in names:
+            self._starts.append(self._starts[-1] + len(name) + 1)
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    def __getitem__(self, i: int) -> str:
+        return self._text[self._starts[i]:self._starts[i + 1] - 1]
 
 
-def _claimed(files: list[Path], counter: Any, more: Callable[[], bool] = lambda: True) -> Iterator[Path]:
-    """`files` in order, each to whichever build process asks first, for as long as `more()` holds.
+def _claimed(names: _PackedNames, root: Path, counter: Any | None, more: Callable[[], bool] = lambda: True) -> Iterator[Path]:
+    """The posts `names` (relative to `root`) in order, each to whichever build process asks first, for as long as
+    `more()` holds.
 
     Dealt out this way rather than split in advance, the processes end together: a post's cost is not its size
     (HTML, code, English), and the first process also writes the lexicon (0.5 s). Split by size in advance, a
     build of the blogs corpus took 17.9 s for 31.9 s of CPU on two cores.
     """
+    if counter is None:  # one process: no other to share them with
+        for i in range(len(names)):
+            yield root.joinpath(*names[i].split("/"))
+        return
     while more():
         with counter.get_lock():
             i = counter.value
             counter.value = i + 1
-        if i >= len(files):
+        if i >= len(names):
             return
-        yield files[i]
+        yield root.joinpath(*names[i].split("/"))
 
 
 def _lexicon_segmenter(lex: lexicon.Lexicon) -> Callable[[Post], analysis.Segmenter]:
@@ -381,7 +399,7 @@ def _lexicon_segmenter(lex: lexicon.Lexicon) -> Callable[[Post], analysis.Segmen
     return segmenter_for
 
 
-def _worker_count(files: list[Path], requested: int | None) -> int:
+def _worker_count(files: list[str], requested: int | None) -> int:
     if requested:
         return max(1, requested)
     # Starting a worker costs a jieba dictionary load (~1 s): not worth it for a handful of posts.
@@ -413,17 +431,23 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
     started = time.monotonic()
     root = corpus.resolve()
     generations.remove_stale(index_dir)
-    files, walk_skipped = find_posts(root)
+    # The posts' relative names, not Paths, packed for the build's processes before anything else is made: they are
+    # forked from this one, and each counts what it holds in its RSS (see _PackedNames).
+    stats: dict[str, os.stat_result] = {}
+    found, walk_skipped = find_post_names(root, stats)
+    total = len(found)
+    count = min(_worker_count(found, workers), max(total, 1))
+    names = _PackedNames(sorted(found, key=lambda name: stats[name].st_size, reverse=True) if count > 1 else found)
+    del found, stats
     temp, final = generations.new_generation_dir(index_dir)
     ix = whoosh_index.create_in(str(temp), schema.make_schema(), indexname=WHOOSH_INDEX_NAME)
-    count = min(_worker_count(files, workers), max(len(files), 1))
     done = 0
 
     def tick() -> None:
         nonlocal done
         done += 1
         if progress:
-            progress(done, len(files))
+            progress(done, total)
 
     results: list[_Chunk] = []
     if count == 1:
@@ -431,12 +455,12 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
         lexicon.write_lexicon(tokenizer, temp / generations.LEXICON)
         writer = _SegmentsInTurn(ix, temp)
         with _fewer_collections():
-            chunk = _index_files(files, root, temp, "text-0.bin", include_drafts, config.pinyin,
-                                 lambda _post: tokenizer, writer, tick, spooled=True)
+            chunk = _index_files(_claimed(names, root, None), root, temp, "text-0.bin", include_drafts,
+                                 config.pinyin, lambda _post: tokenizer, writer, tick, spooled=True)
             chunk.segments = writer.close()
         results.append(chunk)
-    else:
-        results = _run_workers(_largest_first(files), count, root, temp, include_drafts, config, tick)
+    else:  # the largest posts first, so that the processes end together
+        results = _run_workers(names, count, root, temp, include_drafts, config, tick)
 
     written = [segment for c in results for segment in c.segments]
     TOC(ix.schema, written, 1).write(ix.storage, WHOOSH_INDEX_NAME)
@@ -446,9 +470,9 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
                               build_segments=[segment.segment_id() for segment in written])
 
 
-def _run_workers(files: list[Path], count: int, root: Path, temp: Path, include_drafts: bool,
+def _run_workers(names: _PackedNames, count: int, root: Path, temp: Path, include_drafts: bool,
                  config: Config, tick: Callable[[], None]) -> list[_Chunk]:
-    """Index `files` in `count` processes at a time, each writing one segment and one store file, then ending: while
+    """Index the posts `names` in `count` processes at a time, each writing one segment and one store file, then ending: while
     posts are left, a new process takes over from each that ends.
 
     A process ends with its segment because the memory a long-lived one keeps grows with the posts it has analysed
@@ -461,7 +485,7 @@ def _run_workers(files: list[Path], count: int, root: Path, temp: Path, include_
 
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
-    counter = context.Value("q", 0)  # the next file of `files` to claim (forked: the list itself is shared)
+    counter = context.Value("q", 0)  # the next of `names` to claim (forked: the list itself is shared)
     parent = os.getpid()
     # jieba's dictionary is loaded once, here, and the processes share it (forked, copy-on-write): loaded by each,
     # it cost every one of them about a second of CPU. Frozen, it is left out of the processes' garbage collections,
@@ -471,7 +495,7 @@ def _run_workers(files: list[Path], count: int, root: Path, temp: Path, include_
     processes: list[Any] = []
 
     def start() -> None:
-        process = context.Process(target=_worker, args=(files, counter, root, temp, len(processes), include_drafts,
+        process = context.Process(target=_worker, args=(names, counter, root, temp, len(processes), include_drafts,
                                                         config, tokenizer, queue, parent), daemon=True)
         processes.append(process)
         process.start()
@@ -492,7 +516,7 @@ def _run_workers(files: list[Path], count: int, root: Path, temp: Path, include_
                 tick()
             elif kind == "done":
                 results.append(value)
-                if counter.value < len(files) and not errors:
+                if counter.value < len(names) and not errors:
                     start()
             else:
                 errors.append(value)
