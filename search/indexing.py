@@ -12,6 +12,7 @@ Parts:
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import datetime as dt
 import gc
@@ -679,16 +680,16 @@ def _rebuild_reason(meta: dict[str, Any], corpus: Path, include_drafts: bool, co
     return ""
 
 
-def _update_writer(ix: Any, build_segments: list[str] | None) -> tuple[Any, Callable[[Any, list[Any]], list[Any]]]:
-    """The writer of an update's segment, and the merge policy to commit it with (see _merge_policy).
+def _update_writer(ix: Any, build_segments: list[str] | None, deleting: list[int]
+                   ) -> tuple[Any, Callable[[Any, list[Any]], list[Any]]]:
+    """The writer of an update's segment, the documents `deleting` (numbers across the index) deleted in it, and the
+    merge policy to commit it with (see _merge_policy).
 
     Whoosh's SegmentWriter if the policy merges segments at this commit: it reads their postings back into its pool,
-    which the build's writer does not take. Otherwise the build's writer with no merge, the same thing: it writes a
-    new post's word postings in bulk, where Whoosh's writer sorts and writes them one posting at a time (about 100 ms
-    for a 28 KB post in a profile of an update at 20k posts).
+    which the build's writer does not take. Otherwise the build's writer, whose commit at most drops segments: it
+    writes a new post's word postings in bulk, where Whoosh's writer sorts and writes them one posting at a time
+    (about 100 ms for a 28 KB post in a profile of an update at 20k posts).
     """
-    from whoosh.writing import NO_MERGE
-
     from .segment_writer import BuildSegmentWriter
 
     policy = _merge_policy(build_segments)
@@ -703,19 +704,39 @@ def _update_writer(ix: Any, build_segments: list[str] | None) -> tuple[Any, Call
             reader.close()
             raise MergeDue
 
+    segments = ix._segments()
+    _delete_documents(segments, deleting)  # (the policy drops segments left without a live document)
     try:
-        policy(MergeProbe(), ix._segments())
+        policy(MergeProbe(), segments)
     except MergeDue:
         writer = ix.writer(limitmb=64, compound=COMPOUND, codec=schema.index_codec())
         _merge_value_less_postings(writer)
-        return writer, policy
-    return BuildSegmentWriter(ix, spill_at=HELD_POSTINGS_LIMIT, limitmb=64, compound=COMPOUND,
-                              codec=schema.index_codec()), NO_MERGE
+    else:
+        writer = BuildSegmentWriter(ix, spill_at=HELD_POSTINGS_LIMIT, limitmb=64, compound=COMPOUND,
+                                    codec=schema.index_codec())
+    _delete_documents(writer.segments, deleting)
+    return writer, policy
+
+
+def _delete_documents(segments: list[Any], numbers: list[int]) -> None:
+    """Mark documents `numbers` (across `segments`, in order) deleted in their segment (as Whoosh's writer does)."""
+    bases, base = [], 0
+    for segment in segments:
+        bases.append(base)
+        base += segment.doc_count_all()
+    for number in numbers:
+        i = bisect.bisect_right(bases, number) - 1
+        segments[i].delete_document(number - bases[i])
 
 
 def _merge_policy(build_segments: list[str] | None) -> Callable[[Any, list[Any]], list[Any]]:
-    """Whoosh's MERGE_SMALL over the segments updates wrote; the build's segments (ids `build_segments`, as the
-    generation's meta lists them) are never merged. None: an index whose meta does not list them, MERGE_SMALL.
+    """Segments whose documents are all deleted dropped unread, then Whoosh's MERGE_SMALL over the segments updates
+    wrote; the build's segments (ids `build_segments`, as the generation's meta lists them) are never merged. None:
+    an index whose meta does not list them, MERGE_SMALL over all.
+
+    A segment of deleted documents only is what updating the same post again leaves of the previous update's: Whoosh
+    reads such segments through when it merges them (every fifth update of the largest post of the 20k corpus took
+    3 s instead of 1.5). Its files are removed at the commit (whoosh.index.clean_files).
 
     MERGE_SMALL merges the smallest segments up to the first where their documents are fewer than a Fibonacci number
     of their count: it would take the build's segments, of about 1,700 posts each, once there are 19 of them (a
@@ -724,13 +745,14 @@ def _merge_policy(build_segments: list[str] | None) -> Callable[[Any, list[Any]]
     """
     from whoosh.writing import MERGE_SMALL
 
-    if build_segments is None:
-        return MERGE_SMALL
-    built = set(build_segments)
+    built = set(build_segments) if build_segments is not None else None
 
     def merge_update_segments(writer: Any, segments: list[Any]) -> list[Any]:
-        kept = [segment for segment in segments if segment.segment_id() in built]
-        return kept + MERGE_SMALL(writer, [segment for segment in segments if segment.segment_id() not in built])
+        live = [segment for segment in segments if segment.doc_count()]
+        if built is None:
+            return MERGE_SMALL(writer, live)
+        kept = [segment for segment in live if segment.segment_id() in built]
+        return kept + MERGE_SMALL(writer, [segment for segment in live if segment.segment_id() not in built])
 
     return merge_update_segments
 
@@ -754,25 +776,23 @@ def _merge_value_less_postings(writer: Any) -> None:
     writer.pool.add = add_posting
 
 
-def _delete_posts(writer: Any, paths: list[str], gen_dir: Path) -> int:
-    """Delete the live documents of `paths` (relative paths, the `path` field) in `writer`, whose index is in
-    `gen_dir`; how many there were.
+def _live_documents(paths: list[str], gen_dir: Path) -> list[int]:
+    """The numbers (across the index in `gen_dir`) of the live documents of `paths` (relative paths, the `path`
+    field).
 
-    Whoosh's delete_by_term, without the searcher it opens for every path (that imported whoosh.query and
-    whoosh.searching, 50 ms of an update of one post, and reopened the index's files each time), and with the
-    document numbers read by segments.py: opening Whoosh's reader of a 20k index's segments took 50-65 ms more."""
+    Whoosh's delete_by_term finds them with a searcher it opens for every path (that imported whoosh.query and
+    whoosh.searching, 50 ms of an update of one post, and reopened the index's files each time); segments.py's reader
+    finds them without: opening Whoosh's reader of a 20k index's segments took 50-65 ms more."""
+    found: list[int] = []
     if not paths:
-        return 0
-    count = 0
-    with _index_segments(gen_dir) as found:
-        for segment in found:
+        return found
+    with _index_segments(gen_dir) as segments:
+        for segment in segments:
             for path in paths:
                 postings = segment.postings("path", path)
-                for docnum in postings[0] if postings else ():
-                    if docnum not in segment.deleted:
-                        writer.delete_document(segment.base + docnum)
-                        count += 1
-    return count
+                found.extend(segment.base + docnum for docnum in (postings[0] if postings else ())
+                             if docnum not in segment.deleted)
+    return found
 
 
 def _store_files_to_move(gen: Path, changes: dict[str, dict[str, Any]], leaving: set[str]
@@ -843,8 +863,9 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
             os.link(child, temp / child.name)
     new_changes = {name: dict(changes.get(name, {})) for name in generations.TABLES}
     ix = whoosh_index.open_dir(str(temp), indexname=WHOOSH_INDEX_NAME)
-    writer, merge_policy = _update_writer(ix, meta.get(BUILD_SEGMENTS))
-    removed_posts = _delete_posts(writer, gone + changed_paths, temp)
+    deleting = _live_documents(gone + changed_paths, temp)
+    writer, merge_policy = _update_writer(ix, meta.get(BUILD_SEGMENTS), deleting)
+    removed_posts = len(deleting)
     for rel in gone + changed_paths:
         for table in new_changes.values():
             table[rel] = None
