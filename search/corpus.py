@@ -43,68 +43,99 @@ def find_post_names(root: Path, stats: dict[str, os.stat_result] | None = None
     while stack:
         directory, rel_dir, real_dir = stack.pop()
         try:
-            with os.scandir(directory) as it:
-                entries = list(it)  # (only the directories need an order: posts are sorted at the end)
+            entries, fd = _list_directory(directory)
         except OSError as e:
             skipped.append((rel_dir or ".", f"cannot list directory: {_reason(e)}"))
             continue
-        subdirs = []
-        for entry in entries:
-            name = entry.name
-            if name.startswith("."):
-                continue
-            rel = f"{rel_dir}/{name}" if rel_dir else name
-            is_post_name = name.lower().endswith(POST_SUFFIXES)
-            try:
-                is_link = entry.is_symlink()
-                is_dir = entry.is_dir()  # follows symlinks
-                real = Path(entry.path).resolve(strict=True) if is_link else None
-            except (OSError, RuntimeError):  # RuntimeError: symlink loop on Python < 3.13
-                if is_post_name or "." not in name:
-                    skipped.append((rel, "broken symlink or symlink loop"))
-                continue
-            if not is_dir and not is_post_name:
-                continue
-            if is_dir and name == "node_modules":
-                continue
-            if real is not None and not real.is_relative_to(real_root):
-                skipped.append((rel, f"symlink points outside the corpus root ({real}); not followed"))
-                continue
-            if is_dir:
-                real = real or real_dir / name
-                if real in visited:
-                    skipped.append((rel, "directory already visited through another path (symlink loop?)"))
-                else:
-                    visited.add(real)
-                    subdirs.append((entry.path, rel, real))
-            elif not entry.is_file():  # opening a FIFO would block the build forever, holding the write lock
-                skipped.append((rel, "not a regular file (a directory, FIFO, socket or device); not read"))
-            else:
-                try:
-                    st = entry.stat()
-                except OSError as e:
-                    skipped.append((rel, f"cannot read: {_reason(e)}"))
-                    continue
-                if not _readable(entry.path, st):
-                    skipped.append((rel, "permission denied"))
-                    continue
-                found.append(rel)
-                if stats is not None:
-                    stats[rel] = st
-        subdirs.sort(key=lambda subdir: subdir[1])
-        stack.extend(reversed(subdirs))  # depth-first in name order, so the first path to a directory wins
+        try:
+            _walk_entries(directory, rel_dir, real_dir, real_root, entries, visited, stack, found, skipped, stats)
+        finally:
+            if fd is not None:
+                os.close(fd)
     found.sort()
     skipped.sort()
     return found, skipped
 
 
-def _readable(path: str, st: os.stat_result) -> bool:
+# Listed through a file descriptor, a directory's entries are stat'ed relative to it (fstatat): 20k stats took 80 ms
+# instead of 115-125 looking up every component of each full path again.
+_LIST_BY_FD = os.scandir in os.supports_fd and os.stat in os.supports_dir_fd
+
+
+def _list_directory(directory: str) -> tuple[list[os.DirEntry], int | None]:
+    """The entries of `directory` (only the directories need an order: posts are sorted at the end), and the file
+    descriptor their stat() uses if any (the caller closes it)."""
+    if not _LIST_BY_FD:
+        with os.scandir(directory) as it:
+            return list(it), None
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        with os.scandir(fd) as it:
+            return list(it), fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _walk_entries(directory: str, rel_dir: str, real_dir: Path, real_root: Path, entries: list[os.DirEntry],
+                  visited: set[Path], stack: list[tuple[str, str, Path]], found: list[str],
+                  skipped: list[tuple[str, str]], stats: dict[str, os.stat_result] | None) -> None:
+    """find_post_names for one directory's `entries`: its posts into `found`, its subdirectories onto `stack`."""
+    subdirs = []
+    for entry in entries:
+        name = entry.name
+        if name.startswith("."):
+            continue
+        rel = f"{rel_dir}/{name}" if rel_dir else name
+        is_post_name = name.lower().endswith(POST_SUFFIXES)
+        try:
+            is_link = entry.is_symlink()
+            is_dir = entry.is_dir()  # follows symlinks
+            real = Path(directory, name).resolve(strict=True) if is_link else None
+        except (OSError, RuntimeError):  # RuntimeError: symlink loop on Python < 3.13
+            if is_post_name or "." not in name:
+                skipped.append((rel, "broken symlink or symlink loop"))
+            continue
+        if not is_dir and not is_post_name:
+            continue
+        if is_dir and name == "node_modules":
+            continue
+        if real is not None and not real.is_relative_to(real_root):
+            skipped.append((rel, f"symlink points outside the corpus root ({real}); not followed"))
+            continue
+        if is_dir:
+            real = real or real_dir / name
+            if real in visited:
+                skipped.append((rel, "directory already visited through another path (symlink loop?)"))
+            else:
+                visited.add(real)
+                subdirs.append((os.path.join(directory, name), rel, real))
+        elif not entry.is_file():  # opening a FIFO would block the build forever, holding the write lock
+            skipped.append((rel, "not a regular file (a directory, FIFO, socket or device); not read"))
+        else:
+            try:
+                st = entry.stat()
+            except OSError as e:
+                skipped.append((rel, f"cannot read: {_reason(e)}"))
+                continue
+            # (_readable's first test inline: it holds for the usual post, and this loop runs for each of 20k)
+            if (st.st_uid != _UID or not st.st_mode & stat.S_IRUSR) and not _readable(directory, name, st):
+                skipped.append((rel, "permission denied"))
+                continue
+            found.append(rel)
+            if stats is not None:
+                stats[rel] = st
+    subdirs.sort(key=lambda subdir: subdir[1])
+    stack.extend(reversed(subdirs))  # depth-first in name order, so the first path to a directory wins
+
+
+def _readable(directory: str, name: str, st: os.stat_result) -> bool:
     # A file its user owns with the owner's read bit set is readable (an ACL can't take that away): no system call
     # for the usual post. os.access, which knows ACLs and root, decides the rest. At 20k posts, asking os.access
     # for every file was 50-70 ms of each update.
     if st.st_uid == _UID and st.st_mode & stat.S_IRUSR:
         return True
-    return os.access(path, os.R_OK)
+    return os.access(os.path.join(directory, name), os.R_OK)
 
 
 _UID = os.getuid() if hasattr(os, "getuid") else -1

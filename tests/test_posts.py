@@ -425,6 +425,31 @@ def test_find_posts_symlink_outside_root_not_followed(tmp_path):
     assert all("outside the corpus root" in reason for _, reason in skipped)
 
 
+def test_find_post_names_the_same_listing_directories_by_descriptor_or_by_path(tmp_path, monkeypatch):
+    # Directories are listed through a descriptor where the OS allows (each entry stat'ed relative to it, fstatat):
+    # the posts, the skipped entries and each post's stat are what listing by path finds.
+    from search import corpus
+
+    make_tree(tmp_path / "root", ["b.md", "a/z.md", "a/deep/y.html", "c/x.md", "c/notes.txt"])
+    root = tmp_path / "root"
+    (root / "a" / "alias.md").symlink_to(root / "b.md")
+    (root / "c" / "up").symlink_to(root / "a")  # a directory reached twice
+    (root / "broken.md").symlink_to(root / "missing.md")
+    make_tree(tmp_path, ["outside.md"])
+    (root / "out.md").symlink_to(tmp_path / "outside.md")
+    results = []
+    for by_descriptor in (True, False):
+        monkeypatch.setattr(corpus, "_LIST_BY_FD", by_descriptor)
+        stats: dict[str, os.stat_result] = {}
+        found, skipped = corpus.find_post_names(root, stats)
+        results.append((found, skipped, {rel: (st.st_ino, st.st_size, st.st_mtime_ns) for rel, st in stats.items()}))
+    assert results[0] == results[1]
+    found, skipped, stats = results[0]
+    assert found == ["a/alias.md", "a/deep/y.html", "a/z.md", "b.md", "c/x.md"]
+    assert stats["a/alias.md"] == stats["b.md"]  # (a symlink's stat is its target's)
+    assert [rel for rel, _ in skipped] == ["broken.md", "c/up", "out.md"]
+
+
 def test_find_posts_symlink_loop_terminates(tmp_path):
     make_tree(tmp_path, ["a/post.md"])
     (tmp_path / "a" / "loop").symlink_to(tmp_path / "a")
@@ -453,7 +478,7 @@ def test_find_posts_unreadable_entries_reported_simulated(tmp_path, monkeypatch)
     # The same reporting paths, for CI that runs as root: the OS calls are made to fail as they would.
     make_tree(tmp_path, ["ok.md", "locked.md", "closed/x.md"])
     (tmp_path / "locked.md").chmod(0o200)  # the owner can't read it: only os.access can tell (and root could)
-    real_access, real_scandir = os.access, os.scandir
+    real_access, real_scandir, real_open = os.access, os.scandir, os.open
 
     def access(path, mode):
         return not str(path).endswith("locked.md") and real_access(path, mode)
@@ -463,8 +488,14 @@ def test_find_posts_unreadable_entries_reported_simulated(tmp_path, monkeypatch)
             raise PermissionError(13, "Permission denied")
         return real_scandir(path)
 
+    def open_(path, flags, *args, **kwargs):  # (a directory is listed through its descriptor where the OS allows)
+        if str(path).endswith("closed"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, flags, *args, **kwargs)
+
     monkeypatch.setattr(posts.os, "access", access)
     monkeypatch.setattr(posts.os, "scandir", scandir)
+    monkeypatch.setattr(posts.os, "open", open_)
     found, skipped = find_posts(tmp_path)
     assert [p.name for p in found] == ["ok.md"]
     assert dict(skipped) == {"locked.md": "permission denied", "closed": "cannot list directory: Permission denied"}
