@@ -17,9 +17,12 @@ import contextlib
 import datetime as dt
 import gc
 import hashlib
+import importlib
 import json
+import marshal
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,13 +164,13 @@ def settings(tokenizer_fingerprint: str, include_drafts: bool, config: Config) -
     }
 
 
-def _index_files(files: Iterable[Path], root: Path, gen_dir: Path, store_name: str, include_drafts: bool, pinyin: bool,
-                 segmenter_for: Callable[[Post], analysis.Segmenter], writer: Any,
+def _index_files(files: Iterable[Path], root: Path, gen_dir: Path, store_name: str, include_drafts: bool,
+                 fields_for: Callable[[Post], tuple[dict[str, Any], dict[str, str]]], writer: Any,
                  progress: Callable[[], None], moved: Iterable[tuple[str, bytes]] = (), spooled: bool = False
                  ) -> _Chunk:
-    """Read, analyse and add `files` with `writer`, appending their folded text to store `store_name`; then append
-    `moved` posts (key, bytes as an older store file holds them) to it too. `spooled`: the chunk's tables are
-    _SpooledTables beside the store file (a build), else dicts."""
+    """Read, analyse (`fields_for`: schema.document_fields) and add `files` with `writer`, appending their folded
+    text to store `store_name`; then append `moved` posts (key, bytes as an older store file holds them) to it too.
+    `spooled`: the chunk's tables are _SpooledTables beside the store file (a build), else dicts."""
     from .posts import read_post
 
     chunk = _Chunk()
@@ -192,7 +195,7 @@ def _index_files(files: Iterable[Path], root: Path, gen_dir: Path, store_name: s
                 continue
             for problem in post.problems:
                 chunk.degraded.append((rel, problem))
-            doc, folded = schema.document_fields(post, segmenter_for(post), pinyin)
+            doc, folded = fields_for(post)
             writer.add_document(**doc)
             start, end = store.add(folded)
             chunk.ranges[rel] = [store_name, start, end]
@@ -256,8 +259,8 @@ def _worker(names: _PackedNames, counter: Any, root: Path, gen_dir: Path, number
         store = gen_dir / f"text-{number}.bin"
         with _fewer_collections():
             chunk = _index_files(claimed, root, gen_dir, store.name, include_drafts,
-                                 config.pinyin, lambda _post: tokenizer, writer, lambda: queue.put(("tick", None)),
-                                 spooled=True)
+                                 lambda post: schema.document_fields(post, tokenizer, config.pinyin), writer,
+                                 lambda: queue.put(("tick", None)), spooled=True)
             chunk.segments = writer.close()
         if not len(chunk.ranges):  # the other processes took the last posts: no store file
             store.unlink()
@@ -392,12 +395,94 @@ def _claimed(names: _PackedNames, root: Path, counter: Any | None, more: Callabl
         yield root.joinpath(*names[i].split("/"))
 
 
-def _lexicon_segmenter(lex: lexicon.Lexicon) -> Callable[[Post], analysis.Segmenter]:
-    """For a few changed posts: jieba loaded with just the dictionary entries each post's text needs."""
-    def segmenter_for(post: Post) -> analysis.Segmenter:
-        return lex.tokenizer_for(analysis.fold("\n".join(schema.field_texts(post).values())))
+# An update analyses a post whose folded body has this many characters in two processes, the second half in a
+# forked one: the largest post of the 20k corpus (184 KB) took 0.5 s to cut with its lexicon entries, most of an
+# update of it. Below, forking costs more than it saves.
+PARALLEL_BODY_CHARS = 20_000
 
-    return segmenter_for
+
+def _update_fields(lex: lexicon.Lexicon, pinyin: bool) -> Callable[[Post], tuple[dict[str, Any], dict[str, str]]]:
+    """schema.document_fields for a few changed posts: jieba loaded with just the dictionary entries each post's
+    text needs, the second half of a large post's body looked up and cut in a forked process meanwhile."""
+    def fields_for(post: Post) -> tuple[dict[str, Any], dict[str, str]]:
+        texts = schema.field_texts(post)
+        body = analysis.fold(post.text)
+        middle = analysis.middle_line_break(body) if len(body) >= PARALLEL_BODY_CHARS and _may_fork() else None
+        if middle is None:
+            return schema.document_fields(post, lex.tokenizer_for(analysis.fold("\n".join(texts.values()))), pinyin)
+        head, tail = body[:middle], body[middle + 1:]
+        with _forked(lambda: analysis.word_postings(tail, lex.tokenizer_for(tail))) as tail_postings:
+            others = "\n".join(value for name, value in texts.items() if name != "body")
+            tokenizer = lex.tokenizer_for(analysis.fold(others) + "\n" + head)
+            postings = analysis.word_postings(head, tokenizer)
+            postings = analysis.joined_postings(postings, tail_postings.result())
+        return schema.document_fields(post, tokenizer, pinyin, body=(body, postings))
+
+    return fields_for
+
+
+def _may_fork() -> bool:
+    """Whether this process can fork a helper: a POSIX system, and no other thread (a fork copies only the calling
+    thread; a lock another one held would stay locked in the child)."""
+    threading = sys.modules.get("threading")
+    return hasattr(os, "fork") and (threading is None or threading.active_count() == 1)
+
+
+class _Forked:
+    """`compute()` run in a forked process (see _forked)."""
+
+    def __init__(self, compute: Callable[[], Any]) -> None:
+        self._compute = compute
+        self._read_end, write_end = os.pipe()
+        self._pid = os.fork()
+        if self._pid == 0:  # the child: compute, send, and leave without the parent's cleanup (atexit, buffers)
+            code = 1
+            try:
+                os.close(self._read_end)
+                data = marshal.dumps(compute())
+                with os.fdopen(write_end, "wb") as pipe:
+                    pipe.write(data)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        self._reaped = False
+
+    def done(self) -> bool:
+        """Whether the child has finished (its value waits in the pipe), without waiting."""
+        import select
+
+        return bool(select.select([self._read_end], [], [], 0)[0])
+
+    def result(self) -> Any:
+        """The child's value, once (computed here if the child failed: the same value, only later)."""
+        with os.fdopen(self._read_end, "rb", closefd=False) as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(self._pid, 0)
+        self._reaped = True
+        if status == 0:
+            try:
+                return marshal.loads(data)
+            except (EOFError, ValueError, TypeError):
+                pass
+        return self._compute()
+
+    def close(self) -> None:
+        os.close(self._read_end)
+        if not self._reaped:
+            os.kill(self._pid, signal.SIGKILL)
+            os.waitpid(self._pid, 0)
+
+
+@contextlib.contextmanager
+def _forked(compute: Callable[[], Any]) -> Iterator[_Forked]:
+    """Run `compute()` (its value marshallable) in a forked process while the block goes on: `.result()` is its value.
+    Leaving the block ends the child if its value was not asked for."""
+    child = _Forked(compute)
+    try:
+        yield child
+    finally:
+        child.close()
 
 
 def _worker_count(files: list[str], requested: int | None) -> int:
@@ -457,7 +542,8 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
         writer = _SegmentsInTurn(ix, temp)
         with _fewer_collections():
             chunk = _index_files(_claimed(names, root, None), root, temp, "text-0.bin", include_drafts,
-                                 config.pinyin, lambda _post: tokenizer, writer, tick, spooled=True)
+                                 lambda post: schema.document_fields(post, tokenizer, config.pinyin), writer, tick,
+                                 spooled=True)
             chunk.segments = writer.close()
         results.append(chunk)
     else:  # the largest posts first, so that the processes end together
@@ -642,23 +728,58 @@ def update_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: b
                  wait: float = 5.0, config: Config | None = None) -> BuildReport:
     """Bring the index up to date with `corpus`, applying only what changed since the last build."""
     corpus, index_dir, config = _writer_arguments(corpus, index_dir, config)
-    with generations.write_lock(index_dir, wait):
+    with generations.write_lock(index_dir, wait), contextlib.ExitStack() as walking:
         try:
             gen = generations.current_generation(index_dir)
             meta = generations.read_json(gen / generations.META)
             check_compatible(meta)
+            walk = walking.enter_context(_corpus_walk(corpus.resolve(), meta.get("posts", 0)))
             generations.check_files(gen, meta)
             changes = generations.read_changes(gen)
             manifest = generations.read_table(gen, generations.MANIFEST, changes)
             reason = _rebuild_reason(meta, corpus, include_drafts, config)
         except IndexNotFound:
+            walking.close()
             return _build_locked(corpus, index_dir, include_drafts, workers, progress, config, "")
         except (IndexCorrupt, RebuildNeeded) as e:
+            walking.close()
             return _build_locked(corpus, index_dir, include_drafts, workers, progress, config, str(e))
         if reason:
+            walking.close()
             return _build_locked(corpus, index_dir, include_drafts, workers, progress, config, reason)
         return _update_locked(corpus.resolve(), index_dir, gen, meta, manifest, changes, include_drafts, config,
-                              progress)
+                              progress, walk)
+
+
+# An update of an index of this many posts walks the corpus in a forked process, while this one reads the index's
+# tables and imports what indexing a changed post needs: at 20k posts the walk takes 110-150 ms and those imports
+# about as long. A smaller corpus's walk is shorter than forking is worth.
+WALK_FORK_POSTS = 5_000
+
+Walk = Callable[[], tuple[list[str], dict[str, tuple[int, int]], list[tuple[str, str]]]]
+
+
+def _walk(root: Path) -> tuple[list[str], dict[str, tuple[int, int]], list[tuple[str, str]]]:
+    """find_post_names with each post's (size, mtime_ns)."""
+    stats: dict[str, os.stat_result] = {}
+    names, skipped = find_post_names(root, stats)
+    return names, {name: (st.st_size, st.st_mtime_ns) for name, st in stats.items()}, skipped
+
+
+@contextlib.contextmanager
+def _corpus_walk(root: Path, posts: int) -> Iterator[Walk]:
+    """The walk of the corpus at `root` an update compares with its manifest, in a forked process for a large
+    corpus (WALK_FORK_POSTS). The modules that indexing a changed post needs are imported meanwhile, for as long as
+    the walk runs: an update that finds nothing changed does not wait for them."""
+    if posts < WALK_FORK_POSTS or not _may_fork():
+        yield lambda: _walk(root)
+        return
+    with _forked(lambda: _walk(root)) as walk:
+        for name in ("whoosh.index", f"{__package__}.schema", f"{__package__}.posts", f"{__package__}.segment_writer"):
+            if walk.done():
+                break
+            importlib.import_module(name)
+        yield walk.result
 
 
 def _read_optional(path: Path) -> Any:
@@ -814,14 +935,13 @@ def _store_files_to_move(gen: Path, changes: dict[str, dict[str, Any]], leaving:
 
 def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any], manifest: dict[str, Any],
                    changes: dict[str, dict[str, Any]], include_drafts: bool, config: Config,
-                   progress: ProgressCallback | None) -> BuildReport:
+                   progress: ProgressCallback | None, walk: Walk) -> BuildReport:
     from whoosh import index as whoosh_index
 
     started = time.monotonic()
     generations.remove_stale(index_dir)
-    # Relative names and os.stat on strings: at 20k posts, a Path per file was most of a no-op update's time.
-    stats: dict[str, os.stat_result] = {}
-    names, walk_skipped = find_post_names(root, stats)
+    # Relative names and (size, mtime) pairs: at 20k posts, a Path per file was most of a no-op update's time.
+    names, stats, walk_skipped = walk()
     current = set(names)
     prefix = os.path.join(str(root), "")
     to_read: list[Path] = []
@@ -831,8 +951,8 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
     for rel in names:
         old = manifest.get(rel)
         if old is not None:
-            st = stats[rel]
-            if st.st_size == old[0] and st.st_mtime_ns == old[1]:
+            size, mtime = stats[rel]
+            if size == old[0] and mtime == old[1]:
                 unchanged += 1
                 continue
             fingerprint = _fingerprint(Path(prefix + rel))
@@ -881,7 +1001,7 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
 
     store_name = f"text-{final.name}.bin"
     moved = ((rel, old_store.stored(rel)) for rel in to_move)
-    chunk = _index_files(to_read, root, temp, store_name, include_drafts, config.pinyin, _lexicon_segmenter(lex),
+    chunk = _index_files(to_read, root, temp, store_name, include_drafts, _update_fields(lex, config.pinyin),
                          writer, tick, moved)
     writer.commit(mergetype=merge_policy)
     added_hashes = {chunk.manifest[rel][2] for rel in chunk.ranges if rel not in changed_paths}

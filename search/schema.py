@@ -124,9 +124,10 @@ def field_texts(post: Post) -> dict[str, str]:
     }
 
 
-def document_fields(post: Post, segmenter: analysis.Segmenter,
-                    pinyin: bool = False) -> tuple[dict[str, Any], dict[str, str]]:
-    """The keyword arguments of `writer.add_document` for `post`, and its folded fields for the text store."""
+def document_fields(post: Post, segmenter: analysis.Segmenter, pinyin: bool = False,
+                    body: tuple[str, dict[str, list[int]]] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """The keyword arguments of `writer.add_document` for `post`, and its folded fields for the text store.
+    `body`: the folded body and its word postings, worked out already (then `segmenter` needn't cut the body)."""
     doc: dict[str, Any] = {
         "path": post.path,
         "meta": post_meta(post),
@@ -135,10 +136,14 @@ def document_fields(post: Post, segmenter: analysis.Segmenter,
     folded_fields: dict[str, str] = {}
     readings: dict[str, list[int]] = {}
     for number, (name, value) in enumerate(field_texts(post).items()):
-        folded = analysis.fold(value) if value else ""
+        if name == "body" and body is not None:
+            folded, postings = body
+        else:
+            folded = analysis.fold(value) if value else ""
+            postings = analysis.word_postings(folded, segmenter) if folded else {}
         folded_fields[name] = folded
         if folded:
-            doc[word_field(name)] = analysis.word_postings(folded, segmenter)
+            doc[word_field(name)] = postings
             if pinyin:
                 base = number * analysis.PINYIN_FIELD_GAP
                 for reading, positions in analysis.pinyin_postings(folded, base).items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -714,6 +715,112 @@ def test_updates_never_merge_the_builds_segments(fresh_corpus, tmp_path, monkeyp
         for query in ["凤凰", "台湾", "内推", '"人脉背书"', "title:新"]:
             expected = sorted((h.path, h.snippet) for h in rebuilt.search(query, limit=None))
             assert sorted((h.path, h.snippet) for h in updated.search(query, limit=None)) == expected, query
+
+
+def test_update_analyses_a_large_posts_body_in_two_processes_as_the_build_does(fresh_corpus, tmp_path, monkeypatch):
+    # An update cuts the second half of a large post's body in a forked process (PARALLEL_BODY_CHARS, lowered here so
+    # that the test posts count as large): the post's Whoosh fields are the build's, and so are the answers.
+    from search import lexicon, schema
+    from search.posts import find_posts, read_post
+
+    forks: list[int] = []
+    forked = indexing._forked
+
+    @contextlib.contextmanager
+    def counted(compute):
+        forks.append(1)
+        with forked(compute) as child:
+            yield child
+
+    monkeypatch.setattr(indexing, "PARALLEL_BODY_CHARS", 40)
+    monkeypatch.setattr(indexing, "_forked", counted)
+    lines = ["中华人民共和国的人脉背书", "Python3.11和C++ 的内推", "研究生命起源，臺灣與台湾。", "", "- 列表：数据库 索引",
+             "<b>加粗</b>的文字", "```\ncode_block = 1\n```", "人民共和国研究"]
+    for i in range(3):
+        body = "\n".join(lines[(i + k) % len(lines)] for k in range(40))
+        (fresh_corpus / f"long{i}.md").write_text(f"---\ntitle: 长文{i}\ntags: [人脉]\n---\n{body}\n", encoding="utf-8")
+    search.build_index(fresh_corpus, tmp_path / "index", workers=1)
+    lex = lexicon.Lexicon(live_generation(tmp_path / "index") / generations.LEXICON)
+    tokenizer = lexicon.new_tokenizer()
+    files, _ = find_posts(fresh_corpus)
+    for pinyin in (False, True):
+        for file in files:
+            try:
+                post = read_post(file, fresh_corpus)
+            except search.PostError:  # (the corpus's undecodable post)
+                continue
+            expected = schema.document_fields(post, tokenizer, pinyin)
+            got = indexing._update_fields(lex, pinyin)(post)
+            assert got == expected, file.name
+            assert [list(value) for value in got[0].values() if isinstance(value, dict)] == [
+                list(value) for value in expected[0].values() if isinstance(value, dict)]  # (keys in order too)
+    assert len(forks) >= 3 * 2  # (the long posts, with and without pinyin)
+    for i in range(3):
+        long = fresh_corpus / f"long{i}.md"
+        long.write_text(long.read_text(encoding="utf-8") + "\n\n新加的一段：凤凰涅槃，浴火重生。\n" * 3, encoding="utf-8")
+    search.update_index(fresh_corpus, tmp_path / "index")
+    search.build_index(fresh_corpus, tmp_path / "rebuilt", workers=1)
+    with search.open_index(tmp_path / "index") as updated, search.open_index(tmp_path / "rebuilt") as rebuilt:
+        for query in ["凤凰涅槃", '"浴火重生"', "台湾", "内推", '"人脉背书"', "新加"]:
+            expected_hits = sorted((h.path, h.snippet) for h in rebuilt.search(query, limit=None))
+            assert sorted((h.path, h.snippet) for h in updated.search(query, limit=None)) == expected_hits, query
+
+
+def test_update_of_a_large_corpus_walks_it_in_a_forked_process(fresh_corpus, tmp_path, monkeypatch):
+    # From WALK_FORK_POSTS posts on (lowered here), an update walks the corpus in a forked process while it reads the
+    # index's tables: it finds the same changes, and a walk that fails there is done again here.
+    walks: list[str] = []
+    forked = indexing._forked
+
+    @contextlib.contextmanager
+    def counted(compute):
+        walks.append(getattr(compute, "__name__", ""))
+        with forked(compute) as child:
+            yield child
+
+    search.build_index(fresh_corpus, tmp_path / "index", workers=1)
+    monkeypatch.setattr(indexing, "WALK_FORK_POSTS", 1)
+    monkeypatch.setattr(indexing, "_forked", counted)
+    first = search.update_index(fresh_corpus, tmp_path / "index")
+    assert (first.added, first.changed, first.deleted, first.rebuilt) == (0, 0, 0, False)
+    assert len(walks) == 1
+    marx = fresh_corpus / "blog" / "marx.md"
+    marx.write_text(marx.read_text(encoding="utf-8") + "\n凤凰涅槃。\n", encoding="utf-8")
+    (fresh_corpus / "blog" / "twain.md").unlink()
+    (fresh_corpus / "新的一篇.md").write_text("---\ntitle: 新\n---\n浴火重生。\n", encoding="utf-8")
+    os.utime(fresh_corpus / "blog" / "python.md", ns=(1, 1))  # touched: same content
+    parent = os.getpid()
+    walk = indexing._walk
+
+    def failing_in_the_child(root):
+        if os.getpid() != parent:
+            os._exit(3)
+        return walk(root)
+
+    monkeypatch.setattr(indexing, "_walk", failing_in_the_child)
+    report = search.update_index(fresh_corpus, tmp_path / "index")
+    assert (report.added, report.changed, report.deleted, report.unchanged) == (1, 1, 1, first.unchanged - 2)
+    assert len(walks) == 2
+    with search.open_index(tmp_path / "index") as ix:
+        assert [h.path for h in ix.search("凤凰涅槃")] == ["blog/marx.md"]
+        assert ix.search("title:新").total == 1
+        assert [h.path for h in ix.search("浴火重生")] == ["新的一篇.md"]
+
+
+def test_forked_helper_falls_back_to_computing_here_when_the_child_fails():
+    parent = os.getpid()
+
+    def compute():
+        if os.getpid() != parent:
+            raise RuntimeError("the child fails")
+        return {"here": [1, 2]}
+
+    with indexing._forked(compute) as child:
+        assert child.result() == {"here": [1, 2]}
+    with indexing._forked(lambda: {"there": [os.getpid() != parent]}) as child:
+        assert child.result() == {"there": [True]}
+    with pytest.raises(KeyError), indexing._forked(lambda: 1):  # left without asking: the child is reaped
+        raise KeyError
 
 
 def test_ranges_table_round_trips_as_binary_columns(tmp_path):
