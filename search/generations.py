@@ -366,23 +366,43 @@ def document_ranges(segments: list[Any], columns: RangeColumns, changes: dict[st
 def updated_document_ranges(previous: RangeColumns, previous_signature: str, segments: list[Any],
                             added: dict[str, Any]) -> RangeColumns | None:
     """The DOCUMENTS columns of `segments` worked out from the previous commit's (`previous`, written for the
-    segments of `previous_signature`) when that commit's segments are still the first of `segments`, with at
-    most more documents deleted: their rows less the deleted documents', and the rows of the segments after them,
-    whose posts' ranges are `added` (path → (file, start, end)). None when Whoosh merged or rewrote segments, or a
-    new document's path is not in `added`: then `document_ranges` works the table out from every path.
+    segments of `previous_signature`) when that commit's segments are still the first of `segments`, in order, with at
+    most more documents deleted or a segment dropped (an update drops segments left with deleted documents only):
+    their rows less the deleted and dropped documents', and the rows of the segments after them, whose posts' ranges
+    are `added` (path → (file, start, end)). None when Whoosh merged or rewrote segments, or a new document's path is
+    not in `added`: then `document_ranges` works the table out from every path.
 
     An update of one post at 20k posts: 3 ms instead of 44 (decoding every path Whoosh stores and mapping each)."""
     old = [entry.rsplit(":", 2) for entry in previous_signature.split(";")] if previous_signature else []
-    if len(segments) < len(old) or any(
-            segment.name != name or segment.doc_count != int(count) or len(segment.deleted) < int(deleted)
-            for segment, (name, count, deleted) in zip(segments, old)):
+    names = [segment.name for segment in segments]
+    kept = [entry for entry in old if entry[0] in names]  # (the dropped ones' documents were all deleted)
+    if names[:len(kept)] != [name for name, _, _ in kept] or any(
+            segment.doc_count != int(count) or len(segment.deleted) < int(deleted)
+            for segment, (_, count, deleted) in zip(segments, kept)):
         return None
-    deleted = {segment.base + n for segment in segments[:len(old)] for n in segment.deleted}
-    keep = [n not in deleted for n in previous.keys] if deleted else None
+    deleted = {segment.base + n for segment in segments[:len(kept)] for n in segment.deleted}
+    keys = previous.keys
+    if len(kept) < len(old):  # segments dropped: the documents after the first dropped one are numbered anew
+        import bisect
+        import itertools
+
+        old_bases = list(itertools.accumulate((int(count) for _, count, _ in old), initial=0))
+        new_base = {segment.name: segment.base for segment in segments[:len(kept)]}
+        first_dropped = next(old_bases[i] for i, (name, _, _) in enumerate(old) if name not in new_base)
+        renumbered = []
+        for key in keys:
+            if key >= first_dropped:
+                i = bisect.bisect_right(old_bases, key) - 1
+                base = new_base.get(old[i][0])
+                key = -1 if base is None else base + key - old_bases[i]
+            renumbered.append(key)
+        keys = renumbered
+        deleted.add(-1)
+    keep = [n not in deleted for n in keys] if deleted else None
     files = list(previous.files)
     number = {name: i for i, name in enumerate(files)}
     rows = []
-    for segment in segments[len(old):]:
+    for segment in segments[len(kept):]:
         for n, path in enumerate(segment.paths()):
             if n in segment.deleted:
                 continue
@@ -401,7 +421,7 @@ def updated_document_ranges(previous: RangeColumns, previous_signature: str, seg
     def column(values: list[int], new: list[int]) -> list[int]:
         return (values if keep is None else list(compress(values, keep))) + new
 
-    return RangeColumns(files, column(previous.keys, [r[3] for r in rows]), column(previous.file, [r[0] for r in rows]),
+    return RangeColumns(files, column(keys, [r[3] for r in rows]), column(previous.file, [r[0] for r in rows]),
                         column(previous.start, [r[1] for r in rows]), column(previous.end, [r[2] for r in rows]))
 
 

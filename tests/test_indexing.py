@@ -630,15 +630,27 @@ def test_updating_the_same_post_again_drops_the_previous_updates_segment_unread(
         return add_reader(self, reader)
 
     monkeypatch.setattr(SegmentWriter, "add_reader", spy)
+    from_paths: list[int] = []
+    work_out = generations.document_ranges
+
+    def work_out_spy(*args):
+        from_paths.append(1)
+        return work_out(*args)
+
     corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
     for i in range(3):
         (corpus / f"p{i}.md").write_text(f"---\ntitle: 第{i}篇\n---\n固定的正文，鲲鹏{i}。\n", encoding="utf-8")
     search.build_index(corpus, index_dir, workers=1)
     built = set(json.loads((live_generation(index_dir) / generations.META).read_text("utf-8"))[indexing.BUILD_SEGMENTS])
+    monkeypatch.setattr(generations, "document_ranges", work_out_spy)
     for round_ in range(8):
         (corpus / "p1.md").write_text(f"---\ntitle: 第{round_}次\n---\n改过的正文，凤凰{round_}号。\n", encoding="utf-8")
         search.update_index(corpus, index_dir)
+        assert not from_paths  # the documents table is worked out from the previous one, less the dropped segment's
+        written, worked_out = _document_ranges_from_paths(live_generation(index_dir))
+        assert written == worked_out
+        from_paths.clear()  # (by the check)
         with search.open_index(index_dir) as ix:
             ids = {segment.name for segment in ix._segments}
             assert built <= ids and len(ids - built) == 1, round_
@@ -821,6 +833,39 @@ def test_forked_helper_falls_back_to_computing_here_when_the_child_fails():
         assert child.result() == {"there": [True]}
     with pytest.raises(KeyError), indexing._forked(lambda: 1):  # left without asking: the child is reaped
         raise KeyError
+
+
+def test_a_segment_dropped_in_the_middle_renumbers_the_documents_after_it(fresh_corpus, tmp_path, monkeypatch):
+    # A build segment whose only post is deleted is dropped: the documents of the segments after it are numbered
+    # anew, and the documents table, worked out from the previous one, follows.
+    from search import segments
+
+    ways: list[str] = []
+    derive = generations.updated_document_ranges
+    def derive_spy(*args):
+        result = derive(*args)
+        ways.append("derived" if result is not None else "from paths")
+        return result
+
+    monkeypatch.setattr(generations, "updated_document_ranges", derive_spy)
+    monkeypatch.setattr(indexing, "SEGMENT_POSTINGS", 1)  # a segment a post
+    search.build_index(fresh_corpus, tmp_path / "index", workers=1)
+    gen = live_generation(tmp_path / "index")
+    before = [segment.name for segment in segments.read_segments(gen, generations.WHOOSH_INDEX_NAME)]
+    (fresh_corpus / "blog" / "marx.md").unlink()
+    search.update_index(fresh_corpus, tmp_path / "index")
+    gen = live_generation(tmp_path / "index")
+    after = [segment.name for segment in segments.read_segments(gen, generations.WHOOSH_INDEX_NAME)]
+    assert len(after) == len(before) - 1 and after == [name for name in before if name in after]
+    assert before.index(next(name for name in before if name not in after)) < len(after)  # (not the last one)
+    assert ways == ["derived"]
+    written, worked_out = _document_ranges_from_paths(gen)
+    assert written == worked_out
+    search.build_index(fresh_corpus, tmp_path / "rebuilt", workers=1)
+    with search.open_index(tmp_path / "index") as updated, search.open_index(tmp_path / "rebuilt") as rebuilt:
+        for query in ["台湾", "内推", '"人脉背书"', "python", "马克思"]:
+            expected = sorted((h.path, h.snippet) for h in rebuilt.search(query, limit=None))
+            assert sorted((h.path, h.snippet) for h in updated.search(query, limit=None)) == expected, query
 
 
 def test_ranges_table_round_trips_as_binary_columns(tmp_path):
