@@ -19,7 +19,7 @@ import gc
 import hashlib
 import importlib
 import json
-import pickle
+import marshal
 import os
 import signal
 import sys
@@ -166,12 +166,11 @@ def settings(tokenizer_fingerprint: str, include_drafts: bool, config: Config) -
 
 def _index_files(files: Iterable[Path], root: Path, gen_dir: Path, store_name: str, include_drafts: bool,
                  fields_for: Callable[[Post], tuple[dict[str, Any], dict[str, str]]], writer: Any,
-                 progress: Callable[[], None], moved: Iterable[tuple[str, bytes]] = (), spooled: bool = False,
-                 preread: dict[str, Preread] | None = None) -> _Chunk:
+                 progress: Callable[[], None], moved: Iterable[tuple[str, bytes]] = (), spooled: bool = False
+                 ) -> _Chunk:
     """Read, analyse (`fields_for`: schema.document_fields) and add `files` with `writer`, appending their folded
     text to store `store_name`; then append `moved` posts (key, bytes as an older store file holds them) to it too.
-    `spooled`: the chunk's tables are _SpooledTables beside the store file (a build), else dicts. `preread`: posts
-    read already, by relative path (see _walk_and_read)."""
+    `spooled`: the chunk's tables are _SpooledTables beside the store file (a build), else dicts."""
     from .posts import read_post
 
     chunk = _Chunk()
@@ -183,13 +182,8 @@ def _index_files(files: Iterable[Path], root: Path, gen_dir: Path, store_name: s
         for file in files:
             rel = _relative(file, root)
             try:
-                if preread and rel in preread:
-                    post, fingerprint, error = preread.pop(rel)
-                    if error is not None:
-                        raise PostError(error)
-                else:
-                    post = read_post(file, root)
-                    fingerprint = _fingerprint(file)
+                post = read_post(file, root)
+                fingerprint = _fingerprint(file)
             except (PostError, OSError) as e:
                 chunk.skipped.append((rel, str(e).removeprefix(rel + ": ")))
                 progress()
@@ -445,7 +439,7 @@ class _Forked:
             code = 1
             try:
                 os.close(self._read_end)
-                data = pickle.dumps(compute(), pickle.HIGHEST_PROTOCOL)
+                data = marshal.dumps(compute())
                 with os.fdopen(write_end, "wb") as pipe:
                     pipe.write(data)
                 code = 0
@@ -468,8 +462,8 @@ class _Forked:
         self._reaped = True
         if status == 0:
             try:
-                return pickle.loads(data)
-            except Exception:  # (a truncated pickle raises any of several errors)
+                return marshal.loads(data)
+            except (EOFError, ValueError, TypeError):
                 pass
         return self._compute()
 
@@ -482,7 +476,7 @@ class _Forked:
 
 @contextlib.contextmanager
 def _forked(compute: Callable[[], Any]) -> Iterator[_Forked]:
-    """Run `compute()` (its value picklable) in a forked process while the block goes on: `.result()` is its value.
+    """Run `compute()` (its value marshallable) in a forked process while the block goes on: `.result()` is its value.
     Leaving the block ends the child if its value was not asked for."""
     child = _Forked(compute)
     try:
@@ -739,7 +733,7 @@ def update_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: b
             gen = generations.current_generation(index_dir)
             meta = generations.read_json(gen / generations.META)
             check_compatible(meta)
-            walk = walking.enter_context(_corpus_walk(corpus.resolve(), gen, meta.get("posts", 0)))
+            walk = walking.enter_context(_corpus_walk(corpus.resolve(), meta.get("posts", 0)))
             generations.check_files(gen, meta)
             changes = generations.read_changes(gen)
             manifest = generations.read_table(gen, generations.MANIFEST, changes)
@@ -757,54 +751,30 @@ def update_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: b
                               progress, walk)
 
 
-# An update of an index of this many posts walks the corpus in a forked process, which then reads the posts whose
-# size or mtime changed (up to PREREAD_POSTS), while this one reads the index's tables and imports what indexing a
-# post needs: at 20k posts the walk takes 110-150 ms, those imports about as long, and reading a 180 KB post 0.25 s.
-# A smaller corpus's walk is shorter than forking is worth.
+# An update of an index of this many posts walks the corpus in a forked process, while this one reads the index's
+# tables and imports what indexing a changed post needs: at 20k posts the walk takes 110-150 ms and those imports
+# about as long. A smaller corpus's walk is shorter than forking is worth.
 WALK_FORK_POSTS = 5_000
-PREREAD_POSTS = 64
 
-# A post read by the walk's process: (the post, its fingerprint, None), or (None, None, why it can't be read).
-Preread = tuple["Post | None", "list[Any] | None", "str | None"]
-Walk = Callable[[], tuple[list[str], dict[str, tuple[int, int]], list[tuple[str, str]], dict[str, Preread]]]
+Walk = Callable[[], tuple[list[str], dict[str, tuple[int, int]], list[tuple[str, str]]]]
 
 
-def _walk(root: Path) -> tuple[list[str], dict[str, tuple[int, int]], list[tuple[str, str]], dict[str, Preread]]:
-    """find_post_names with each post's (size, mtime_ns); no post read."""
+def _walk(root: Path) -> tuple[list[str], dict[str, tuple[int, int]], list[tuple[str, str]]]:
+    """find_post_names with each post's (size, mtime_ns)."""
     stats: dict[str, os.stat_result] = {}
     names, skipped = find_post_names(root, stats)
-    return names, {name: (st.st_size, st.st_mtime_ns) for name, st in stats.items()}, skipped, {}
-
-
-def _walk_and_read(root: Path, gen: Path
-                   ) -> tuple[list[str], dict[str, tuple[int, int]], list[tuple[str, str]], dict[str, Preread]]:
-    """_walk, and the posts whose size or mtime differ from generation `gen`'s manifest (or that it lacks) read, if
-    there are at most PREREAD_POSTS of them."""
-    from .posts import read_post
-
-    names, stats, skipped, preread = _walk(root)
-    manifest = generations.read_table(gen, generations.MANIFEST)
-    differing = [name for name in names if (old := manifest.get(name)) is None or (old[0], old[1]) != stats[name]]
-    if len(differing) <= PREREAD_POSTS:
-        for name in differing:
-            file = root.joinpath(*name.split("/"))
-            try:
-                preread[name] = (read_post(file, root), _fingerprint(file), None)
-            except (PostError, OSError) as e:
-                preread[name] = (None, None, str(e))
-    return names, stats, skipped, preread
+    return names, {name: (st.st_size, st.st_mtime_ns) for name, st in stats.items()}, skipped
 
 
 @contextlib.contextmanager
-def _corpus_walk(root: Path, gen: Path, posts: int) -> Iterator[Walk]:
-    """The walk of the corpus at `root` an update compares with generation `gen`'s manifest, in a forked process for
-    a large corpus (WALK_FORK_POSTS), with the changed posts read there too. The modules that indexing a changed post
-    needs are imported meanwhile, for as long as the walk runs: an update that finds nothing changed does not wait
-    for them."""
+def _corpus_walk(root: Path, posts: int) -> Iterator[Walk]:
+    """The walk of the corpus at `root` an update compares with its manifest, in a forked process for a large
+    corpus (WALK_FORK_POSTS). The modules that indexing a changed post needs are imported meanwhile, for as long as
+    the walk runs: an update that finds nothing changed does not wait for them."""
     if posts < WALK_FORK_POSTS or not _may_fork():
         yield lambda: _walk(root)
         return
-    with _forked(lambda: _walk_and_read(root, gen)) as walk:
+    with _forked(lambda: _walk(root)) as walk:
         for name in ("whoosh.index", f"{__package__}.schema", f"{__package__}.posts", f"{__package__}.segment_writer"):
             if walk.done():
                 break
@@ -971,7 +941,7 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
     started = time.monotonic()
     generations.remove_stale(index_dir)
     # Relative names and (size, mtime) pairs: at 20k posts, a Path per file was most of a no-op update's time.
-    names, stats, walk_skipped, preread = walk()
+    names, stats, walk_skipped = walk()
     current = set(names)
     prefix = os.path.join(str(root), "")
     to_read: list[Path] = []
@@ -985,8 +955,7 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
             if size == old[0] and mtime == old[1]:
                 unchanged += 1
                 continue
-            known = preread.get(rel)
-            fingerprint = known[1] if known and known[1] else _fingerprint(Path(prefix + rel))
+            fingerprint = _fingerprint(Path(prefix + rel))
             if fingerprint[2] == old[2]:  # touched, same content
                 refreshed[rel] = fingerprint
                 unchanged += 1
@@ -1033,7 +1002,7 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
     store_name = f"text-{final.name}.bin"
     moved = ((rel, old_store.stored(rel)) for rel in to_move)
     chunk = _index_files(to_read, root, temp, store_name, include_drafts, _update_fields(lex, config.pinyin),
-                         writer, tick, moved, preread=preread)
+                         writer, tick, moved)
     writer.commit(mergetype=merge_policy)
     added_hashes = {chunk.manifest[rel][2] for rel in chunk.ranges if rel not in changed_paths}
     # A deleted post whose content reappears under a new path was renamed (counted once, not as add + delete).
