@@ -17,7 +17,6 @@ import contextlib
 import datetime as dt
 import gc
 import hashlib
-import importlib
 import json
 import marshal
 import os
@@ -448,12 +447,6 @@ class _Forked:
         os.close(write_end)
         self._reaped = False
 
-    def done(self) -> bool:
-        """Whether the child has finished (its value waits in the pipe), without waiting."""
-        import select
-
-        return bool(select.select([self._read_end], [], [], 0)[0])
-
     def result(self) -> Any:
         """The child's value, once (computed here if the child failed: the same value, only later)."""
         with os.fdopen(self._read_end, "rb", closefd=False) as pipe:
@@ -728,58 +721,23 @@ def update_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: b
                  wait: float = 5.0, config: Config | None = None) -> BuildReport:
     """Bring the index up to date with `corpus`, applying only what changed since the last build."""
     corpus, index_dir, config = _writer_arguments(corpus, index_dir, config)
-    with generations.write_lock(index_dir, wait), contextlib.ExitStack() as walking:
+    with generations.write_lock(index_dir, wait):
         try:
             gen = generations.current_generation(index_dir)
             meta = generations.read_json(gen / generations.META)
             check_compatible(meta)
-            walk = walking.enter_context(_corpus_walk(corpus.resolve(), meta.get("posts", 0)))
             generations.check_files(gen, meta)
             changes = generations.read_changes(gen)
             manifest = generations.read_table(gen, generations.MANIFEST, changes)
             reason = _rebuild_reason(meta, corpus, include_drafts, config)
         except IndexNotFound:
-            walking.close()
             return _build_locked(corpus, index_dir, include_drafts, workers, progress, config, "")
         except (IndexCorrupt, RebuildNeeded) as e:
-            walking.close()
             return _build_locked(corpus, index_dir, include_drafts, workers, progress, config, str(e))
         if reason:
-            walking.close()
             return _build_locked(corpus, index_dir, include_drafts, workers, progress, config, reason)
         return _update_locked(corpus.resolve(), index_dir, gen, meta, manifest, changes, include_drafts, config,
-                              progress, walk)
-
-
-# An update of an index of this many posts walks the corpus in a forked process, while this one reads the index's
-# tables and imports what indexing a changed post needs: at 20k posts the walk takes 110-150 ms and those imports
-# about as long. A smaller corpus's walk is shorter than forking is worth.
-WALK_FORK_POSTS = 5_000
-
-Walk = Callable[[], tuple[list[str], dict[str, tuple[int, int]], list[tuple[str, str]]]]
-
-
-def _walk(root: Path) -> tuple[list[str], dict[str, tuple[int, int]], list[tuple[str, str]]]:
-    """find_post_names with each post's (size, mtime_ns)."""
-    stats: dict[str, os.stat_result] = {}
-    names, skipped = find_post_names(root, stats)
-    return names, {name: (st.st_size, st.st_mtime_ns) for name, st in stats.items()}, skipped
-
-
-@contextlib.contextmanager
-def _corpus_walk(root: Path, posts: int) -> Iterator[Walk]:
-    """The walk of the corpus at `root` an update compares with its manifest, in a forked process for a large
-    corpus (WALK_FORK_POSTS). The modules that indexing a changed post needs are imported meanwhile, for as long as
-    the walk runs: an update that finds nothing changed does not wait for them."""
-    if posts < WALK_FORK_POSTS or not _may_fork():
-        yield lambda: _walk(root)
-        return
-    with _forked(lambda: _walk(root)) as walk:
-        for name in ("whoosh.index", f"{__package__}.schema", f"{__package__}.posts", f"{__package__}.segment_writer"):
-            if walk.done():
-                break
-            importlib.import_module(name)
-        yield walk.result
+                              progress)
 
 
 def _read_optional(path: Path) -> Any:
@@ -935,13 +893,14 @@ def _store_files_to_move(gen: Path, changes: dict[str, dict[str, Any]], leaving:
 
 def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any], manifest: dict[str, Any],
                    changes: dict[str, dict[str, Any]], include_drafts: bool, config: Config,
-                   progress: ProgressCallback | None, walk: Walk) -> BuildReport:
+                   progress: ProgressCallback | None) -> BuildReport:
     from whoosh import index as whoosh_index
 
     started = time.monotonic()
     generations.remove_stale(index_dir)
-    # Relative names and (size, mtime) pairs: at 20k posts, a Path per file was most of a no-op update's time.
-    names, stats, walk_skipped = walk()
+    # Relative names and os.stat on strings: at 20k posts, a Path per file was most of a no-op update's time.
+    stats: dict[str, os.stat_result] = {}
+    names, walk_skipped = find_post_names(root, stats)
     current = set(names)
     prefix = os.path.join(str(root), "")
     to_read: list[Path] = []
@@ -951,8 +910,8 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
     for rel in names:
         old = manifest.get(rel)
         if old is not None:
-            size, mtime = stats[rel]
-            if size == old[0] and mtime == old[1]:
+            st = stats[rel]
+            if st.st_size == old[0] and st.st_mtime_ns == old[1]:
                 unchanged += 1
                 continue
             fingerprint = _fingerprint(Path(prefix + rel))

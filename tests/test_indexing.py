@@ -778,47 +778,6 @@ def test_update_analyses_a_large_posts_body_in_two_processes_as_the_build_does(f
             assert sorted((h.path, h.snippet) for h in updated.search(query, limit=None)) == expected_hits, query
 
 
-def test_update_of_a_large_corpus_walks_it_in_a_forked_process(fresh_corpus, tmp_path, monkeypatch):
-    # From WALK_FORK_POSTS posts on (lowered here), an update walks the corpus in a forked process while it reads the
-    # index's tables: it finds the same changes, and a walk that fails there is done again here.
-    walks: list[str] = []
-    forked = indexing._forked
-
-    @contextlib.contextmanager
-    def counted(compute):
-        walks.append(getattr(compute, "__name__", ""))
-        with forked(compute) as child:
-            yield child
-
-    search.build_index(fresh_corpus, tmp_path / "index", workers=1)
-    monkeypatch.setattr(indexing, "WALK_FORK_POSTS", 1)
-    monkeypatch.setattr(indexing, "_forked", counted)
-    first = search.update_index(fresh_corpus, tmp_path / "index")
-    assert (first.added, first.changed, first.deleted, first.rebuilt) == (0, 0, 0, False)
-    assert len(walks) == 1
-    marx = fresh_corpus / "blog" / "marx.md"
-    marx.write_text(marx.read_text(encoding="utf-8") + "\n凤凰涅槃。\n", encoding="utf-8")
-    (fresh_corpus / "blog" / "twain.md").unlink()
-    (fresh_corpus / "新的一篇.md").write_text("---\ntitle: 新\n---\n浴火重生。\n", encoding="utf-8")
-    os.utime(fresh_corpus / "blog" / "python.md", ns=(1, 1))  # touched: same content
-    parent = os.getpid()
-    walk = indexing._walk
-
-    def failing_in_the_child(root):
-        if os.getpid() != parent:
-            os._exit(3)
-        return walk(root)
-
-    monkeypatch.setattr(indexing, "_walk", failing_in_the_child)
-    report = search.update_index(fresh_corpus, tmp_path / "index")
-    assert (report.added, report.changed, report.deleted, report.unchanged) == (1, 1, 1, first.unchanged - 2)
-    assert len(walks) == 2
-    with search.open_index(tmp_path / "index") as ix:
-        assert [h.path for h in ix.search("凤凰涅槃")] == ["blog/marx.md"]
-        assert ix.search("title:新").total == 1
-        assert [h.path for h in ix.search("浴火重生")] == ["新的一篇.md"]
-
-
 def test_forked_helper_falls_back_to_computing_here_when_the_child_fails():
     parent = os.getpid()
 
