@@ -353,9 +353,10 @@ def _fewer_collections() -> Iterator[None]:
 class _PackedNames:
     """A list of post names packed in one string: what a build's forked processes are handed.
 
-    Each process counts what the parent holds in its RSS. A list of 20k names held 8 MB more than one of 1k, at the
-    fork, the walk's garbage (directory entries, stat results) left in pymalloc pools between the names' strings;
-    packed, the pools empty and jieba's dictionary, loaded next, reuses them.
+    Each process counts what the parent holds in its RSS. At the fork, a parent holding 20k names in a list had 8 MB
+    more than one holding 1k (20k Paths: 12.5 MB more), the walk's garbage (directory entries, stat results) left in
+    pymalloc pools between the names' strings; packed, the pools empty and jieba's dictionary, loaded next, reuses
+    them: 4 MB more.
     """
 
     def __init__(self, names: list[str]) -> None:
@@ -373,7 +374,8 @@ class _PackedNames:
         return self._text[self._starts[i]:self._starts[i + 1] - 1]
 
 
-def _claimed(names: _PackedNames, root: Path, counter: Any | None, more: Callable[[], bool] = lambda: True) -> Iterator[Path]:
+def _claimed(names: _PackedNames, root: Path, counter: Any | None,
+             more: Callable[[], bool] = lambda: True) -> Iterator[Path]:
     """The posts `names` (relative to `root`) in order, each to whichever build process asks first, for as long as
     `more()` holds.
 
@@ -394,7 +396,7 @@ def _claimed(names: _PackedNames, root: Path, counter: Any | None, more: Callabl
         yield root.joinpath(*names[i].split("/"))
 
 
-# An update analyses a post whose folded body has this many characters in two processes, the second half in a
+# An update analyses a post whose body has this many characters in two processes, the second half in a
 # forked one: the largest post of the 20k corpus (184 KB) took 0.5 s to cut with its lexicon entries, most of an
 # update of it. Below, forking costs more than it saves.
 PARALLEL_BODY_CHARS = 20_000
@@ -405,17 +407,18 @@ def _update_fields(lex: lexicon.Lexicon, pinyin: bool) -> Callable[[Post], tuple
     text needs, the second half of a large post's body looked up and cut in a forked process meanwhile."""
     def fields_for(post: Post) -> tuple[dict[str, Any], dict[str, str]]:
         texts = schema.field_texts(post)
-        body = analysis.fold(post.text)
-        middle = analysis.middle_line_break(body) if len(body) >= PARALLEL_BODY_CHARS and _may_fork() else None
-        if middle is None:
-            return schema.document_fields(post, lex.tokenizer_for(analysis.fold("\n".join(texts.values()))), pinyin)
-        head, tail = body[:middle], body[middle + 1:]
-        with _forked(lambda: analysis.word_postings(tail, lex.tokenizer_for(tail))) as tail_postings:
-            others = "\n".join(value for name, value in texts.items() if name != "body")
-            tokenizer = lex.tokenizer_for(analysis.fold(others) + "\n" + head)
-            postings = analysis.word_postings(head, tokenizer)
-            postings = analysis.joined_postings(postings, tail_postings.result())
-        return schema.document_fields(post, tokenizer, pinyin, body=(body, postings))
+        if len(post.text) >= PARALLEL_BODY_CHARS and _may_fork():
+            body = analysis.fold(post.text)
+            middle = analysis.middle_line_break(body)
+            if middle is not None:
+                head, tail = body[:middle], body[middle + 1:]
+                with _forked(lambda: analysis.word_postings(tail, lex.tokenizer_for(tail))) as tail_postings:
+                    others = "\n".join(value for name, value in texts.items() if name != "body")
+                    tokenizer = lex.tokenizer_for(analysis.fold(others) + "\n" + head)
+                    postings = analysis.word_postings(head, tokenizer)
+                    postings = analysis.joined_postings(postings, tail_postings.result())
+                return schema.document_fields(post, tokenizer, pinyin, body=(body, postings))
+        return schema.document_fields(post, lex.tokenizer_for(analysis.fold("\n".join(texts.values()))), pinyin)
 
     return fields_for
 
@@ -552,8 +555,8 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
 
 def _run_workers(names: _PackedNames, count: int, root: Path, temp: Path, include_drafts: bool,
                  config: Config, tick: Callable[[], None]) -> list[_Chunk]:
-    """Index the posts `names` in `count` processes at a time, each writing one segment and one store file, then ending: while
-    posts are left, a new process takes over from each that ends.
+    """Index the posts `names` in `count` processes at a time, each writing one segment and one store file, then
+    ending: while posts are left, a new process takes over from each that ends.
 
     A process ends with its segment because the memory a long-lived one keeps grows with the posts it has analysed
     (pymalloc's free but held pools, fragments between them), which is to say with the corpus: a 20k-post build's
