@@ -827,6 +827,15 @@ def test_a_segment_dropped_in_the_middle_renumbers_the_documents_after_it(fresh_
             assert sorted((h.path, h.snippet) for h in updated.search(query, limit=None)) == expected, query
 
 
+def test_packed_post_names_give_back_each_name():
+    # A build hands its processes the posts' names packed as UTF-8: names past U+FFFF, and undecodable file names
+    # (surrogate-escaped by os.scandir), come back as they were.
+    names = ["a.md", "博客/第一篇 (1).md", "emoji/😀.md", "raw/\udcff\udcfe.md", ""]
+    packed = indexing._PackedNames(names)
+    assert len(packed) == len(names) and [packed[i] for i in range(len(names))] == names
+    assert len(indexing._PackedNames([])) == 0
+
+
 def test_ranges_table_round_trips_as_binary_columns(tmp_path):
     # Format 4 writes the ranges table as binary columns: names with any characters, in file then start order.
     table = {"博客/第一篇 (1).md": ["text-0.bin", 0, 10], "a.md": ["text-1.bin", 5, 9], "b.md": ["text-0.bin", 10, 30]}
