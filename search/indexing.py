@@ -354,9 +354,8 @@ class _PackedNames:
     """A list of post names packed in one byte string: what a build's forked processes are handed.
 
     Each process counts what the parent holds in its RSS. At the fork, a parent holding 20k Paths had 12.5 MB more
-    than one holding 1k, and one holding the names in a list 8 MB more (a str object each, and the walk's garbage
-    left in pymalloc pools between them); packed in one str, 4 MB more, that str holding 4 bytes a character; packed
-    as UTF-8, 1.4 MB more (`/tmp/parentrss.py`).
+    than one holding 1k; holding the names in a list, 8 MB more; packed in one str, 4 MB more (that str held 4 bytes
+    a character); packed as UTF-8, 1.4 MB more (`/tmp/parentrss.py`).
     """
 
     def __init__(self, names: list[str]) -> None:
@@ -516,8 +515,8 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
     started = time.monotonic()
     root = corpus.resolve()
     generations.remove_stale(index_dir)
-    # The posts' relative names, not Paths, packed for the build's processes before anything else is made: they are
-    # forked from this one, and each counts what it holds in its RSS (see _PackedNames).
+    # The posts' relative names, packed: the build's processes are forked from this one, and each counts what it
+    # holds in its RSS (see _PackedNames).
     stats: dict[str, os.stat_result] = {}
     found, walk_skipped = find_post_names(root, stats)
     total = len(found)
@@ -564,8 +563,9 @@ def _run_workers(names: _PackedNames, count: int, root: Path, temp: Path, includ
     A process ends with its segment because the memory a long-lived one keeps grows with the posts it has analysed
     (pymalloc's free but held pools, fragments between them), which is to say with the corpus: a 20k-post build's
     processes, living through six segments each, reached 150-154 MB against 133 MB at 1k posts, stepping up at
-    segment closes; ending with their segment, 147-151 MB in two runs (bench/README). A new process is forked from the parent, which
-    keeps jieba's dictionary for it (about 50 MB more RSS summed over the processes, shared pages counted twice).
+    segment closes; ending with their segment, 147-151 MB in two runs (bench/README). A new process is forked from
+    the parent, which keeps jieba's dictionary for it (about 50 MB more RSS summed over the processes, shared pages
+    counted twice).
     """
     import multiprocessing  # here: an update of a few posts runs in one process and spares the import (18 ms)
 
@@ -799,12 +799,14 @@ def _update_writer(ix: Any, build_segments: list[str] | None, deleting: list[int
     else:
         writer = BuildSegmentWriter(ix, spill_at=HELD_POSTINGS_LIMIT, limitmb=64, compound=COMPOUND,
                                     codec=schema.index_codec())
-    _delete_documents(writer.segments, deleting)
+    for number in deleting:
+        writer.delete_document(number)
     return writer, policy
 
 
 def _delete_documents(segments: list[Any], numbers: list[int]) -> None:
-    """Mark documents `numbers` (across `segments`, in order) deleted in their segment (as Whoosh's writer does)."""
+    """Mark documents `numbers` (across `segments`, in order) deleted in their segment, as Whoosh's writer's
+    delete_document does in its own: for the merge policy's probe, before there is a writer."""
     bases, base = [], 0
     for segment in segments:
         bases.append(base)
