@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Callable
 
 from .errors import PostError
 
@@ -25,10 +26,12 @@ def find_posts(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     return [root.joinpath(*rel.split("/")) for rel in found], skipped
 
 
-def find_post_names(root: Path, stats: dict[str, os.stat_result] | None = None
+def find_post_names(root: Path, stats: dict[str, os.stat_result] | None = None,
+                    found_in_directory: Callable[[list[str]], None] | None = None
                     ) -> tuple[list[str], list[tuple[str, str]]]:
     """`find_posts` with each post as its path relative to `root` ("/" separators): what an update compares with
-    its manifest, without making a Path of each of 20k files. Given `stats`, each post's stat goes in it."""
+    its manifest, without making a Path of each of 20k files. Given `stats`, each post's stat goes in it; given
+    `found_in_directory`, it is called with each directory's posts (sorted) as soon as they are found."""
     root = Path(root)
     try:
         real_root = root.resolve(strict=True)
@@ -47,11 +50,14 @@ def find_post_names(root: Path, stats: dict[str, os.stat_result] | None = None
         except OSError as e:
             skipped.append((rel_dir or ".", f"cannot list directory: {_reason(e)}"))
             continue
+        before = len(found)
         try:
             _walk_entries(directory, rel_dir, real_dir, real_root, entries, visited, stack, found, skipped, stats)
         finally:
             if fd is not None:
                 os.close(fd)
+        if found_in_directory is not None and len(found) > before:
+            found_in_directory(sorted(found[before:]))
     found.sort()
     skipped.sort()
     return found, skipped

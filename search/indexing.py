@@ -16,7 +16,6 @@ import bisect
 import contextlib
 import datetime as dt
 import gc
-import hashlib
 import json
 import marshal
 import os
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, cast
 
 from . import __version__, analysis, generations, lexicon, schema, segments
 from .corpus import find_post_names
+from .readahead import ReadAhead, fingerprint, read_here, reading_ahead
 from .errors import IndexCorrupt, IndexNotFound, PostError, RebuildNeeded
 from .config import Config, file_digest, load_config, read_synonyms
 from .generations import INDEX_FORMAT, WHOOSH_INDEX_NAME, check_compatible
@@ -134,16 +134,6 @@ class _Chunk:
     segments: list[Any] = field(default_factory=list)  # the Whoosh segments a build's process wrote
 
 
-def _fingerprint(file: Path) -> list[Any]:
-    """[size, mtime_ns, sha1] of a file, for change detection."""
-    digest = hashlib.sha1()
-    with open(file, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    st = file.stat()
-    return [st.st_size, st.st_mtime_ns, digest.hexdigest()]
-
-
 def _relative(file: Path, root: Path) -> str:
     return file.relative_to(root).as_posix()
 
@@ -165,13 +155,12 @@ def settings(tokenizer_fingerprint: str, include_drafts: bool, config: Config) -
 
 def _index_files(files: Iterable[Path], root: Path, gen_dir: Path, store_name: str, include_drafts: bool,
                  fields_for: Callable[[Post], tuple[dict[str, Any], dict[str, str]]], writer: Any,
-                 progress: Callable[[], None], moved: Iterable[tuple[str, bytes]] = (), spooled: bool = False
-                 ) -> _Chunk:
-    """Read, analyse (`fields_for`: schema.document_fields) and add `files` with `writer`, appending their folded
-    text to store `store_name`; then append `moved` posts (key, bytes as an older store file holds them) to it too.
+                 progress: Callable[[], None], moved: Iterable[tuple[str, bytes]] = (), spooled: bool = False,
+                 read: Callable[[Path, Path], tuple[Post, list[Any]]] = read_here) -> _Chunk:
+    """Read (`read`: post and fingerprint, or PostError / OSError), analyse (`fields_for`: schema.document_fields)
+    and add `files` with `writer`, appending their folded text to store `store_name`; then append `moved` posts
+    (key, bytes as an older store file holds them) to it too.
     `spooled`: the chunk's tables are _SpooledTables beside the store file (a build), else dicts."""
-    from .posts import read_post
-
     chunk = _Chunk()
     if spooled:
         stem = store_name.removesuffix(".bin")
@@ -181,13 +170,12 @@ def _index_files(files: Iterable[Path], root: Path, gen_dir: Path, store_name: s
         for file in files:
             rel = _relative(file, root)
             try:
-                post = read_post(file, root)
-                fingerprint = _fingerprint(file)
+                post, file_fingerprint = read(file, root)
             except (PostError, OSError) as e:
                 chunk.skipped.append((rel, str(e).removeprefix(rel + ": ")))
                 progress()
                 continue
-            chunk.manifest[rel] = fingerprint
+            chunk.manifest[rel] = file_fingerprint
             if post.draft and not include_drafts:
                 chunk.drafts += 1
                 progress()
@@ -727,7 +715,10 @@ def update_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: b
                  wait: float = 5.0, config: Config | None = None) -> BuildReport:
     """Bring the index up to date with `corpus`, applying only what changed since the last build."""
     corpus, index_dir, config = _writer_arguments(corpus, index_dir, config)
-    with generations.write_lock(index_dir, wait):
+    root = corpus.resolve()
+    # The reading process sets up while the live generation's tables are read and the corpus is walked.
+    with generations.write_lock(index_dir, wait), reading_ahead(root) as reader:
+        rebuild_reason = None
         try:
             gen = generations.current_generation(index_dir)
             meta = generations.read_json(gen / generations.META)
@@ -735,15 +726,17 @@ def update_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: b
             generations.check_files(gen, meta)
             changes = generations.read_changes(gen)
             manifest = generations.read_table(gen, generations.MANIFEST, changes)
-            reason = _rebuild_reason(meta, corpus, include_drafts, config)
+            rebuild_reason = _rebuild_reason(meta, corpus, include_drafts, config) or None
         except IndexNotFound:
-            return _build_locked(corpus, index_dir, include_drafts, workers, progress, config, "")
+            rebuild_reason = ""
         except (IndexCorrupt, RebuildNeeded) as e:
-            return _build_locked(corpus, index_dir, include_drafts, workers, progress, config, str(e))
-        if reason:
-            return _build_locked(corpus, index_dir, include_drafts, workers, progress, config, reason)
-        return _update_locked(corpus.resolve(), index_dir, gen, meta, manifest, changes, include_drafts, config,
-                              progress)
+            rebuild_reason = str(e)
+        if rebuild_reason is not None:
+            if reader is not None:
+                reader.close()
+            return _build_locked(corpus, index_dir, include_drafts, workers, progress, config, rebuild_reason)
+        return _update_locked(root, index_dir, gen, meta, manifest, changes, include_drafts, config, progress,
+                              reader)
 
 
 def _read_optional(path: Path) -> Any:
@@ -901,34 +894,42 @@ def _store_files_to_move(gen: Path, changes: dict[str, dict[str, Any]], leaving:
 
 def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any], manifest: dict[str, Any],
                    changes: dict[str, dict[str, Any]], include_drafts: bool, config: Config,
-                   progress: ProgressCallback | None) -> BuildReport:
+                   progress: ProgressCallback | None, reader: ReadAhead | None) -> BuildReport:
     from whoosh import index as whoosh_index
 
     started = time.monotonic()
     generations.remove_stale(index_dir)
     # Relative names and os.stat on strings: at 20k posts, a Path per file was most of a no-op update's time.
     stats: dict[str, os.stat_result] = {}
-    names, walk_skipped = find_post_names(root, stats)
-    current = set(names)
     prefix = os.path.join(str(root), "")
-    to_read: list[Path] = []
+    to_read: list[Path] = []  # in the order the walk finds them, as the reader is asked for them
     changed_paths: list[str] = []
     unchanged = 0
     refreshed: dict[str, Any] = {}
-    for rel in names:
-        old = manifest.get(rel)
-        if old is not None:
-            st = stats[rel]
-            if st.st_size == old[0] and st.st_mtime_ns == old[1]:
-                unchanged += 1
-                continue
-            fingerprint = _fingerprint(Path(prefix + rel))
-            if fingerprint[2] == old[2]:  # touched, same content
-                refreshed[rel] = fingerprint
-                unchanged += 1
-                continue
-            changed_paths.append(rel)
-        to_read.append(root.joinpath(*rel.split("/")))
+
+    def compare(names: list[str]) -> None:
+        nonlocal unchanged
+        new_names = []
+        for rel in names:
+            old = manifest.get(rel)
+            if old is not None:
+                st = stats[rel]
+                if st.st_size == old[0] and st.st_mtime_ns == old[1]:
+                    unchanged += 1
+                    continue
+                touched = fingerprint(Path(prefix + rel))
+                if touched[2] == old[2]:  # touched, same content
+                    refreshed[rel] = touched
+                    unchanged += 1
+                    continue
+                changed_paths.append(rel)
+            to_read.append(root.joinpath(*rel.split("/")))
+            new_names.append(rel)
+        if reader is not None and new_names:
+            reader.request(new_names)  # read while the walk goes on
+
+    names, walk_skipped = find_post_names(root, stats, compare)
+    current = set(names)
     gone = [rel for rel in manifest if rel not in current]
     # Synonyms are applied at query time: a changed file needs a new generation, not new segments.
     synonyms_changed = (read_synonyms(config.synonyms) != _read_optional(gen / generations.SYNONYMS)
@@ -939,7 +940,6 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
             generations.write_json(gen / generations.CHANGES, changes)
         return BuildReport(index_dir=index_dir, rebuilt=False, indexed=meta["posts"], unchanged=unchanged,
                            skipped=tuple(sorted(walk_skipped)), seconds=time.monotonic() - started)
-
     generations.adopt_fold_table(gen)
     temp, final = generations.new_generation_dir(index_dir)
     old_store, to_move, dead_files = _store_files_to_move(gen, changes, set(gone) | set(changed_paths))
@@ -969,7 +969,7 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
     store_name = f"text-{final.name}.bin"
     moved = ((rel, old_store.stored(rel)) for rel in to_move)
     chunk = _index_files(to_read, root, temp, store_name, include_drafts, _update_fields(lex, config.pinyin),
-                         writer, tick, moved)
+                         writer, tick, moved, read=reader.read if reader is not None else read_here)
     writer.commit(mergetype=merge_policy)
     added_hashes = {chunk.manifest[rel][2] for rel in chunk.ranges if rel not in changed_paths}
     # A deleted post whose content reappears under a new path was renamed (counted once, not as add + delete).

@@ -657,6 +657,11 @@ def _finish_text(text: str) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 # Putting it together
 
+def prepare_parsers() -> None:
+    """Import and set up what parsing a post needs (markdown-it, BeautifulSoup with lxml, PyYAML), ahead of it."""
+    parse_post(b"---\ntitle: t\n---\n*a* <b>b</b>\n", "prepare.md")
+
+
 def parse_post(data: bytes, path: str) -> Post:
     """Parse a post file's bytes; `path` is its path relative to the corpus root ("/" separators).
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import search
-from search import analysis, generations, indexing
+from search import analysis, generations, indexing, readahead
 
 from conftest import POSTS, UNDECODABLE, VISIBLE
 
@@ -792,6 +792,90 @@ def test_forked_helper_falls_back_to_computing_here_when_the_child_fails():
         assert child.result() == {"there": [True]}
     with pytest.raises(KeyError), indexing._forked(lambda: 1):  # left without asking: the child is reaped
         raise KeyError
+
+
+def _change_posts_for_reading(corpus: Path) -> None:
+    undecodable = corpus / UNDECODABLE[0]
+    for i, file in enumerate(sorted(p for p in corpus.rglob("*.md") if p != undecodable)[:3]):
+        file.write_text(file.read_text(encoding="utf-8") + f"\n\n预读测试{i}，凤凰涅槃。\n", encoding="utf-8")
+    (corpus / "预读新文.md").write_text("---\ntitle: 新文\n---\n浴火重生的<b>凤凰</b>\n", encoding="utf-8")
+    undecodable.write_bytes(undecodable.read_bytes() + b"\xff\xfe\x00")
+
+
+def _readers_recorded(monkeypatch) -> list[readahead.ReadAhead]:
+    readers = []
+
+    class Recorded(readahead.ReadAhead):
+        def __init__(self, root):
+            super().__init__(root)
+            readers.append(self)
+
+    monkeypatch.setattr(readahead, "ReadAhead", Recorded)
+    return readers
+
+
+@pytest.mark.parametrize("process_fails", [False, True])
+def test_update_reads_the_changed_posts_in_another_process_ahead(fresh_corpus, tmp_path, monkeypatch,
+                                                                 process_fails):
+    # The changed posts are read and parsed by another process while the update walks and analyses; a process
+    # that fails leaves them to the update's own. Either way, the report and the answers are a rebuild's.
+    search.build_index(fresh_corpus, tmp_path / "index", workers=1)
+    _change_posts_for_reading(fresh_corpus)
+    readers = _readers_recorded(monkeypatch)
+    if process_fails:
+        monkeypatch.setattr(readahead.ReadAhead, "_command",
+                            lambda self: [sys.executable, "-c", "import sys; sys.exit(3)"])
+    report = search.update_index(fresh_corpus, tmp_path / "index")
+    assert len(readers) == 1 and readers[0].served == (0 if process_fails else 5)  # (3 changed, 1 new, 1 skipped)
+    assert report.added == 1 and report.changed >= 2  # (one of the three may be a draft)
+    rebuilt_report = search.build_index(fresh_corpus, tmp_path / "rebuilt", workers=1)
+    assert report.skipped == rebuilt_report.skipped and UNDECODABLE[0] in dict(report.skipped)
+    with search.open_index(tmp_path / "index") as updated, search.open_index(tmp_path / "rebuilt") as rebuilt:
+        for query in ["凤凰涅槃", '"浴火重生"', "预读测试", "凤凰", "台湾", "内推", "title:新文"]:
+            expected_hits = sorted((h.path, h.snippet) for h in rebuilt.search(query, limit=None))
+            assert sorted((h.path, h.snippet) for h in updated.search(query, limit=None)) == expected_hits, query
+    with pytest.raises(ChildProcessError):  # reaped
+        os.waitpid(readers[0]._pid, os.WNOHANG)
+
+
+def test_read_ahead_gives_each_post_as_reading_here_does(fresh_corpus, tmp_path):
+    undecodable = fresh_corpus / UNDECODABLE[0]
+    files = sorted(p for p in fresh_corpus.rglob("*.md") if p != undecodable)[:3] + [undecodable]
+    names = [f.relative_to(fresh_corpus).as_posix() for f in files]
+    expected = [readahead.read_here(file, fresh_corpus) for file in files[:3]]
+    with pytest.raises(search.PostError) as here:
+        readahead.read_here(undecodable, fresh_corpus)
+    with readahead.reading_ahead(fresh_corpus) as reader:
+        assert reader is not None
+        reader.request(names[:1])
+        reader.request(names[1:])  # more than it sends at once (_AHEAD)
+        assert [reader.read(file, fresh_corpus) for file in files[:3]] == expected
+        with pytest.raises(search.PostError) as there:
+            reader.read(undecodable, fresh_corpus)
+        assert str(there.value) == str(here.value)
+        assert reader.served == 4
+        pid = reader._pid
+    with pytest.raises(ChildProcessError):  # reaped
+        os.waitpid(pid, os.WNOHANG)
+    with readahead.reading_ahead(fresh_corpus) as reader:
+        assert reader is not None
+        reader.request(names[:2])
+        assert reader.read(files[1], fresh_corpus) == expected[1]  # not the next one: read here, and so is the rest
+        assert reader.read(files[0], fresh_corpus) == expected[0]
+        assert reader.read(files[2], fresh_corpus) == expected[2]
+        assert reader.served == 0
+
+
+def test_an_update_with_nothing_to_read_ends_its_reading_process(fresh_corpus, tmp_path, monkeypatch):
+    index_dir = tmp_path / "index"
+    (fresh_corpus / UNDECODABLE[0]).unlink()  # (a post that can't be read is read again by every update)
+    search.build_index(fresh_corpus, index_dir, workers=1)
+    readers = _readers_recorded(monkeypatch)
+    report = search.update_index(fresh_corpus, index_dir)
+    assert (report.added, report.changed, report.deleted) == (0, 0, 0)
+    assert len(readers) == 1 and readers[0].served == 0
+    with pytest.raises(ChildProcessError):
+        os.waitpid(readers[0]._pid, os.WNOHANG)
 
 
 def test_a_segment_dropped_in_the_middle_renumbers_the_documents_after_it(fresh_corpus, tmp_path, monkeypatch):
