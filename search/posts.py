@@ -446,12 +446,121 @@ def _markdown_tokens(source: str) -> list:
 
 
 def _markdown_text(source: str) -> tuple[str, list[str], str | None, str | None]:
-    """What `_html_text` returns for Markdown `source` rendered to HTML; posts without raw HTML skip the HTML."""
+    """What `_html_text` returns for Markdown `source` rendered to HTML: only the parts with raw HTML go through
+    HTML (see _html_runs), the rest from the tokens to text."""
     tokens = _markdown_tokens(source)
-    if _has_html(tokens):
-        markdown = _markdown()
+    if not _has_html(tokens):
+        return _finish_text(_tokens_text(tokens)), [], None, None
+    markdown = _markdown()
+    runs = _html_runs(tokens)
+    if runs is None:
         return _html_text(markdown.renderer.render(tokens, markdown.options, {}), want_title=False)
-    return _finish_text(_tokens_text(tokens)), [], None, None
+    htmls = [markdown.renderer.render(run, markdown.options, {}) for run, _ in runs]
+    zhihu = any(_is_zhihu(html) for html in htmls)  # as _html_text decides it on the whole document
+    parts: list[str] = []
+    authors: list[str] = []
+    url = None
+    for (run, has_html), html in zip(runs, htmls):
+        if has_html:
+            text, run_authors, run_url, _ = _html_walk(html, False, zhihu)
+            parts.append(text)
+            authors += run_authors
+            url = url or run_url
+        else:
+            parts.append(_tokens_text(run))
+    return _finish_text("".join(parts)), authors, url, None
+
+
+# Elements whose effect on the text _html_walk gives is the same in a part of the document as in the whole. Raw
+# HTML with any other tag (`<title>`, `<script>`, unknown ones) sends the whole post through HTML.
+_RUN_TAGS = frozenset((
+    "a", "abbr", "b", "big", "blockquote", "br", "caption", "center", "cite", "code", "col", "colgroup", "dd",
+    "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "font", "h1", "h2", "h3", "h4", "h5",
+    "h6", "hr", "i", "iframe", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "samp", "small", "span",
+    "strike", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "tt", "u", "ul",
+    "var", "video", "audio", "source", "section", "article", "aside", "header", "footer", "nav", "main"))
+# Block elements that only separate text: one left open (with no attribute that could hide it or mark a Zhihu
+# answer) may end a run.
+_PLAIN_CONTAINERS = frozenset(("article", "aside", "blockquote", "center", "details", "div", "figure", "footer",
+                               "header", "main", "nav", "section", "summary"))
+_SPECIAL_ATTRIBUTE = re.compile(r"hidden|style|class", re.I)
+_VOID = frozenset(("area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+                   "track", "wbr"))
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)(?=[\s/>])(?:[^>\"']|\"[^\"]*\"|'[^']*')*?(/?)>")
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+# A run of Markdown blocks may start at a top-level token of these kinds: each begins with an element that ends an
+# open paragraph (one libxml2 opens around loose text), so the text before it is separated as in the whole.
+_RUN_STARTS = frozenset(("paragraph_open", "heading_open", "bullet_list_open", "ordered_list_open",
+                         "blockquote_open", "table_open", "fence", "code_block", "hr"))
+
+
+def _html_runs(tokens: list) -> list[tuple[list, bool]] | None:
+    """`tokens` cut into runs of top-level blocks, each with whether it has raw HTML; None when they can't be cut.
+
+    BeautifulSoup's tree of a 180 KB post is most of the time it takes to read, though its raw HTML may be a few
+    `<details>` or `<kbd>` in it. A run with raw HTML goes on until every element its tags open is closed, so that
+    it can be parsed alone, and ends before a Markdown block (see _RUN_STARTS); runs without raw HTML go from the
+    tokens to text. Tests check both ways agree on every blog post with raw HTML.
+    """
+    tags: list[list[tuple[str, bool, str]]] = []  # each token's tags: (name, is an end tag, the tag)
+    last_end: dict[str, int] = {}  # the token of each element's last end tag
+    for i, token in enumerate(tokens):
+        if token.type == "html_block":
+            fragments = [token.content]
+        elif token.type == "inline" and token.children:
+            fragments = [child.content for child in token.children if child.type == "html_inline"]
+        else:
+            fragments = []
+        found = []
+        for fragment in fragments:
+            fragment = _HTML_COMMENT.sub("", fragment)
+            if "<" in _TAG.sub("", fragment):
+                return None  # an unclosed comment, a doctype, a "<" that is no tag: libxml2 may read on past it
+            for match in _TAG.finditer(fragment):
+                closing, name, self_closing = match.groups()
+                name = name.lower()
+                if name not in _RUN_TAGS:
+                    return None
+                if name not in _VOID and not self_closing:
+                    found.append((name, bool(closing), match.group(0)))
+                    if closing:
+                        last_end[name] = i
+        tags.append(found)
+
+    runs: list[tuple[list, bool]] = []
+    start = 0
+    depth = 0
+    has_html = False
+    open_elements: dict[str, list[bool]] = {}  # each element's open ones, innermost last: whether it is plain
+    for i, token in enumerate(tokens):
+        if (depth == 0 and i > start and token.type in _RUN_STARTS
+                and all(all(opened) and last_end.get(name, -1) < i for name, opened in open_elements.items())):
+            # (plain containers left open are closed at the end of the document, after its last text: the walk
+            # gives the same text whether they end there or here, if no later end tag could end them instead)
+            runs.append((tokens[start:i], has_html))
+            start, has_html = i, False
+        depth += token.nesting
+        if token.type == "html_block" or (token.type == "inline" and any(child.type == "html_inline"
+                                                                         for child in token.children or ())):
+            has_html = True
+        for name, closing, tag in tags[i]:
+            opened = open_elements.setdefault(name, [])
+            if not closing:
+                opened.append(name in _PLAIN_CONTAINERS and not _SPECIAL_ATTRIBUTE.search(tag))
+            elif opened:
+                opened.pop()
+            elif name == "p":
+                # An end tag of no open element (as in a post cut from a longer one) is ignored by libxml2, here
+                # or in the whole; but a paragraph may be open that libxml2 opened itself around loose text.
+                return None
+    runs.append((tokens[start:], has_html))
+    merged: list[tuple[list, bool]] = []
+    for run, run_has_html in runs:
+        if merged and merged[-1][1] == run_has_html:
+            merged[-1][0].extend(run)
+        else:
+            merged.append((list(run), run_has_html))
+    return merged
 
 
 def _has_html(tokens: list) -> bool:
@@ -568,7 +677,17 @@ _AUTHOR_TRAIL = "，,:： \t\u3000"
 
 
 def _html_text(html: str, want_title: bool) -> tuple[str, list[str], str | None, str | None]:
-    """(text, Zhihu answer authors, Zhihu answer URL, <title>) of an HTML document.
+    """(text, Zhihu answer authors, Zhihu answer URL, <title>) of an HTML document."""
+    text, authors, url, title = _html_walk(html, want_title, _is_zhihu(html))
+    return _finish_text(text), authors, url, title
+
+
+def _is_zhihu(html: str) -> bool:
+    return 'class="answer"' in html or "originUrl" in html
+
+
+def _html_walk(html: str, want_title: bool, zhihu: bool) -> tuple[str, list[str], str | None, str | None]:
+    """_html_text before _finish_text; `zhihu`: look for Zhihu's answer authors and URL.
 
     Parse once with lxml and walk the tree without recursion (hostile input can nest arbitrarily deep).
 
@@ -585,7 +704,6 @@ def _html_text(html: str, want_title: bool) -> tuple[str, list[str], str | None,
         warnings.simplefilter("ignore", bs4.MarkupResemblesLocatorWarning)
         warnings.simplefilter("ignore", bs4.XMLParsedAsHTMLWarning)
         soup = bs4.BeautifulSoup(html, "lxml", multi_valued_attributes=None)
-    zhihu = 'class="answer"' in html or "originUrl" in html
     authors: list[str] = []
     url = None
     title = None
@@ -640,7 +758,7 @@ def _html_text(html: str, want_title: bool) -> tuple[str, list[str], str | None,
             pre_depth -= is_pre
             if close:
                 append(close)
-    return _finish_text("".join(out)), authors, url, title
+    return "".join(out), authors, url, title
 
 
 def _finish_text(text: str) -> str:

@@ -620,6 +620,67 @@ def test_markdown_text_without_html_equals_the_html_route_on_blogs():
     assert compared > 500
 
 
+# Posts with raw HTML send only the runs of blocks around it through HTML (posts._html_runs); the text, authors
+# and URL must be what sending the whole post through HTML gives.
+
+def _whole_and_runs(source: str) -> tuple[tuple, tuple, bool]:
+    whole = posts._html_text(posts._render_markdown(source), False)
+    return whole, posts._markdown_text(source), posts._html_runs(posts._markdown_tokens(source)) is not None
+
+
+HTML_PIECES = [
+    "<details>\n<summary>展开代码</summary>\n", "</details>\n", "<div>\n", "</div>\n", "<div hidden>\n",
+    '<div style="display:none">\n', "<div class=\"answer\">\n", '<span class="author">作者甲，</span>\n',
+    '<a class="originUrl" href="https://www.zhihu.com/question/1/answer/2">查看知乎</a>\n', "<pre>\n预格式\n  缩进\n",
+    "</pre>\n", "<p>段落\n", "</p>\n", "<table><tr><td>单元\n", "</td></tr></table>\n", "<td>格</td>\n",
+    "<iframe src=x>\n", "</iframe>\n", "a < b 比较\n", "<!-- 注释 <b> -->\n", "<!-- 没有结束\n", "<title>标题</title>\n",
+    "<br>\n**粗体**\n", "行内 <kbd>Ctrl</kbd> 和 <abbr title=\"x\">缩写</abbr>\n", "<b>加粗\n", "</b>\n",
+    "<img src=a.png alt=\"图说\">\n", "<section>\n", "</section>\n", "<center>居中</center>\n", "<br/>\n",
+    "<div/>\n", "<summary>摘要\n", "</summary>\n", "<blockquote>\n", "</blockquote>\n", "<script>x<y</script>\n",
+]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(MARKDOWN_PIECES + HTML_PIECES * 2), min_size=1, max_size=14),
+       st.sampled_from(["", "\n", "\n\n"]))
+def test_markdown_with_html_gives_what_the_whole_post_through_html_gives(pieces, joiner):
+    whole, runs, _ = _whole_and_runs(posts._liquid_protect(joiner.join(pieces), markdown=True))
+    assert runs == whole
+
+
+def test_markdown_with_html_is_cut_into_runs_around_it():
+    source = ("# 标题\n\n段落一\n\n<details>\n<summary>代码</summary>\n\n```\nx = 1\n```\n\n</details>\n\n"
+              "段落二 <kbd>Ctrl</kbd>\n\n<div>\n没有结束的 div\n\n- 列表\n\n段落三\n")
+    runs = posts._html_runs(posts._markdown_tokens(source))
+    # a run with raw HTML starts at a Markdown block; the <div> left open doesn't hold the list in its run
+    assert [(has_html, [t.type for t in run][:4]) for run, has_html in runs] == [
+        (False, ["heading_open", "inline", "heading_close"]),
+        (True, ["paragraph_open", "inline", "paragraph_close", "html_block"]),
+        (False, ["bullet_list_open", "list_item_open", "paragraph_open", "inline"])]
+    assert posts._markdown_text(source)[0] == "标题\n段落一\n代码\nx = 1\n段落二 Ctrl\n没有结束的 div\n列表\n段落三"
+    # an end tag further on could end the <div> in the whole document: the run goes on to it
+    runs = posts._html_runs(posts._markdown_tokens(source + "\n</div>\n\n段落四\n"))
+    assert [(has_html, [t.type for t in run]) for run, has_html in runs][1:] == [
+        (True, [t.type for t in posts._markdown_tokens(source)][3:] + ["html_block"]),
+        (False, ["paragraph_open", "inline", "paragraph_close"])]
+    for unsure in ["<title>标题</title>\n", "<div>\na < b\n</div>\n", "</p>\n", "<!-- 没有结束\n"]:
+        assert posts._html_runs(posts._markdown_tokens(source + "\n" + unsure)) is None, unsure
+
+
+@pytest.mark.skipif(not BLOGS.is_dir(), reason="../shared/corpora/blogs is absent")
+def test_markdown_with_html_gives_what_the_whole_post_through_html_gives_on_blogs():
+    compared = cut = 0
+    for file in sorted(BLOGS.rglob("*.md")):
+        _, _, body, _ = posts._split_front_matter(file.read_text(encoding="utf-8", errors="replace"))
+        source = posts._liquid_protect(body, markdown=True)
+        if posts._has_html(posts._markdown_tokens(source)):
+            whole, runs, was_cut = _whole_and_runs(source)
+            assert runs == whole, file.name
+            compared += 1
+            cut += was_cut
+    assert compared > 100 and cut > 90
+
+
 def test_bs4_helpers_imported_only_when_used(tmp_path):
     # Parsing HTML doesn't import soupsieve or charset_normalizer; a program using bs4 itself still gets what a
     # plain `import bs4` gives it (CSS selectors; encoding detection, with whatever detector is installed).
