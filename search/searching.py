@@ -442,6 +442,9 @@ class Index:
             segment.close()
         if self._whoosh_reader is not None:
             self._whoosh_reader.close()
+        store = getattr(self, "_store", None)  # (not made yet when opening failed)
+        if store is not None:
+            store.close()
         self._lexicon.close()
         self._unpin()
 

@@ -261,6 +261,9 @@ class _Grams:
                 raise damaged
             self._live = live_starts
 
+    def close(self) -> None:
+        self._file.close()
+
     def candidates(self, text: str) -> list[int]:
         """Indexes (in `live_starts`) of the live posts that may contain `text`, in file order."""
         wanted = sorted(_needle_buckets(text, self.banks))
@@ -310,8 +313,22 @@ class _StoreFile:
         if self._grams is False:
             path = self.path.with_name(self.path.name + GRAMS_SUFFIX)
             found = _Grams(path, self.starts) if path.exists() else None
-            self._grams = found if found is not None and found.usable else None
+            if found is not None and not found.usable:
+                found.close()
+                found = None
+            self._grams = found
         return self._grams  # type: ignore[return-value]
+
+    def close(self) -> None:
+        if self._map is not None:
+            try:
+                self._map.close()
+            except BufferError:  # a view of it is still in use: the map's finalizer closes it
+                pass
+            self._map = None
+        if self._grams:
+            self._grams.close()  # type: ignore[union-attr]
+        self._grams = False
 
     def position(self, key: Any) -> int | None:
         """Where `key` is among the file's posts; None if it is not in this file. By bisection when the keys
@@ -365,6 +382,11 @@ class TextStore:
             if i is not None:
                 return name, f.starts[i], f.ends[i]
         raise KeyError(key)
+
+    def close(self) -> None:
+        """Close the files this store opened (it reopens them if used again)."""
+        for f in self._files.values():
+            f.close()
 
     def stored(self, key: Any) -> bytes:
         """One post's bytes as its store file holds them (for `TextStoreWriter.add_stored`)."""

@@ -483,3 +483,26 @@ def test_sentence_share_weighs_each_bigram():
     assert _sentence_share(text, finders, [1.0, 3.0]) == pytest.approx(0.75)  # the second sentence, with 费用
     assert _sentence_share("保险的费用。", finders, [1.0, 3.0]) == pytest.approx(1.0)
     assert _sentence_share("没有。", finders, [1.0, 3.0]) == 0.0
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="lists open files through /proc")
+def test_closing_an_index_closes_every_file_it_opened(index_dir):
+    # A program that opens the index for each query must not run out of descriptors (nor keep a deleted
+    # generation's files on disk): the text store's files and sidecars close with the index.
+    def open_in_index() -> list[str]:
+        paths = []
+        for fd in Path("/proc/self/fd").iterdir():
+            try:
+                target = fd.readlink()
+            except OSError:
+                continue
+            if target.is_relative_to(index_dir.resolve()):
+                paths.append(target.name)
+        return paths
+
+    before = open_in_index()
+    for _ in range(3):
+        with search.open_index(index_dir) as ix:
+            assert ix.search('"人脉背书"', limit=None) and ix.search("内推", limit=None)
+            assert any(name.endswith(".grams") for name in open_in_index())  # (the sidecars were used)
+    assert open_in_index() == before
