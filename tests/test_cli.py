@@ -150,8 +150,8 @@ def test_python_m_search_help():
 
 
 def test_python_m_search_exit_statuses(tmp_path):
-    # The command's entry point (search.cli:run) freezes the garbage collector on the way out: output and exit
-    # statuses must be those of `main`.
+    # The command's entry point (search.cli:run) leaves without the interpreter's teardown, after the exit handlers:
+    # output, exit statuses and other exit handlers must be those of `main`.
     def command(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "search", *args], capture_output=True, encoding="utf-8",
                               cwd=tmp_path, timeout=120)
@@ -162,3 +162,21 @@ def test_python_m_search_exit_statuses(tmp_path):
     bad_usage = command("search")
     assert bad_usage.returncode == 2 and "Usage:" in bad_usage.stderr
     assert command("--version").stdout.strip() == "zhsearch, version 0.1.0"
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(300):
+        (corpus / f"{i}.md").write_text(f"---\ntitle: 第{i}篇\n---\n内推的第{i}篇文章。\n" * 3, encoding="utf-8")
+    assert command("index", str(corpus), "--index", str(tmp_path / "index")).returncode == 0
+    found = command("search", "内推", "--index", str(tmp_path / "index"), "--json", "-n", "300")
+    assert found.returncode == 0 and len(json.loads(found.stdout)["hits"]) == 300  # (all of it, flushed)
+    assert command("search", "没有的词", "--index", str(tmp_path / "index")).returncode == 1
+
+    def program(code: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", "import atexit, sys\nfrom search import cli\n" + code],
+                              capture_output=True, encoding="utf-8", cwd=tmp_path, timeout=120)
+
+    handler = program("real = cli.main\ndef main(**kwargs):\n    atexit.register(print, 'handler ran')\n    real(**kwargs)\n"
+                      "cli.main = main\nsys.argv = ['zhsearch', '--version']\ncli.run()")
+    assert handler.returncode == 0 and handler.stdout.split("\n")[:2] == ["zhsearch, version 0.1.0", "handler ran"]
+    failing = program("def boom(**kwargs):\n    raise RuntimeError('boom')\ncli.main = boom\ncli.run()")
+    assert failing.returncode == 1 and "RuntimeError: boom" in failing.stderr
