@@ -79,6 +79,7 @@ class ReadAhead:
         finally:
             os.close(request_read)
             os.close(answer_write)
+        os.set_blocking(self._requests, False)
 
     def _command(self) -> list[str]:
         # The parent's module path, so that the process finds this very package (not one in its working folder).
@@ -95,13 +96,17 @@ class ReadAhead:
 
     def _send(self) -> None:
         # At most _AHEAD names are sent and not taken: the process blocks once its answers fill their pipe, and
-        # then reads no more names; this process must never block writing one.
+        # then reads no more names; this process must never block writing one (the pipe does not block: a name
+        # that doesn't fit, in a pipe the system made small, ends the reading ahead).
         while self._waiting and len(self._sent) < _AHEAD:
             rel = self._waiting.popleft()
             name = rel.encode("utf-8", "surrogatepass")
+            request = len(name).to_bytes(_HEADER, "little") + name
             try:
-                os.write(self._requests, len(name).to_bytes(_HEADER, "little") + name)
-            except OSError:  # the process is gone: `read` reads here
+                written = os.write(self._requests, request)
+            except OSError:  # the process is gone, or the pipe is full: `read` reads here
+                written = -1
+            if written != len(request):
                 self._fail()
                 return
             self._sent.append(rel)

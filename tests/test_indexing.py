@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -864,6 +865,36 @@ def test_read_ahead_gives_each_post_as_reading_here_does(fresh_corpus, tmp_path)
         assert reader.read(files[0], fresh_corpus) == expected[0]
         assert reader.read(files[2], fresh_corpus) == expected[2]
         assert reader.served == 0
+
+
+def test_read_ahead_never_waits_for_room_in_its_pipe(fresh_corpus):
+    # The reading process blocks once its answer fills their pipe (a large post, not taken yet), and then reads no
+    # more names: a name the request pipe can't take whole (120 KB, more than a Linux pipe holds) must end the
+    # reading ahead instead of waiting for room forever. The posts are then read here.
+    import signal
+
+    large = fresh_corpus / "large.md"
+    large.write_text("---\ntitle: 长文\n---\n" + "一段很长的文字，凤凰涅槃。\n" * 20_000, encoding="utf-8")
+
+    class Stuck(Exception):  # (not an OSError, which the reader takes for a failed process)
+        pass
+
+    def stuck(*args):
+        raise Stuck("the update waited for room in the request pipe")
+
+    previous = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(20)
+    try:
+        with readahead.reading_ahead(fresh_corpus) as reader:
+            assert reader is not None
+            reader.request(["large.md"])
+            time.sleep(1.0)  # (the process has set up, read the post and filled the answers' pipe)
+            reader.request(["长" * 40_000])
+            assert reader.read(large, fresh_corpus) == readahead.read_here(large, fresh_corpus)
+            assert reader.served == 0
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def test_an_update_with_nothing_to_read_ends_its_reading_process(fresh_corpus, tmp_path, monkeypatch):

@@ -450,6 +450,17 @@ def test_find_post_names_the_same_listing_directories_by_descriptor_or_by_path(t
     assert [rel for rel, _ in skipped] == ["broken.md", "c/up", "out.md"]
 
 
+def test_find_post_names_tells_each_directorys_posts_as_it_finds_them(tmp_path):
+    # An update asks its reading process for a changed post as soon as the walk has listed its directory.
+    from search import corpus
+
+    make_tree(tmp_path, ["b.md", "a/z.md", "a/y.md", "a/deep/x.html", "c/w.md", "c/notes.txt", "empty/readme.txt"])
+    told: list[list[str]] = []
+    found, _ = corpus.find_post_names(tmp_path, None, lambda names: told.append(list(names)))
+    assert told == [["b.md"], ["a/y.md", "a/z.md"], ["a/deep/x.html"], ["c/w.md"]]  # (depth-first, by name)
+    assert sorted(name for names in told for name in names) == found
+
+
 def test_find_posts_symlink_loop_terminates(tmp_path):
     make_tree(tmp_path, ["a/post.md"])
     (tmp_path / "a" / "loop").symlink_to(tmp_path / "a")
