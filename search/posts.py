@@ -484,8 +484,7 @@ _RUN_TAGS = frozenset((
 _PLAIN_CONTAINERS = frozenset(("article", "aside", "blockquote", "center", "details", "div", "figure", "footer",
                                "header", "main", "nav", "section", "summary"))
 _SPECIAL_ATTRIBUTE = re.compile(r"hidden|style|class", re.I)
-_VOID = frozenset(("area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
-                   "track", "wbr"))
+_VOID = frozenset(("br", "col", "hr", "img", "source"))  # the elements of _RUN_TAGS that have no end tag
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)(?=[\s/>])(?:[^>\"']|\"[^\"]*\"|'[^']*')*?(/?)>")
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 # A run of Markdown blocks may start at a top-level token of these kinds: each begins with an element that ends an
@@ -503,6 +502,7 @@ def _html_runs(tokens: list) -> list[tuple[list, bool]] | None:
     tokens to text. Tests check both ways agree on every blog post with raw HTML.
     """
     tags: list[list[tuple[str, bool, str]]] = []  # each token's tags: (name, is an end tag, the tag)
+    has_raw_html: list[bool] = []  # each token's
     last_end: dict[str, int] = {}  # the token of each element's last end tag
     for i, token in enumerate(tokens):
         if token.type == "html_block":
@@ -526,6 +526,7 @@ def _html_runs(tokens: list) -> list[tuple[list, bool]] | None:
                     if closing:
                         last_end[name] = i
         tags.append(found)
+        has_raw_html.append(bool(fragments))
 
     runs: list[tuple[list, bool]] = []
     start = 0
@@ -540,9 +541,7 @@ def _html_runs(tokens: list) -> list[tuple[list, bool]] | None:
             runs.append((tokens[start:i], has_html))
             start, has_html = i, False
         depth += token.nesting
-        if token.type == "html_block" or (token.type == "inline" and any(child.type == "html_inline"
-                                                                         for child in token.children or ())):
-            has_html = True
+        has_html = has_html or has_raw_html[i]
         for name, closing, tag in tags[i]:
             opened = open_elements.setdefault(name, [])
             if not closing:
