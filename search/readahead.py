@@ -27,6 +27,7 @@ from .errors import PostError
 if TYPE_CHECKING:
     from .posts import Post
 
+_THIS_FILE = os.path.realpath(__file__)
 _HEADER = 8  # bytes of each name's or answer's length
 # Names sent to the process and not taken yet: enough for it to read one post while the next waits. Kept well
 # under a pipe's buffer (64 KiB on Linux, 16 KiB at least) even for names of PATH_MAX bytes.
@@ -82,10 +83,11 @@ class ReadAhead:
         os.set_blocking(self._requests, False)
 
     def _command(self) -> list[str]:
-        # The parent's module path, so that the process finds this very package (not one in its working folder).
+        # This process's module path, and this module's file: a process that imports another copy of the package
+        # (one in the working folder, say) reads nothing.
         path = [entry for entry in sys.path if isinstance(entry, str)]
         code = (f"import sys; sys.path[:] = {path!r}; from search.readahead import serve; "
-                f"serve({str(self._root)!r})")
+                f"serve({str(self._root)!r}, {_THIS_FILE!r})")
         return [sys.executable, "-c", code]
 
     def request(self, names: list[str]) -> None:
@@ -176,10 +178,13 @@ def reading_ahead(root: Path) -> Iterator[ReadAhead | None]:
             reader.close()
 
 
-def serve(root: str) -> None:
-    """The reading process: set up the parsers, then read each post named on stdin and answer on stdout."""
+def serve(root: str, expected_file: str) -> None:
+    """The reading process: set up the parsers, then read each post named on stdin and answer on stdout; nothing
+    when this module is not the file the update runs (`expected_file`)."""
     from .posts import prepare_parsers
 
+    if _THIS_FILE != expected_file:
+        return
     prepare_parsers()
     base = Path(root)
     requests, answers = sys.stdin.buffer, sys.stdout.buffer

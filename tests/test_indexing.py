@@ -897,6 +897,18 @@ def test_read_ahead_never_waits_for_room_in_its_pipe(fresh_corpus):
         signal.signal(signal.SIGALRM, previous)
 
 
+def test_a_reading_process_that_imports_another_copy_of_the_package_reads_nothing(fresh_corpus, monkeypatch):
+    # The process is run with this process's module path; should it import the package from elsewhere all the same
+    # (here: told to expect another file), it answers nothing and the posts are read here.
+    file = sorted(p for p in fresh_corpus.rglob("*.md") if p != fresh_corpus / UNDECODABLE[0])[0]
+    monkeypatch.setattr(readahead, "_THIS_FILE", "/elsewhere/search/readahead.py")
+    with readahead.reading_ahead(fresh_corpus) as reader:
+        assert reader is not None
+        reader.request([file.relative_to(fresh_corpus).as_posix()])
+        assert reader.read(file, fresh_corpus) == readahead.read_here(file, fresh_corpus)
+        assert reader.served == 0
+
+
 def test_an_update_with_nothing_to_read_ends_its_reading_process(fresh_corpus, tmp_path, monkeypatch):
     index_dir = tmp_path / "index"
     (fresh_corpus / UNDECODABLE[0]).unlink()  # (a post that can't be read is read again by every update)
