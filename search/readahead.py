@@ -125,7 +125,8 @@ class ReadAhead:
                 if error is not None:
                     raise PostError(error)
                 return post, file_fingerprint
-        if self._sent or self._waiting:  # failed, or asked for out of order: the answers no longer match
+            self._fail()  # the process failed: the rest is read here
+        elif self._sent or self._waiting:  # asked for out of order: the answers no longer match
             self._fail()
         return read_here(file, root)
 
