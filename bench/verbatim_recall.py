@@ -26,7 +26,8 @@ sys.path.insert(0, str(HERE))
 import naive  # noqa: E402
 
 import search  # noqa: E402
-from search import analysis, posts  # noqa: E402
+from search import posts  # noqa: E402
+from search.text import folding  # noqa: E402
 
 _HAN_RUN = re.compile("[\u4e00-\u9fff]{2,}")
 
@@ -73,9 +74,9 @@ def main() -> int:
             read[post.path] = post
     texts = {path: post.text for path, post in read.items()}
     queries = sample_substrings(texts, args.samples, args.seed)
-    searchable = {path: analysis.fold("\n".join([p.title, *p.authors, *p.categories, *p.tags, p.text]))
+    searchable = {path: folding.fold("\n".join([p.title, *p.authors, *p.categories, *p.tags, p.text]))
                   for path, p in read.items()}
-    expected = {q: {path for path, text in searchable.items() if analysis.fold(q) in text} for q in queries}
+    expected = {q: {path for path, text in searchable.items() if folding.fold(q) in text} for q in queries}
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

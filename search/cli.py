@@ -263,7 +263,7 @@ def analyze_command(text: str, index_dir: Path, as_json: bool) -> None:
     zhsearch analyze 韭菜盒子兄弟 --index ~/.cache/zhsearch/blog --json
     """
     import search
-    from search import analysis, lexicon
+    from search.text import tokenizer, segmentation
     from search.errors import IndexNotFound
 
     try:
@@ -271,7 +271,7 @@ def analyze_command(text: str, index_dir: Path, as_json: bool) -> None:
             tokens = _library_call(ix.analyze, text)
     except IndexNotFound:
         click.echo(f"zhsearch: no index at {index_dir}; using jieba's default dictionary", err=True)
-        tokens = analysis.analyze(text, lexicon.new_tokenizer())
+        tokens = segmentation.analyze(text, tokenizer.new_tokenizer())
     except search.SearchError as e:
         raise _Failure(str(e)) from None
     if as_json:

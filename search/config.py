@@ -103,7 +103,7 @@ def read_synonyms(path: Path | None) -> list[list[str]]:
     """Synonym groups of a file: one group per line, words separated by spaces or commas; # starts a comment."""
     if path is None:
         return []
-    from .analysis import fold
+    from .text.folding import fold
 
     groups = []
     try:

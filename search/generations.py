@@ -35,7 +35,7 @@ from itertools import compress
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, TypeVar
 
-from . import analysis
+from .text import ANALYSIS_VERSION, folding
 from .errors import IndexCorrupt, IndexLocked, IndexNotFound, RebuildNeeded
 from .segments import live_documents
 
@@ -70,7 +70,7 @@ TABLES = (RANGES, POSTS, MANIFEST)
 COMPACT_SHARE = 1 / 16
 COMPACT_MIN = 256
 EMISSIONS = "jieba-emit.bin"  # a copy of jieba's HMM emission table (lexicon.emissions_copy)
-FOLD = "fold.json"  # the 繁→简 table the posts were folded with (analysis.fold_table_record)
+FOLD = "fold.json"  # the 繁→简 table the posts were folded with (folding.fold_table_record)
 _PREFIX = "gen-"
 
 
@@ -684,7 +684,7 @@ def adopt_fold_table(gen: Path) -> None:
     path = gen / FOLD
     if path.exists():
         try:
-            analysis.adopt_fold_table(read_json(path))
+            folding.adopt_fold_table(read_json(path))
         except (ValueError, AttributeError) as e:
             raise IndexCorrupt(f"{FOLD} in {gen} is damaged ({e}); rebuild with `zhsearch index --rebuild`") from e
 
@@ -695,6 +695,6 @@ def check_compatible(meta: dict[str, Any]) -> None:
         raise RebuildNeeded(f"rebuild needed: the index format is {meta.get('format')!r}, "
                             f"this zhsearch reads {' or '.join(map(str, READABLE_FORMATS))} (run `zhsearch index --rebuild`)")
     found = meta.get("settings", {}).get("analysis_version")
-    if found != analysis.ANALYSIS_VERSION:
+    if found != ANALYSIS_VERSION:
         raise RebuildNeeded(f"rebuild needed: the index was analysed with version {found!r}, "
-                            f"this zhsearch uses {analysis.ANALYSIS_VERSION} (run `zhsearch index --rebuild`)")
+                            f"this zhsearch uses {ANALYSIS_VERSION} (run `zhsearch index --rebuild`)")

@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, cast
 
-from . import __version__, analysis, generations, lexicon, schema, segments
+from . import __version__, generations, schema, segments
+from .text import ANALYSIS_VERSION, folding, lexicon, segmentation
+from .text.tokenizer import import_jieba, new_tokenizer
 from .corpus import find_post_names
 from .readahead import ReadAhead, fingerprint, read_here, reading_ahead
 from .errors import IndexCorrupt, IndexNotFound, PostError, RebuildNeeded
@@ -140,9 +142,9 @@ def _relative(file: Path, root: Path) -> str:
 
 def settings(tokenizer_fingerprint: str, include_drafts: bool, config: Config) -> dict[str, Any]:
     """The analysis settings recorded in an index: an index is only read with the same ones."""
-    jieba = lexicon.import_jieba()
+    jieba = import_jieba()
     return {
-        "analysis_version": analysis.ANALYSIS_VERSION,
+        "analysis_version": ANALYSIS_VERSION,
         "jieba": getattr(jieba, "__version__", "unknown"),
         "dictionary": tokenizer_fingerprint,
         "include_drafts": include_drafts,
@@ -398,17 +400,17 @@ def _update_fields(lex: lexicon.Lexicon, pinyin: bool) -> Callable[[Post], tuple
     def fields_for(post: Post) -> tuple[dict[str, Any], dict[str, str]]:
         texts = schema.field_texts(post)
         if len(post.text) >= PARALLEL_BODY_CHARS and _may_fork():
-            body = analysis.fold(post.text)
-            middle = analysis.middle_line_break(body)
+            body = folding.fold(post.text)
+            middle = segmentation.middle_line_break(body)
             if middle is not None:
                 head, tail = body[:middle], body[middle + 1:]
-                with _forked(lambda: analysis.word_postings(tail, lex.tokenizer_for(tail))) as tail_postings:
+                with _forked(lambda: segmentation.word_postings(tail, lex.tokenizer_for(tail))) as tail_postings:
                     others = "\n".join(value for name, value in texts.items() if name != "body")
-                    tokenizer = lex.tokenizer_for(analysis.fold(others) + "\n" + head)
-                    postings = analysis.word_postings(head, tokenizer)
-                    postings = analysis.joined_postings(postings, tail_postings.result())
+                    tokenizer = lex.tokenizer_for(folding.fold(others) + "\n" + head)
+                    postings = segmentation.word_postings(head, tokenizer)
+                    postings = segmentation.joined_postings(postings, tail_postings.result())
                 return schema.document_fields(post, tokenizer, pinyin, body=(body, postings))
-        return schema.document_fields(post, lex.tokenizer_for(analysis.fold("\n".join(texts.values()))), pinyin)
+        return schema.document_fields(post, lex.tokenizer_for(folding.fold("\n".join(texts.values()))), pinyin)
 
     return fields_for
 
@@ -523,7 +525,7 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
 
     results: list[_Chunk] = []
     if count == 1:
-        tokenizer = lexicon.new_tokenizer(config.user_dict)
+        tokenizer = new_tokenizer(config.user_dict)
         lexicon.write_lexicon(tokenizer, temp / generations.LEXICON)
         writer = _SegmentsInTurn(ix, temp)
         with _fewer_collections():
@@ -564,7 +566,7 @@ def _run_workers(names: _PackedNames, count: int, root: Path, temp: Path, includ
     # jieba's dictionary is loaded once, here, and the processes share it (forked, copy-on-write): loaded by each,
     # it cost every one of them about a second of CPU. Frozen, it is left out of the processes' garbage collections,
     # which would otherwise walk it and write to the pages it shares.
-    tokenizer = lexicon.new_tokenizer(config.user_dict)
+    tokenizer = new_tokenizer(config.user_dict)
     gc.freeze()
     processes: list[Any] = []
 
@@ -662,7 +664,7 @@ def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, res
     _write_documents(temp, added)
     generations.write_json(temp / generations.SYNONYMS, read_synonyms(config.synonyms))
     if not (temp / generations.FOLD).exists():  # an update keeps the table of the build (linked)
-        generations.write_json(temp / generations.FOLD, analysis.fold_table_record())
+        generations.write_json(temp / generations.FOLD, folding.fold_table_record())
     if not (temp / generations.EMISSIONS).exists():  # (linked too)
         generations.write_bytes(temp / generations.EMISSIONS, lexicon.emissions_copy())
     meta["files"] = generations.file_sizes(temp)
@@ -748,7 +750,7 @@ def _rebuild_reason(meta: dict[str, Any], corpus: Path, include_drafts: bool, co
         return f"the index was built from another corpus ({meta.get('corpus')})"
     if meta["settings"].get("include_drafts") != include_drafts:
         return "drafts are now " + ("included" if include_drafts else "excluded")
-    jieba = lexicon.import_jieba()
+    jieba = import_jieba()
     if meta["settings"].get("jieba") != getattr(jieba, "__version__", "unknown"):
         return "jieba's version changed"
     if meta["settings"].get("user_dict_sha1") != file_digest(config.user_dict):

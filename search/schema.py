@@ -1,7 +1,7 @@
 """The Whoosh schema: which fields a post becomes, and the field types that take pre-analysed text.
 
 Parts:
-- `WordField`: a Whoosh field whose values are postings computed by analysis.py (`{term: [positions]}`), so a
+- `WordField`: a Whoosh field whose values are postings computed by text/segmentation.py (`{term: [positions]}`), so a
   document is analysed once, by our code, and Whoosh only encodes and stores it.
 - `SEARCH_FIELDS`: the searchable fields (each a word field here and a part of the verbatim text store).
 - `make_schema()` and `document_fields()`: the schema, and the Whoosh document and folded texts of one `Post`.
@@ -19,7 +19,8 @@ _import_whoosh_compat()  # before anything imports whoosh.compat
 from whoosh import fields, formats
 from whoosh.analysis import SpaceSeparatedTokenizer
 
-from . import analysis
+from .text import folding, segmentation
+from .text.pinyin import PINYIN_FIELD_GAP, pinyin_postings
 from .fieldnames import PINYIN_FIELD as PINYIN_FIELD, SEARCH_FIELDS as SEARCH_FIELDS, word_field as word_field
 
 if TYPE_CHECKING:  # posts.py pulls in BeautifulSoup and markdown-it: not needed to search
@@ -124,7 +125,7 @@ def field_texts(post: Post) -> dict[str, str]:
     }
 
 
-def document_fields(post: Post, segmenter: analysis.Segmenter, pinyin: bool = False,
+def document_fields(post: Post, segmenter: segmentation.Segmenter, pinyin: bool = False,
                     body: tuple[str, dict[str, list[int]]] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     """The keyword arguments of `writer.add_document` for `post`, and its folded fields for the text store.
     `body`: the folded body and its word postings, worked out already (then `segmenter` needn't cut the body)."""
@@ -139,14 +140,14 @@ def document_fields(post: Post, segmenter: analysis.Segmenter, pinyin: bool = Fa
         if name == "body" and body is not None:
             folded, postings = body
         else:
-            folded = analysis.fold(value) if value else ""
-            postings = analysis.word_postings(folded, segmenter) if folded else {}
+            folded = folding.fold(value) if value else ""
+            postings = segmentation.word_postings(folded, segmenter) if folded else {}
         folded_fields[name] = folded
         if folded:
             doc[word_field(name)] = postings
             if pinyin:
-                base = number * analysis.PINYIN_FIELD_GAP
-                for reading, positions in analysis.pinyin_postings(folded, base).items():
+                base = number * PINYIN_FIELD_GAP
+                for reading, positions in pinyin_postings(folded, base).items():
                     readings.setdefault(reading, []).extend(positions)
     if readings:
         doc[PINYIN_FIELD] = readings

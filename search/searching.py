@@ -25,11 +25,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Collection, Iterator, NamedTuple
 
-from . import analysis, generations, query as querylang, segments, snippets
+from . import generations, query as querylang, segments, snippets
+from .text import folding, segmentation
+from .text.pinyin import pinyin_postings, pinyin_query, pinyin_splits, pinyin_syllables
 from .errors import IndexCorrupt, SearchError
 from .fieldnames import PINYIN_FIELD, SEARCH_FIELDS, word_field
 from .generations import WHOOSH_INDEX_NAME, check_compatible
-from .lexicon import Lexicon, offer_emissions
+from .text.lexicon import Lexicon, offer_emissions
 from .verbatim import TextStore
 
 # The field of a query term standing for a pinyin reading of several Latin terms (never typed by users).
@@ -249,7 +251,7 @@ def _distinct(names: Any) -> list[str]:
     """A post's names, each folded form once (a post counts once per category however it spells it)."""
     seen: dict[str, str] = {}
     for name in names:
-        seen.setdefault(analysis.fold(name).strip(), name)
+        seen.setdefault(folding.fold(name).strip(), name)
     return list(seen.values())
 
 
@@ -259,7 +261,7 @@ def _counts(values: Any) -> dict[str, int]:
     counts: dict[str, int] = {}
     spellings: dict[str, str] = {}
     for value in values:
-        key = analysis.fold(value).strip()
+        key = folding.fold(value).strip()
         counts[key] = counts.get(key, 0) + 1
         spellings[key] = min(spellings.get(key, value), value)
     return dict(sorted(((spellings[k], n) for k, n in counts.items()), key=lambda item: (-item[1], item[0])))
@@ -273,19 +275,19 @@ Seen = tuple[set[int], set[int], Coverage]
 
 def _content_words(words: list[str]) -> list[str]:
     """The words of a run that carry its topic: without question words and particles (all, if that is all)."""
-    return [w for w in dict.fromkeys(words) if w not in analysis.QUESTION_WORDS] or words
+    return [w for w in dict.fromkeys(words) if w not in segmentation.QUESTION_WORDS] or words
 
 
 def _is_question(folded: str, words: list[str], content: list[str]) -> bool:
     """Whether a run of words reads as a question: a question word or mark, or many content words."""
     return (len(content) >= QUESTION_WORDS or folded.endswith("?")
-            or not analysis.INTERROGATIVES.isdisjoint(words))
+            or not segmentation.INTERROGATIVES.isdisjoint(words))
 
 
 # Where a sentence ends: sentence-final marks as folded (！？； → !?;) or a line break.
 # (Patterns compiled on first use, by re's cache: only questions need them, and a Han class takes ms to compile.)
 _SENTENCE_END = r"[。!?;\n]"
-_BIGRAM_RUN = rf"[{analysis._HAN}]+|[a-z0-9]+"
+_BIGRAM_RUN = rf"[{folding.HAN}]+|[a-z0-9]+"
 
 
 def _char_bigrams(text: str) -> set[str]:
@@ -307,7 +309,7 @@ def _gram_finders(grams: set[str]) -> list[str | re.Pattern[str]]:
         if len(gram) == 2 and not gram.isascii():
             finders.append(gram)
         else:
-            run = "a-z0-9" if gram.isascii() else analysis._HAN
+            run = "a-z0-9" if gram.isascii() else folding.HAN
             finders.append(re.compile(rf"(?<![{run}]){re.escape(gram)}(?![{run}])"))
     return finders
 
@@ -492,13 +494,13 @@ class Index:
         if words is None:
             if len(self._segmented) > 4096:
                 self._segmented.clear()
-            words = self._segmented[folded] = analysis.main_words(folded, self._lexicon.tokenizer_for(folded))
+            words = self._segmented[folded] = segmentation.main_words(folded, self._lexicon.tokenizer_for(folded))
         return words
 
     def _word_groups(self, folded: str) -> dict[str, list[str]]:
         """Each word of `folded` → itself and its search-mode sub-words."""
         groups: dict[int, list[str]] = {}
-        for token in analysis.word_tokens(folded, self._lexicon.tokenizer_for(folded)):
+        for token in segmentation.word_tokens(folded, self._lexicon.tokenizer_for(folded)):
             groups.setdefault(token.pos, []).append(token.text)
         return {words[0]: words for words in groups.values()}
 
@@ -655,7 +657,7 @@ class Index:
         """Posts in which some run of Han characters reads `reading` (any way of splitting it into syllables)."""
         from whoosh import query as wq
 
-        splits = analysis.pinyin_splits(reading, analysis.pinyin_syllables())
+        splits = pinyin_splits(reading, pinyin_syllables())
         if not self._all or not splits:
             return set()
         phrases = [wq.Phrase(PINYIN_FIELD, split) if len(split) > 1 else wq.Term(PINYIN_FIELD, split[0])
@@ -668,7 +670,7 @@ class Index:
     def _term_docs(self, term: querylang.Term) -> tuple[set[int], set[int], set[int], Coverage]:
         """(all matching docs, docs matching verbatim, docs matching literally rather than through pinyin, the
         share of a question's words each doc has)."""
-        folded = analysis.fold(term.text).strip()
+        folded = folding.fold(term.text).strip()
         if term.field == PINYIN_TERM:
             return self._pinyin_docs(folded), set(), set(), None
         matched, verbatim, coverage = self._literal_docs(folded, term.field, term.quoted)
@@ -678,9 +680,9 @@ class Index:
             matched |= self._literal_docs(synonym, term.field, False)[0]
         literal = set(matched)
         # Only a query of Latin letters reads as pinyin: a Chinese query never matches through pinyin.
-        reading = analysis.pinyin_query(term.text) if self.pinyin and term.field is None else None
+        reading = pinyin_query(term.text) if self.pinyin and term.field is None else None
         # One syllable alone (nei) would bring every post with any of its homophones: only longer readings.
-        if reading and reading not in analysis.pinyin_syllables():
+        if reading and reading not in pinyin_syllables():
             matched |= self._pinyin_docs(reading)
         return matched, verbatim, literal, coverage
 
@@ -704,7 +706,7 @@ class Index:
         if (not self.pinyin or not isinstance(node, (querylang.Term, querylang.And)) or len(terms) < 2
                 or not all(isinstance(t, querylang.Term) and not t.quoted and t.field is None for t in terms)):
             return node
-        readings = [analysis.pinyin_query(t.text) for t in terms]
+        readings = [pinyin_query(t.text) for t in terms]
         if not all(readings):
             return node
         return querylang.Or((node, querylang.Term("".join(readings), PINYIN_TERM)))
@@ -732,10 +734,10 @@ class Index:
         """Posts passing the filters (None: no filter). Names match as folded (case, width, 繁/简)."""
         allowed: set[int] | None = None
         for key, wanted in (("categories", categories), ("authors", authors), ("tags", tags)):
-            names = {analysis.fold(n).strip() for n in wanted if n.strip()}
+            names = {folding.fold(n).strip() for n in wanted if n.strip()}
             if names:
                 passing = {self._docnums[path] for path, meta in self._posts.items() if path in self._docnums
-                           and names & {analysis.fold(v).strip() for v in meta.get(key, ())}}
+                           and names & {folding.fold(v).strip() for v in meta.get(key, ())}}
                 allowed = passing if allowed is None else allowed & passing
         if since or until:
             low = querylang.date_bounds(since)[0] if since else 0
@@ -844,14 +846,14 @@ class Index:
             return f"the user dictionary {path} changed since the index was built; run `zhsearch index`"
         return None
 
-    def analyze(self, text: str) -> list[analysis.AnalyzedToken]:
+    def analyze(self, text: str) -> list[segmentation.AnalyzedToken]:
         """The tokens this index would store for `text`, under its own analysis settings (user dictionary too)."""
-        tokens = analysis.analyze(text, self._lexicon.tokenizer_for(analysis.fold(text)))
+        tokens = segmentation.analyze(text, self._lexicon.tokenizer_for(folding.fold(text)))
         if self.pinyin:
-            norm = analysis.normalize(text)
-            readings = sorted((pos, syllable) for syllable, positions in analysis.pinyin_postings(norm.text).items()
+            norm = folding.normalize(text)
+            readings = sorted((pos, syllable) for syllable, positions in pinyin_postings(norm.text).items()
                               for pos in positions)
-            tokens.extend(analysis.AnalyzedToken("pinyin", syllable, pos, norm.original_offset(pos),
+            tokens.extend(segmentation.AnalyzedToken("pinyin", syllable, pos, norm.original_offset(pos),
                                                  norm.original_offset(pos + 1)) for pos, syllable in readings)
         return tokens
 
@@ -876,8 +878,8 @@ class Index:
         scoring: list[tuple[str, tuple[str, ...]]] = []
         for term in terms:
             # Quoted terms too: among posts that all contain the text, BM25F over its words orders them.
-            folded = analysis.fold(term.text).strip()
-            words = [w for w in self._words(folded) if w not in analysis.QUESTION_WORDS]
+            folded = folding.fold(term.text).strip()
+            words = [w for w in self._words(folded) if w not in segmentation.QUESTION_WORDS]
             if SCORE_SUBWORDS and words:
                 groups = self._word_groups(folded)
                 words = list(dict.fromkeys(sub for w in words for sub in groups.get(w, [w])))
@@ -941,7 +943,7 @@ class Index:
             coverage = seen.get(term, (set(), set(), None))[2]
             if not coverage or term.quoted or term.field not in (None, "body"):
                 continue
-            folded = analysis.fold(term.text).strip()
+            folded = folding.fold(term.text).strip()
             words = self._words(folded)
             content = _content_words(words)
             if not _is_question(folded, words, content):
@@ -984,7 +986,7 @@ class Index:
         text = stored.get("text", "")
         # The text store holds the body folded: only the lines of the excerpt are normalised again.
         folded = self._store.fields_of(docnum)["body"]
-        excerpt = snippets.make_snippet(text, [analysis.fold(t.text).strip() for t in terms], self._words, folded)
+        excerpt = snippets.make_snippet(text, [folding.fold(t.text).strip() for t in terms], self._words, folded)
         return Hit(**_shown_fields(stored), authors=tuple(stored.get("meta", {}).get("authors", ())), score=score,
                    snippet=excerpt.text, highlights=excerpt.highlights)
 

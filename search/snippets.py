@@ -2,7 +2,7 @@
 
 Matches are found by plain string search in the folded text (no re-segmenting of the post), longest first, so
 a query for 马克思 marks 马克思 whole and never just 马克. The window is the one that holds the most distinct
-matched texts, earliest first; offsets map back through `analysis.normalize` so the excerpt shows the text as
+matched texts, earliest first; offsets map back through `folding.normalize` so the excerpt shows the text as
 written (全角, 繁體 and capitals included).
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from typing import Callable, NamedTuple
 
-from . import analysis
+from .text import folding
 
 WINDOW = 90            # characters of the excerpt, about two terminal lines of CJK text
 CONTEXT_BEFORE = 20    # how much to show before the first match in the window
@@ -74,20 +74,20 @@ def make_snippet(text: str, terms: list[str], words_of: Callable[[str], list[str
                  folded: str | None = None) -> Excerpt:
     """The excerpt of `text` for the folded query `terms` (each term and its words are matched).
 
-    `folded` is `analysis.fold(text)` when the caller has it (the index stores it): then only the lines the excerpt
+    `folded` is `folding.fold(text)` when the caller has it (the index stores it): then only the lines the excerpt
     spans are normalised to map offsets back.
     """
     needles = [n for term in terms if term for n in [term, *words_of(term)] if n.strip()]
     if folded is not None:
         try:
-            return _excerpt(text, folded, analysis.LineOffsets(text, folded), needles)
+            return _excerpt(text, folded, folding.LineOffsets(text, folded), needles)
         except ValueError:  # a line fold() composed differently (e + ◌́): map the whole text instead
             pass
-    norm = analysis.normalize(text)
+    norm = folding.normalize(text)
     return _excerpt(text, norm.text, norm, needles)
 
 
-def _excerpt(text: str, folded: str, norm: analysis.Normalized | analysis.LineOffsets,
+def _excerpt(text: str, folded: str, norm: folding.Normalized | folding.LineOffsets,
              needles: list[str]) -> Excerpt:
     spans = _spans(folded, needles) if needles else []
     if spans:

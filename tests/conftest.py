@@ -184,9 +184,9 @@ def project_ix(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session")
 def tokenizer():
-    from search import lexicon
+    from search.text import tokenizer
 
-    return lexicon.new_tokenizer()
+    return tokenizer.new_tokenizer()
 
 
 @pytest.fixture()

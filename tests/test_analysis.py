@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from search import analysis
+from search.text import folding, segmentation
 
 
 def tokens(text: str, tokenizer) -> list[tuple[str, int, int, int]]:
-    return [(t.text, t.pos, t.start, t.end) for t in analysis.word_tokens(analysis.fold(text), tokenizer)]
+    return [(t.text, t.pos, t.start, t.end) for t in segmentation.word_tokens(folding.fold(text), tokenizer)]
 
 
 def test_word_tokens_subwords_stand_at_parent_position(tokenizer):
@@ -38,7 +38,7 @@ def test_word_tokens_full_width_folded(tokenizer):
 
 
 def test_word_tokens_traditional_folds_to_simplified(tokenizer):
-    assert analysis.fold("臺灣") == "台湾"
+    assert folding.fold("臺灣") == "台湾"
     assert tokens("臺灣", tokenizer) == [("台湾", 0, 0, 2)]
 
 
@@ -51,14 +51,14 @@ def test_word_tokens_punctuation_dropped(tokenizer):
 
 
 def test_normalize_one_for_one_has_no_map():
-    norm = analysis.normalize("ＡＢＣ２０２４臺灣")
+    norm = folding.normalize("ＡＢＣ２０２４臺灣")
     assert norm.text == "abc2024台湾"
     assert norm.origin is None
     assert norm.original_offset(5) == 5
 
 
 def test_normalize_ligature_offset_map():
-    norm = analysis.normalize("ﬁle ２０２４ ㍿")
+    norm = folding.normalize("ﬁle ２０２４ ㍿")
     assert norm.text == "file 2024 株式会社"
     assert norm.origin == (0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 9)
     assert norm.original_length == 10
@@ -68,13 +68,13 @@ def test_normalize_ligature_offset_map():
 
 def test_analyze_offsets_point_into_original(tokenizer):
     text = "ﬁle臺灣２０２４"
-    result = [(t.text, t.pos, t.start, t.end) for t in analysis.analyze(text, tokenizer)]
+    result = [(t.text, t.pos, t.start, t.end) for t in segmentation.analyze(text, tokenizer)]
     assert result == [("file", 0, 0, 3), ("台湾", 1, 3, 5), ("2024", 2, 5, 9)]
     assert [text[s:e] for _, _, s, e in result] == ["ﬁle", "臺灣", "２０２４"]
 
 
 def test_main_words_drop_subwords(tokenizer):
-    assert analysis.main_words("中华人民共和国和python3.11", tokenizer) == ["中华人民共和国", "和", "python3.11"]
+    assert segmentation.main_words("中华人民共和国和python3.11", tokenizer) == ["中华人民共和国", "和", "python3.11"]
 
 
 @pytest.mark.parametrize("text", ["", "   ", "，。！"])
@@ -91,8 +91,8 @@ POSTING_TEXTS = ["中华人民共和国中华人民共和国", "人脉背书和�
 @pytest.mark.parametrize("text", POSTING_TEXTS)
 def test_word_postings_equal_postings_of_word_tokens(text, tokenizer):
     # word_postings is the build's fast path; word_tokens is the definition (and what queries use)
-    folded = analysis.fold(text)
-    assert analysis.word_postings(folded, tokenizer) == dict(analysis.postings_of(analysis.word_tokens(folded,
+    folded = folding.fold(text)
+    assert segmentation.word_postings(folded, tokenizer) == dict(segmentation.postings_of(segmentation.word_tokens(folded,
                                                                                                        tokenizer)))
 
 
@@ -102,9 +102,9 @@ def test_word_postings_equal_word_tokens_on_random_text(tokenizer):
     rng = random.Random(7)
     alphabet = "中华人民共和国研究生命起源的了是在臺灣台湾㐀鿰豈 ，。a1.-"
     for _ in range(300):
-        folded = analysis.fold("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))))
-        expected = dict(analysis.postings_of(analysis.word_tokens(folded, tokenizer)))
-        assert analysis.word_postings(folded, tokenizer) == expected, folded
+        folded = folding.fold("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))))
+        expected = dict(segmentation.postings_of(segmentation.word_tokens(folded, tokenizer)))
+        assert segmentation.word_postings(folded, tokenizer) == expected, folded
 
 
 def test_word_postings_joined_from_the_halves_split_at_a_line_break(tokenizer):
@@ -116,26 +116,26 @@ def test_word_postings_joined_from_the_halves_split_at_a_line_break(tokenizer):
 
     rng = random.Random(11)
     alphabet = "中华人民共和国研究生命起源的了是在臺灣台湾㐀鿰豈 ，。a1.-\n\n"
-    texts = [analysis.fold(text) for text in POSTS.values()]
-    texts += [analysis.fold("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))) for _ in range(300)]
+    texts = [folding.fold(text) for text in POSTS.values()]
+    texts += [folding.fold("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))) for _ in range(300)]
     texts += ["中华\n中华人民共和国", "\n中华", "中华\n", "python\n3.11", "\n", "中华人民"]
     for text in texts:
-        middle = analysis.middle_line_break(text)
+        middle = segmentation.middle_line_break(text)
         if middle is None:
             assert "\n" not in text
             continue
         assert text[middle] == "\n" and abs(middle - len(text) // 2) == min(
             abs(i - len(text) // 2) for i, char in enumerate(text) if char == "\n")
-        whole = analysis.word_postings(text, tokenizer)
-        joined = analysis.joined_postings(analysis.word_postings(text[:middle], tokenizer),
-                                          analysis.word_postings(text[middle + 1:], tokenizer))
+        whole = segmentation.word_postings(text, tokenizer)
+        joined = segmentation.joined_postings(segmentation.word_postings(text[:middle], tokenizer),
+                                          segmentation.word_postings(text[middle + 1:], tokenizer))
         assert list(joined.items()) == list(whole.items()), text
-    assert analysis.middle_line_break("ab\ncdefgh\nij") == 9  # (line feeds at 2 and 9; the middle is 6)
-    assert analysis.middle_line_break("abcdef\ngh\nij") == 6
+    assert segmentation.middle_line_break("ab\ncdefgh\nij") == 9  # (line feeds at 2 and 9; the middle is 6)
+    assert segmentation.middle_line_break("abcdef\ngh\nij") == 6
 
 
 def test_word_postings_positions(tokenizer):
-    assert analysis.word_postings("中华人民共和国和中华", tokenizer) == {
+    assert segmentation.word_postings("中华人民共和国和中华", tokenizer) == {
         "中华人民共和国": [0], "中华": [0, 2], "华人": [0], "人民": [0], "共和": [0], "共和国": [0], "和": [1]}
 
 
@@ -148,14 +148,14 @@ def _normalize_char_by_char(text: str) -> tuple[str, tuple[int, ...]]:
         piece = unicodedata.normalize("NFKC", char).lower()
         pieces.append(piece)
         origin.extend([offset] * len(piece))
-    return analysis._fold_chinese("".join(pieces)), tuple(origin)  # no second NFKC: it would compose e + ◌́
+    return folding._fold_chinese("".join(pieces)), tuple(origin)  # no second NFKC: it would compose e + ◌́
 
 
 @pytest.mark.parametrize("text", ["abc…中文ＡＢ\n第二行ﬁ㍿ Ǆ e\u0301 x", "İstanbul…臺灣\r\nok", "…", "a\n\nb…",
                                   "第一行没有变化\n第二行…有省略号\n第三行也没有",
                                   "「引号」，句号。感叹！＂Ａ＂—“弯引号”…e\u0301〪ﬁ臺灣"])
 def test_normalize_offsets_map_back_to_the_original(text):
-    norm = analysis.normalize(text)
+    norm = folding.normalize(text)
     assert (norm.text, norm.origin) == _normalize_char_by_char(text)
 
 
@@ -164,9 +164,9 @@ def test_normalize_offsets_map_back_to_the_original(text):
                                   "「引号」…〪ﬁ臺灣\n\n\nﬁﬁ\u2028x…"])
 def test_line_offsets_equal_the_whole_text_map(text):
     # Snippets map offsets of the stored folded body line by line; it must agree with normalising it whole.
-    norm = analysis.normalize(text)
-    lines = analysis.LineOffsets(text, analysis.fold(text))
-    assert analysis.fold(text) == norm.text
+    norm = folding.normalize(text)
+    lines = folding.LineOffsets(text, folding.fold(text))
+    assert folding.fold(text) == norm.text
     assert [lines.original_offset(i) for i in range(len(norm.text) + 2)] == \
         [norm.original_offset(i) for i in range(len(norm.text) + 2)]
 
@@ -174,32 +174,32 @@ def test_line_offsets_equal_the_whole_text_map(text):
 def test_line_offsets_refuse_a_line_fold_composed():
     # fold() composes e + ◌́ into é; normalize's map keeps them apart. That line is refused, the others map.
     text = "cafe\u0301 …\n第二行…臺灣"
-    lines = analysis.LineOffsets(text, analysis.fold(text))
+    lines = folding.LineOffsets(text, folding.fold(text))
     with pytest.raises(ValueError):
         lines.original_offset(1)
-    second = analysis.fold(text).index("第")
+    second = folding.fold(text).index("第")
     assert [lines.original_offset(i) for i in range(second, second + 9)] == [8, 9, 10, 11, 11, 11, 12, 13, 14]
 
 
 def test_line_offsets_refuse_another_text():
     with pytest.raises(ValueError):
-        analysis.LineOffsets("a…\nb", "a...b")
+        folding.LineOffsets("a…\nb", "a...b")
 
 
 def test_fold_table_record_round_trips():
-    record = analysis.fold_table_record()
+    record = folding.fold_table_record()
     assert len(record["from"]) == len(record["to"]) > 4000
-    analysis.adopt_fold_table(record)  # already folding in this process: kept, and still recordable
-    assert analysis.fold_table_record() == record
+    folding.adopt_fold_table(record)  # already folding in this process: kept, and still recordable
+    assert folding.fold_table_record() == record
     with pytest.raises(ValueError):
-        analysis.adopt_fold_table({"from": "臺", "to": "台湾"})
+        folding.adopt_fold_table({"from": "臺", "to": "台湾"})
 
 
 def test_run_cutter_words_are_jiebas_cut(tokenizer):
     # The build's cutter remembers runs it cut; what it gives must stay jieba's own DAG cut with HMM, repeats too.
     import random
 
-    cutter = analysis._RunCutter(tokenizer)
+    cutter = segmentation._RunCutter(tokenizer)
     rng = random.Random(11)
     alphabet = "中华人民共和国研究生命起源的了是在台湾大学生活动人脉背书和我们可以说这个东西鿕一"
     runs = ["中华人民共和国", "人脉背书", "研究生命起源", "结婚的和尚未结婚的", "他来到了网易杭研大厦", "一", "鿕鿕"]
@@ -209,7 +209,7 @@ def test_run_cutter_words_are_jiebas_cut(tokenizer):
 
 
 def test_run_cutter_words_carry_search_subwords_and_repeat_from_memory(tokenizer):
-    cutter = analysis._RunCutter(tokenizer)
+    cutter = segmentation._RunCutter(tokenizer)
     long_run = cutter.words("中华人民共和国万岁")
     assert long_run[0] == ("中华人民共和国", ("中华", "华人", "人民", "共和", "共和国"))
     assert [word for word, _ in long_run] == list(tokenizer._Tokenizer__cut_DAG("中华人民共和国万岁"))
@@ -222,9 +222,9 @@ def test_run_cutter_words_carry_search_subwords_and_repeat_from_memory(tokenizer
 def test_run_cutter_memory_stops_at_its_bounds(tokenizer, monkeypatch):
     # A build's process keeps at most _RUNS_KEPT runs and _WORDS_KEPT words, however many posts it cuts; runs and
     # words past the bounds are cut again each time, the same.
-    monkeypatch.setattr(analysis, "_RUNS_KEPT", 5)
-    monkeypatch.setattr(analysis, "_WORDS_KEPT", 8)
-    cutter = analysis._RunCutter(tokenizer)
+    monkeypatch.setattr(segmentation, "_RUNS_KEPT", 5)
+    monkeypatch.setattr(segmentation, "_WORDS_KEPT", 8)
+    cutter = segmentation._RunCutter(tokenizer)
     runs = ["人脉背书", "研究生命", "台湾大学", "共和国万岁", "我们可以", "这个东西", "结婚的和尚", "生活动"]
     for run in runs + runs:
         assert [word for word, _ in cutter.words(run)] == list(tokenizer._Tokenizer__cut_DAG(run)), run
@@ -236,6 +236,6 @@ def test_word_postings_equal_word_tokens_on_project_corpus(tokenizer):
     files = sorted((Path(__file__).parents[1] / "corpus").rglob("*.md"))
     assert files
     for file in files:
-        folded = analysis.fold(file.read_text(encoding="utf-8", errors="replace"))
-        expected = dict(analysis.postings_of(analysis.word_tokens(folded, tokenizer)))
-        assert analysis.word_postings(folded, tokenizer) == expected, file
+        folded = folding.fold(file.read_text(encoding="utf-8", errors="replace"))
+        expected = dict(segmentation.postings_of(segmentation.word_tokens(folded, tokenizer)))
+        assert segmentation.word_postings(folded, tokenizer) == expected, file

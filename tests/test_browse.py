@@ -445,10 +445,10 @@ def test_facets_agree_with_filters(bix, filters):
     everything = bix.search("咖啡", limit=None, **filters)
     assert results.total == len(everything)
     # recount from the hits of the full filtered list: facets count only filtered posts
-    from search import analysis
+    from search.text import folding
 
     def has(names, name):  # names match as folded (臺灣 = 台湾), as the category filter does
-        return analysis.fold(name) in {analysis.fold(n) for n in names}
+        return folding.fold(name) in {folding.fold(n) for n in names}
 
     assert facets.categories == {c: sum(has(h.categories, c) for h in everything) for c in facets.categories}
     assert sum(facets.years.values()) == sum(1 for h in everything if h.date)

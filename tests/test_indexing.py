@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 import search
-from search import analysis, generations, indexing, readahead
+from search import generations, indexing, readahead
+from search.text import folding, segmentation
 
 from conftest import POSTS, UNDECODABLE, VISIBLE
 
@@ -393,7 +394,7 @@ def test_documents_table_follows_builds_and_updates(fresh_corpus, tmp_path):
     with search.open_index(index_dir) as ix:
         for docnum in written:  # each number's text is its own post's
             path = ix._stored_fields(docnum)["path"]
-            assert ix._store.fields_of(docnum)["title"] == analysis.fold(ix.show(path).title)
+            assert ix._store.fields_of(docnum)["title"] == folding.fold(ix.show(path).title)
     assert found(index_dir, "凤凰") == {"blog/marx.md"}
     assert found(index_dir, '"鲲鹏"') == set()
 
@@ -733,7 +734,8 @@ def test_updates_never_merge_the_builds_segments(fresh_corpus, tmp_path, monkeyp
 def test_update_analyses_a_large_posts_body_in_two_processes_as_the_build_does(fresh_corpus, tmp_path, monkeypatch):
     # An update cuts the second half of a large post's body in a forked process (PARALLEL_BODY_CHARS, lowered here so
     # that the test posts count as large): the post's Whoosh fields are the build's, and so are the answers.
-    from search import lexicon, schema
+    from search import schema
+    from search.text.tokenizer import new_tokenizer
     from search.posts import find_posts, read_post
 
     forks: list[int] = []
@@ -754,7 +756,7 @@ def test_update_analyses_a_large_posts_body_in_two_processes_as_the_build_does(f
         (fresh_corpus / f"long{i}.md").write_text(f"---\ntitle: 长文{i}\ntags: [人脉]\n---\n{body}\n", encoding="utf-8")
     search.build_index(fresh_corpus, tmp_path / "index", workers=1)
     lex = lexicon.Lexicon(live_generation(tmp_path / "index") / generations.LEXICON)
-    tokenizer = lexicon.new_tokenizer()
+    tokenizer = new_tokenizer()
     files, _ = find_posts(fresh_corpus)
     for pinyin in (False, True):
         for file in files:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from search.errors import ConfigError, IndexCorrupt
-from search.lexicon import Lexicon, import_jieba, new_tokenizer, write_lexicon
+from search.text.lexicon import Lexicon, write_lexicon
+from search.text.tokenizer import import_jieba, new_tokenizer
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -172,7 +173,8 @@ def test_lexicon_in_new_process(user_full, user_lexicon_path):
 import json, sys
 from pathlib import Path
 had = "pkg_resources" in sys.modules
-from search.lexicon import Lexicon, import_jieba
+from search.text.lexicon import Lexicon
+from search.text.tokenizer import import_jieba
 import_jieba()
 assert ("pkg_resources" in sys.modules) == had, "pkg_resources entry left behind"
 lexicon = Lexicon(Path(sys.argv[1]))
@@ -191,7 +193,7 @@ print(json.dumps([lexicon.cut(s) for s in json.loads(sys.argv[2])], ensure_ascii
 def test_import_jieba_leaves_pkg_resources_importable():
     script = """
 import sys
-from search.lexicon import import_jieba
+from search.text.tokenizer import import_jieba
 assert "pkg_resources" not in sys.modules
 import_jieba()
 assert "pkg_resources" not in sys.modules, sys.modules["pkg_resources"]
@@ -227,10 +229,10 @@ def test_write_lexicon_is_deterministic(full, lexicon_path, tmp_path):
 def test_write_lexicon_encodes_words_a_chunk_at_a_time(full, lexicon_path, tmp_path, monkeypatch):
     # The words' bytes are made a chunk at a time (a build's first process held all 500,000 at once, its peak): the
     # same string table as all at once, and the same file, whatever the chunk's size.
-    from search import lexicon as lexicon_module
+    from search.text import lexicon as lexicon_module
 
     words = ["中文", "", "a", "\udcff", "𠮷", "python", "数据库"] * 3
-    keys = [word.encode("utf-8", lexicon_module._ENCODING_ERRORS) for word in words]
+    keys = [word.encode("utf-8", lexicon_module.ENCODING_ERRORS) for word in words]
     for chunk in (1, 2, 5, 100):
         monkeypatch.setattr(lexicon_module, "_ENCODE_CHUNK", chunk)
         assert lexicon_module._encoded_string_table(words) == lexicon_module._string_table(keys)
@@ -316,7 +318,8 @@ def test_import_jieba_defers_its_hmm_tempfile_and_hashlib_until_used(lexicon_pat
     script = """
 import json, sys
 from pathlib import Path
-from search.lexicon import Lexicon, import_jieba
+from search.text.lexicon import Lexicon
+from search.text.tokenizer import import_jieba
 for name in ("tempfile", "hashlib"):
     sys.modules.pop(name, None)  # as in a plain interpreter (site-packages .pth files may have imported them)
 jieba = import_jieba()
@@ -375,21 +378,21 @@ def test_default_dictionary_copy_loads_what_jieba_loads(tmp_path, monkeypatch):
     import shutil
     import tempfile
 
-    from search import lexicon
+    from search.text import tokenizer as loading
 
     expected = _jieba_loaded_by_itself()
     shutil.copy2(Path(tempfile.gettempdir()) / "jieba.cache", tmp_path / "jieba.cache")
     jieba = import_jieba()
     first = jieba.Tokenizer()
-    lexicon._initialize_default(first, str(tmp_path))  # jieba's load, then the copy written
-    assert (tmp_path / lexicon._DEFAULT_COPY).is_file()
+    loading._initialize_default(first, str(tmp_path))  # jieba's load, then the copy written
+    assert (tmp_path / loading._DEFAULT_COPY).is_file()
 
     def no_jieba_load(self, dictionary=None):
         raise AssertionError("jieba's own load ran")
 
     monkeypatch.setattr(jieba.Tokenizer, "initialize", no_jieba_load)
     second = jieba.Tokenizer()
-    lexicon._initialize_default(second, str(tmp_path))
+    loading._initialize_default(second, str(tmp_path))
     assert second.initialized
     assert second.total == expected.total
     assert second.FREQ == expected.FREQ
@@ -400,24 +403,24 @@ def test_default_dictionary_copy_ignored_when_stale_or_damaged(tmp_path):
     import shutil
     import tempfile
 
-    from search import lexicon
+    from search.text import tokenizer as loading
 
     shutil.copy2(Path(tempfile.gettempdir()) / "jieba.cache", tmp_path / "jieba.cache")
     jieba = import_jieba()
-    lexicon._initialize_default(jieba.Tokenizer(), str(tmp_path))
-    copy = tmp_path / lexicon._DEFAULT_COPY
-    assert lexicon._load_default_copy(jieba.Tokenizer(), str(tmp_path))
+    loading._initialize_default(jieba.Tokenizer(), str(tmp_path))
+    copy = tmp_path / loading._DEFAULT_COPY
+    assert loading._load_default_copy(jieba.Tokenizer(), str(tmp_path))
     # jieba.cache replaced (jieba would load the new one): the copy no longer stands for it.
     os.utime(tmp_path / "jieba.cache", ns=(1, 1))
-    assert not lexicon._load_default_copy(jieba.Tokenizer(), str(tmp_path))
-    lexicon._initialize_default(jieba.Tokenizer(), str(tmp_path))  # written again for the new one
-    assert lexicon._load_default_copy(jieba.Tokenizer(), str(tmp_path))
+    assert not loading._load_default_copy(jieba.Tokenizer(), str(tmp_path))
+    loading._initialize_default(jieba.Tokenizer(), str(tmp_path))  # written again for the new one
+    assert loading._load_default_copy(jieba.Tokenizer(), str(tmp_path))
     data = bytearray(copy.read_bytes())
     data[-1] ^= 1
     copy.write_bytes(bytes(data))
-    assert not lexicon._load_default_copy(jieba.Tokenizer(), str(tmp_path))
+    assert not loading._load_default_copy(jieba.Tokenizer(), str(tmp_path))
     copy.write_bytes(bytes(data[:100]))
-    assert not lexicon._load_default_copy(jieba.Tokenizer(), str(tmp_path))
+    assert not loading._load_default_copy(jieba.Tokenizer(), str(tmp_path))
 
 
 _EMISSIONS_SCRIPT = """

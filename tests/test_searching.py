@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 import search
-from search import analysis, schema
+from search import schema
+from search.text import folding, segmentation
 from search.schema import SEARCH_FIELDS
 
 from conftest import POSTS, VISIBLE
@@ -25,7 +26,7 @@ def found(ix: search.Index, query: str) -> set[str]:
 
 def folded_fields(corpus: Path, rel: str) -> list[str]:
     post = search.read_post(corpus / rel, corpus)
-    return [analysis.fold(text) for text in schema.field_texts(post).values()]
+    return [folding.fold(text) for text in schema.field_texts(post).values()]
 
 
 # -- verbatim and words -----------------------------------------------------------------------------------------
@@ -239,7 +240,7 @@ def test_snippet_from_stored_folded_text_equals_folding_here(text):
 
     terms = ["内推", "台湾", "人脉背书", "python"]
     words_of = {"内推": ["内推"], "台湾": ["台湾"], "人脉背书": ["人", "脉", "背书"], "python": ["python"]}.__getitem__
-    assert snippets.make_snippet(text, terms, words_of, analysis.fold(text)) == \
+    assert snippets.make_snippet(text, terms, words_of, folding.fold(text)) == \
         snippets.make_snippet(text, terms, words_of)
 
 
@@ -267,10 +268,10 @@ def test_snippet_shows_original_forms(ix):
 
 def test_snippet_highlights_cover_query_text(ix):
     for query in ("内推", "人脉背书", "马克", "臺灣", "c++ 5g", "苹果 OR 雪花"):
-        words = {analysis.fold(w) for w in query.split() if w != "OR"}
+        words = {folding.fold(w) for w in query.split() if w != "OR"}
         for hit in ix.search(query, limit=None):
             for text in highlighted(hit):
-                folded = analysis.fold(text)
+                folded = folding.fold(text)
                 assert any(folded in w or w in folded for w in words), (query, hit.path, text)
 
 

@@ -1,4 +1,4 @@
-"""Query-time jieba segmentation without loading jieba's whole dictionary.
+"""What an index keeps of jieba's dictionary, so that a query is cut without loading all of it.
 
 jieba's segmenter only ever looks up dictionary entries (``Tokenizer.FREQ``) for substrings of the sentence
 it is cutting, plus the dictionary's ``total``. Loading the full prefix dictionary costs about a second and
@@ -9,10 +9,10 @@ the index was.
 
 Parts:
 
-- `import_jieba` -- imports jieba quickly (without ``pkg_resources``) and quietly.
-- `new_tokenizer` -- a fully initialized ``jieba.Tokenizer`` for index-build time.
 - `write_lexicon` -- dumps a tokenizer's dictionary to a lexicon file, atomically.
 - `Lexicon` -- reads a lexicon file and builds per-text tokenizers: `Lexicon.cut`, `Lexicon.cut_for_search`.
+- `emissions_copy` / `offer_emissions` -- a copy of jieba's HMM emission table in the index, which jieba takes
+  from there if a query needs its HMM.
 
 File format (all integers little-endian), one header then six sections::
 
@@ -31,7 +31,6 @@ from __future__ import annotations
 import bisect
 import importlib
 import itertools
-import logging
 import mmap
 import os
 import struct
@@ -41,93 +40,18 @@ from array import array
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError, IndexCorrupt
+from ..errors import IndexCorrupt
+from .tokenizer import ENCODING_ERRORS, LITTLE_ENDIAN, import_jieba
 
 if TYPE_CHECKING:
     import jieba
 
-__all__ = ["Lexicon", "import_jieba", "new_tokenizer", "write_lexicon"]
+__all__ = ["Lexicon", "emissions_copy", "offer_emissions", "write_lexicon"]
 
 _MAGIC = b"ZHSLEX\x00\x01"
 _HEADER = struct.Struct("<8sIIIIqQQ16s")
-# Lone surrogates cannot occur in jieba's dictionary, but add_word() accepts any str; keep them round-trippable.
-_ENCODING_ERRORS = "surrogatepass"
-_LITTLE = sys.byteorder == "little"
 _SEEN_LIMIT = 1 << 18
 
-_jieba: types.ModuleType | None = None
-
-
-class _ModuleOnUse(types.ModuleType):
-    """Stands for a module jieba imports, while jieba loads, until the module is first used.
-
-    - ``jieba.finalseg`` (jieba's HMM for words not in the dictionary): its emission table is a 35k-entry dict
-      literal, 12 ms of every cold query (python -X importtime, median of 7), although a query made of dictionary
-      words never runs the HMM.
-    - ``tempfile`` (with shutil, bz2 and lzma: 6-8 ms), which jieba uses only to find and write its cache file
-      when it loads its whole dictionary: a build does, a query (lexicon.py's dictionary) never.
-    - ``hashlib`` (its OpenSSL binding: 4-5 ms), whose md5 jieba takes at import (`from hashlib import md5`) to name
-      that cache file: it gets a function that imports hashlib when called.
-
-    The first attribute asked for imports the real module, the one every other importer gets.
-    """
-
-    def __init__(self, name: str, *called: str) -> None:
-        super().__init__(name)
-        for attribute in called:
-            setattr(self, attribute, self._on_call(attribute))
-
-    def _on_call(self, attribute: str) -> Any:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            return getattr(importlib.import_module(self.__name__), attribute)(*args, **kwargs)
-
-        return call
-
-    def __getattr__(self, name: str) -> object:
-        module = importlib.import_module(self.__name__)
-        if module is self:  # still standing in, while jieba loads: `from hashlib import md5` asks for __path__
-            raise AttributeError(name)
-        return getattr(module, name)
-
-
-def import_jieba() -> types.ModuleType:
-    """Import jieba in ~20 ms instead of ~250 ms, with its "Building prefix dict" chatter silenced.
-
-    jieba 0.42 imports ``pkg_resources`` (all of setuptools) only to locate its data files, and falls back to
-    plain paths when that import fails. So the import is blocked while jieba loads -- and only if nothing has
-    imported ``pkg_resources`` yet -- then ``sys.modules`` is restored, so a later ``import pkg_resources``
-    still works. Its HMM module, tempfile and hashlib are imported on first use (`_ModuleOnUse`).
-    """
-    global _jieba
-    if _jieba is not None:
-        return _jieba
-    if "jieba" in sys.modules or "pkg_resources" in sys.modules:
-        import jieba as module
-    else:
-        sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # makes the import raise ImportError
-        called = {"jieba.finalseg": (), "tempfile": (), "hashlib": ("md5",)}
-        stand_ins = [name for name in called if name not in sys.modules]
-        for name in stand_ins:
-            sys.modules[name] = _ModuleOnUse(name, *called[name])
-        try:
-            import jieba as module
-        finally:
-            if sys.modules.get("pkg_resources", False) is None:
-                del sys.modules["pkg_resources"]
-            for name in stand_ins:
-                if isinstance(sys.modules.get(name), _ModuleOnUse):
-                    del sys.modules[name]
-    # jieba pins its loggers at DEBUG with a stderr handler; WARNING still lets "Dump cache file failed" through.
-    logging.getLogger("jieba").setLevel(logging.WARNING)
-    logging.getLogger("jieba._compat").setLevel(logging.WARNING)
-    _jieba = module
-    return module
-
-
-# jieba's HMM emission table (jieba.finalseg.prob_emit.P: for each state B, M, E, S, character → log probability;
-# 35k characters) as an index keeps a copy of it: after the magic, a marshal dump of (the size and mtime of the
-# module it was read from and this machine's byte order, every character of the table in code point order, for each
-# state the array of its log probabilities by character, NaN where the state has none).
 _EMISSIONS_MAGIC = b"ZHSEMIT2"
 _EMISSIONS_NAME = "jieba.finalseg.prob_emit"
 _STATES = "BMES"
@@ -251,134 +175,6 @@ def offer_emissions(path: Path) -> None:
         sys.modules[_EMISSIONS_NAME] = _EmissionsOnUse(_EMISSIONS_NAME, path)
 
 
-def new_tokenizer(user_dict: Path | None = None) -> jieba.Tokenizer:
-    """Return a fully initialized jieba Tokenizer: the default dictionary, plus `user_dict` if given.
-
-    For index-build time: initialization takes about a second (from jieba's cache file in the temp
-    directory, which jieba writes on first use) and ~150 MB. `user_dict` is in jieba's format, one
-    ``word [freq] [tag]`` per line, UTF-8. A word with frequency 0 is force-split by the HMM -- in jieba that
-    is process-wide state (``jieba.finalseg.Force_Split_Words``), which `write_lexicon` records too.
-
-    Raises `ConfigError` if `user_dict` cannot be read or parsed.
-    """
-    jieba = import_jieba()
-    tokenizer = jieba.Tokenizer()
-    if user_dict is None:
-        _initialize_default(tokenizer)
-        return tokenizer
-    try:
-        # Open it first, to fail before the slow initialization; and given a path, jieba 0.42 leaves it open.
-        f = open(user_dict, "rb")
-    except OSError as e:
-        raise ConfigError(f"cannot read user dictionary {user_dict}: {e}") from e
-    with f:
-        _initialize_default(tokenizer)
-        try:
-            tokenizer.load_userdict(f)
-        except (OSError, ValueError) as e:
-            raise ConfigError(f"cannot load user dictionary {user_dict}: {e}") from e
-    return tokenizer
-
-
-# A copy of jieba's default prefix dictionary in a form that loads fast, beside jieba's own cache (jieba.cache, a
-# marshal dump) in the temp directory: jieba's load took 0.87 s CPU here, before the build's workers can start;
-# this one, 0.27-0.32 s. It stands for the jieba.cache it was made from (size, mtime and inode), which is what
-# jieba itself loads for its default dictionary, whatever dictionary file is installed.
-_DEFAULT_COPY = "zhsearch-jieba-default.dict"
-_DEFAULT_COPY_MAGIC = b"ZHSJDIC1"
-# magic, jieba.cache's size, mtime_ns and inode, total, words, bytes of the words, SHA-1 of the body.
-_DEFAULT_COPY_HEADER = struct.Struct("<8sQqQqQQ20s")
-
-
-def _initialize_default(tokenizer: jieba.Tokenizer, directory: str | None = None) -> None:
-    """`tokenizer.initialize()` for a Tokenizer of jieba's default dictionary, from the fast copy when it is current."""
-    import tempfile  # (build-time modules are imported where used: a cold query pays every import)
-
-    directory = directory or tempfile.gettempdir()
-    if tokenizer.dictionary is not None or tokenizer.tmp_dir or tokenizer.cache_file:
-        tokenizer.initialize()  # not jieba's default dictionary and cache: jieba's own way
-        return
-    if _load_default_copy(tokenizer, directory):
-        return
-    before = _jieba_cache_key(directory)
-    tokenizer.initialize()
-    if before is not None and before == _jieba_cache_key(directory):
-        _save_default_copy(tokenizer, directory, before)
-
-
-def _jieba_cache_key(directory: str) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(os.path.join(directory, "jieba.cache"))
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns, st.st_ino
-
-
-def _load_default_copy(tokenizer: jieba.Tokenizer, directory: str) -> bool:
-    import hashlib
-
-    key = _jieba_cache_key(directory)
-    if key is None:
-        return False
-    try:
-        with open(os.path.join(directory, _DEFAULT_COPY), "rb") as f:
-            data = f.read()
-    except OSError:
-        return False
-    header = _DEFAULT_COPY_HEADER
-    if len(data) < header.size:
-        return False
-    magic, size, mtime_ns, inode, total, count, words_length, digest = header.unpack_from(data)
-    body = memoryview(data)[header.size:]
-    if (magic != _DEFAULT_COPY_MAGIC or (size, mtime_ns, inode) != key or len(body) != words_length + 8 * count
-            or hashlib.sha1(body).digest() != digest):
-        return False
-    words = str(body[:words_length], "utf-8", _ENCODING_ERRORS).split("\n") if count else []
-    if len(words) != count:
-        return False
-    counts = array("q")
-    counts.frombytes(body[words_length:])
-    if not _LITTLE:
-        counts.byteswap()
-    tokenizer.FREQ = dict(zip(words, counts.tolist()))
-    tokenizer.total = total
-    tokenizer.initialized = True
-    return True
-
-
-def _save_default_copy(tokenizer: jieba.Tokenizer, directory: str, key: tuple[int, int, int]) -> None:
-    """Best effort: a build works as well without it (a read-only temp directory, a word with a line feed)."""
-    import hashlib
-    import tempfile
-
-    words = list(tokenizer.FREQ)
-    blob = "\n".join(words).encode("utf-8", _ENCODING_ERRORS)
-    if blob.count(b"\n") != max(len(words) - 1, 0):
-        return
-    try:
-        counts = array("q", tokenizer.FREQ.values())
-    except (OverflowError, TypeError):
-        return
-    if not _LITTLE:
-        counts.byteswap()
-    body = blob + counts.tobytes()
-    header = _DEFAULT_COPY_HEADER.pack(_DEFAULT_COPY_MAGIC, *key, tokenizer.total, len(words), len(blob),
-                                       hashlib.sha1(body).digest())
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=_DEFAULT_COPY + ".", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(header)
-            f.write(body)
-        os.replace(tmp, os.path.join(directory, _DEFAULT_COPY))
-    except (OSError, struct.error):
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-
-
 def write_lexicon(tokenizer: jieba.Tokenizer, path: Path) -> None:
     """Write `tokenizer`'s FREQ table, total and jieba's force-split words to `path`, atomically."""
     jieba = import_jieba()
@@ -393,7 +189,7 @@ def write_lexicon(tokenizer: jieba.Tokenizer, path: Path) -> None:
     # jieba keeps force-split words process-wide; record those this dictionary knows (add_word(w, 0) always
     # enters w in FREQ), so that another tokenizer loaded in the same process does not leak into this lexicon.
     force = sorted(
-        w.encode("utf-8", _ENCODING_ERRORS) for w in jieba.finalseg.Force_Split_Words if w in tokenizer.FREQ
+        w.encode("utf-8", ENCODING_ERRORS) for w in jieba.finalseg.Force_Split_Words if w in tokenizer.FREQ
     )
     key_offsets, key_blob = _encoded_string_table(words)
     force_offsets, force_blob = _string_table(force)
@@ -456,7 +252,7 @@ def _encoded_string_table(words: list[str]) -> tuple[array, bytes]:
     offsets = array("I", [0])
     pieces = []
     for start in range(0, len(words), _ENCODE_CHUNK):
-        keys = [word.encode("utf-8", _ENCODING_ERRORS) for word in words[start:start + _ENCODE_CHUNK]]
+        keys = [word.encode("utf-8", ENCODING_ERRORS) for word in words[start:start + _ENCODE_CHUNK]]
         ends = itertools.accumulate(map(len, keys), initial=offsets[-1])
         next(ends)
         offsets.extend(ends)  # OverflowError past 4 GiB, far beyond any dictionary
@@ -478,7 +274,7 @@ def _offsets_bytes(offsets: array) -> bytes:
 
 
 def _native_to_le(a: array) -> array:
-    if _LITTLE:
+    if LITTLE_ENDIAN:
         return a
     swapped = array(a.typecode, a)
     swapped.byteswap()
@@ -608,7 +404,7 @@ class Lexicon:
                     frag = block[start:end]
                     i = seen.get(frag)
                     if i is None:
-                        i = seen[frag] = self._find(frag.encode("utf-8", _ENCODING_ERRORS), lo)
+                        i = seen[frag] = self._find(frag.encode("utf-8", ENCODING_ERRORS), lo)
                     if i < 0:
                         break
                     found[frag] = freqs[i]
@@ -619,7 +415,7 @@ class Lexicon:
         if self._force_words is None:
             mm, offs, base = self._mm, self._force_offsets, self._force_pos
             self._force_words = [
-                mm[base + offs[i] : base + offs[i + 1]].decode("utf-8", _ENCODING_ERRORS)
+                mm[base + offs[i] : base + offs[i + 1]].decode("utf-8", ENCODING_ERRORS)
                 for i in range(self._n_force)
             ]
         return self._force_words
@@ -652,7 +448,7 @@ class Lexicon:
 
 
 def _le_view(view: memoryview, code: str) -> memoryview | array:
-    if _LITTLE:
+    if LITTLE_ENDIAN:
         return view.cast(code)
     # Big-endian hosts: copy and swap once; lookups then run unchanged.
     copy = array(code, view.tobytes())
