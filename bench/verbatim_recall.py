@@ -26,7 +26,8 @@ sys.path.insert(0, str(HERE))
 import naive  # noqa: E402
 
 import search  # noqa: E402
-from search import posts  # noqa: E402
+from search.posts.corpus import find_posts  # noqa: E402
+from search.posts.post import read_post  # noqa: E402
 from search.text import folding  # noqa: E402
 
 _HAN_RUN = re.compile("[\u4e00-\u9fff]{2,}")
@@ -63,11 +64,11 @@ def main() -> int:
         print(f"no corpus at {args.corpus}; skipping", file=sys.stderr)
         return 0
     root = args.corpus.resolve()
-    files, _ = posts.find_posts(root)
+    files, _ = find_posts(root)
     read = {}
     for file in files:
         try:
-            post = posts.read_post(file, root)
+            post = read_post(file, root)
         except search.PostError:
             continue
         if not post.draft:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, cast
 from . import __version__, generations, schema, segments
 from .text import ANALYSIS_VERSION, folding, lexicon, segmentation
 from .text.tokenizer import import_jieba, new_tokenizer
-from .corpus import find_post_names
+from .posts.corpus import find_post_names
 from .readahead import ReadAhead, fingerprint, read_here, reading_ahead
 from .errors import IndexCorrupt, IndexNotFound, PostError, RebuildNeeded
 from .config import Config, file_digest, load_config, read_synonyms
@@ -37,7 +37,7 @@ from .generations import INDEX_FORMAT, WHOOSH_INDEX_NAME, check_compatible
 from .verbatim import GRAMS_SUFFIX, TextStore, TextStoreWriter
 
 if TYPE_CHECKING:  # reading posts imports PyYAML and markdown-it: not needed when nothing changed
-    from .posts import Post
+    from .posts.post import Post
 
 ProgressCallback = Callable[[int, int], None]
 # Whoosh reads a compound segment file by copying each part into memory (BufferFile wraps a BytesIO): a cold

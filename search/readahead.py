@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Iterator
 from .errors import PostError
 
 if TYPE_CHECKING:
-    from .posts import Post
+    from .posts.post import Post
 
 _THIS_FILE = os.path.realpath(__file__)
 _HEADER = 8  # bytes of each name's or answer's length
@@ -46,7 +46,7 @@ def fingerprint(file: Path) -> list[Any]:
 
 def read_here(file: Path, root: Path) -> tuple[Post, list[Any]]:
     """A post and its fingerprint, read in this process (PostError or OSError when it can't be)."""
-    from .posts import read_post
+    from .posts.post import read_post
 
     return read_post(file, root), fingerprint(file)
 
@@ -182,7 +182,7 @@ def reading_ahead(root: Path) -> Iterator[ReadAhead | None]:
 def serve(root: str, expected_file: str) -> None:
     """The reading process: set up the parsers, then read each post named on stdin and answer on stdout; nothing
     when this module is not the file the update runs (`expected_file`)."""
-    from .posts import prepare_parsers
+    from .posts.post import prepare_parsers
 
     if _THIS_FILE != expected_file:
         return

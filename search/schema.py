@@ -24,7 +24,7 @@ from .text.pinyin import PINYIN_FIELD_GAP, pinyin_postings
 from .fieldnames import PINYIN_FIELD as PINYIN_FIELD, SEARCH_FIELDS as SEARCH_FIELDS, word_field as word_field
 
 if TYPE_CHECKING:  # posts.py pulls in BeautifulSoup and markdown-it: not needed to search
-    from .posts import Post
+    from .posts.post import Post
 
 
 class WordField(fields.FieldType):

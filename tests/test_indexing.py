@@ -14,7 +14,7 @@ import pytest
 
 import search
 from search import generations, indexing, readahead
-from search.text import folding, segmentation
+from search.text import folding
 
 from conftest import POSTS, UNDECODABLE, VISIBLE
 
@@ -736,7 +736,8 @@ def test_update_analyses_a_large_posts_body_in_two_processes_as_the_build_does(f
     # that the test posts count as large): the post's Whoosh fields are the build's, and so are the answers.
     from search import schema
     from search.text.tokenizer import new_tokenizer
-    from search.posts import find_posts, read_post
+    from search.posts.corpus import find_posts
+    from search.posts.post import read_post
 
     forks: list[int] = []
     forked = indexing._forked
@@ -989,7 +990,7 @@ def test_build_frees_each_posts_parse_tree_before_the_next_post(fresh_corpus, tm
 
     import bs4
 
-    from search import posts
+    from search.posts import post as post_module
 
     trees: list[weakref.ref] = []
     alive_at_read: list[int] = []
@@ -999,14 +1000,14 @@ def test_build_frees_each_posts_parse_tree_before_the_next_post(fresh_corpus, tm
             super().__init__(*args, **kwargs)
             trees.append(weakref.ref(self))
 
-    read_post = posts.read_post
+    read_post = post_module.read_post
 
     def reading(file, root):
         alive_at_read.append(sum(tree() is not None for tree in trees))
         return read_post(file, root)
 
     monkeypatch.setattr(bs4, "BeautifulSoup", Soup)
-    monkeypatch.setattr(posts, "read_post", reading)
+    monkeypatch.setattr(post_module, "read_post", reading)
     gc.disable()  # only the build's own collections
     try:
         search.build_index(fresh_corpus, tmp_path / "index", workers=1)

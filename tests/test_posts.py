@@ -15,9 +15,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from search import posts
+from search.posts import corpus, from_html, from_markdown, frontmatter, liquid
 from search.errors import PostError
-from search.posts import POST_SUFFIXES, Post, find_posts, parse_post, read_post
+from search.posts.corpus import POST_SUFFIXES, find_posts
+from search.posts.post import MAX_POST_BYTES, Post, parse_post, read_post
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "posts"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -159,7 +160,7 @@ def test_parse_post_front_matter_not_a_mapping():
 def test_parse_post_front_matter_guards():
     deep = parse_post(b"---\na: " + b"[" * 3000 + b"\n---\nbody", "deep.md")  # ~50,000 crashes libyaml
     assert deep.text == "body" and "nests too deeply" in deep.problems[0]
-    huge = parse_post(b"---\na: '" + b"x" * (posts._MAX_FRONT_MATTER_CHARS + 1) + b"'\n---\nbody", "huge.md")
+    huge = parse_post(b"---\na: '" + b"x" * (frontmatter._MAX_FRONT_MATTER_CHARS + 1) + b"'\n---\nbody", "huge.md")
     assert huge.text == "body" and "larger than" in huge.problems[0]
     merge = b"---\na0: &a0 {k: 1}\n" + b"".join(b"a%d: &a%d {<<: [*a%d, *a%d]}\n" % (i, i, i - 1, i - 1)
                                                 for i in range(1, 40)) + b"---\nbody"
@@ -167,7 +168,7 @@ def test_parse_post_front_matter_guards():
     aliases = b"---\na0: &a0 [x, y]\n" + b"".join(b"a%d: &a%d [*a%d, *a%d]\n" % (i, i, i - 1, i - 1)
                                                   for i in range(1, 60)) + b"tags: *a59\n---\nbody"
     post = parse_post(aliases, "aliases.md")  # 2**60 leaves: must stop early, not hang
-    assert post.text == "body" and len(post.tags) <= posts._MAX_META_ITEMS
+    assert post.text == "body" and len(post.tags) <= frontmatter._MAX_META_ITEMS
 
 
 def test_parse_post_bom_blank_lines_and_crlf():
@@ -266,10 +267,10 @@ def test_parse_post_empty_file():
 def test_read_post_truncates_on_a_character_boundary(tmp_path):
     # 4 MiB is not a multiple of 3, so the cut lands inside a 3-byte character.
     file = tmp_path / "big.md"
-    file.write_bytes("中".encode() * (posts.MAX_POST_BYTES // 3 + 10))
+    file.write_bytes("中".encode() * (MAX_POST_BYTES // 3 + 10))
     post = read_post(file, tmp_path)
     assert post.problems[0] == "truncated at 4 MiB"
-    assert set(post.text) == {"中"} and len(post.text) == posts.MAX_POST_BYTES // 3
+    assert set(post.text) == {"中"} and len(post.text) == MAX_POST_BYTES // 3
 
 
 @pytest.mark.slow
@@ -428,7 +429,7 @@ def test_find_posts_symlink_outside_root_not_followed(tmp_path):
 def test_find_post_names_the_same_listing_directories_by_descriptor_or_by_path(tmp_path, monkeypatch):
     # Directories are listed through a descriptor where the OS allows (each entry stat'ed relative to it, fstatat):
     # the posts, the skipped entries and each post's stat are what listing by path finds.
-    from search import corpus
+    from search.posts import corpus
 
     make_tree(tmp_path / "root", ["b.md", "a/z.md", "a/deep/y.html", "c/x.md", "c/notes.txt"])
     root = tmp_path / "root"
@@ -452,7 +453,7 @@ def test_find_post_names_the_same_listing_directories_by_descriptor_or_by_path(t
 
 def test_find_post_names_tells_each_directorys_posts_as_it_finds_them(tmp_path):
     # An update asks its reading process for a changed post as soon as the walk has listed its directory.
-    from search import corpus
+    from search.posts import corpus
 
     make_tree(tmp_path, ["b.md", "a/z.md", "a/y.md", "a/deep/x.html", "c/w.md", "c/notes.txt", "empty/readme.txt"])
     told: list[list[str]] = []
@@ -504,9 +505,9 @@ def test_find_posts_unreadable_entries_reported_simulated(tmp_path, monkeypatch)
             raise PermissionError(13, "Permission denied")
         return real_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(posts.os, "access", access)
-    monkeypatch.setattr(posts.os, "scandir", scandir)
-    monkeypatch.setattr(posts.os, "open", open_)
+    monkeypatch.setattr(os, "access", access)
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(os, "open", open_)
     found, skipped = find_posts(tmp_path)
     assert [p.name for p in found] == ["ok.md"]
     assert dict(skipped) == {"locked.md": "permission denied", "closed": "cannot list directory: Permission denied"}
@@ -593,10 +594,10 @@ def test_seed_post():
 # Posts without raw HTML go from markdown-it's tokens straight to text; it must be the text the HTML route gives.
 
 def _both_ways(source: str) -> tuple[str, str] | None:
-    tokens = posts._markdown_tokens(source)
-    if posts._has_html(tokens):
+    tokens = from_markdown._markdown_tokens(source)
+    if from_markdown._has_html(tokens):
         return None
-    return posts._html_text(posts._render_markdown(source), False)[0], posts._finish_text(posts._tokens_text(tokens))
+    return from_html.html_text(from_markdown._render_markdown(source), False)[0], from_html.finish_text(from_markdown._tokens_text(tokens))
 
 
 MARKDOWN_PIECES = [
@@ -614,7 +615,7 @@ MARKDOWN_PIECES = [
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(MARKDOWN_PIECES), min_size=1, max_size=12), st.sampled_from(["", "\n", "\n\n"]))
 def test_markdown_text_without_html_equals_the_html_route(pieces, joiner):
-    both = _both_ways(posts._liquid_protect(joiner.join(pieces), markdown=True))
+    both = _both_ways(liquid.protect(joiner.join(pieces), markdown=True))
     if both is not None:
         assert both[0] == both[1]
 
@@ -623,20 +624,20 @@ def test_markdown_text_without_html_equals_the_html_route(pieces, joiner):
 def test_markdown_text_without_html_equals_the_html_route_on_blogs():
     compared = 0
     for file in sorted(BLOGS.rglob("*.md")):
-        _, _, body, _ = posts._split_front_matter(file.read_text(encoding="utf-8", errors="replace"))
-        both = _both_ways(posts._liquid_protect(body, markdown=True))
+        _, _, body, _ = frontmatter.split_front_matter(file.read_text(encoding="utf-8", errors="replace"))
+        both = _both_ways(liquid.protect(body, markdown=True))
         if both is not None:
             assert both[0] == both[1], file.name
             compared += 1
     assert compared > 500
 
 
-# Posts with raw HTML send only the runs of blocks around it through HTML (posts._html_runs); the text, authors
+# Posts with raw HTML send only the runs of blocks around it through HTML (from_markdown._html_runs); the text, authors
 # and URL must be what sending the whole post through HTML gives.
 
 def _whole_and_runs(source: str) -> tuple[tuple, tuple, bool]:
-    whole = posts._html_text(posts._render_markdown(source), False)
-    return whole, posts._markdown_text(source), posts._html_runs(posts._markdown_tokens(source)) is not None
+    whole = from_html.html_text(from_markdown._render_markdown(source), False)
+    return whole, from_markdown.markdown_text(source), from_markdown._html_runs(from_markdown._markdown_tokens(source)) is not None
 
 
 HTML_PIECES = [
@@ -655,36 +656,36 @@ HTML_PIECES = [
 @given(st.lists(st.sampled_from(MARKDOWN_PIECES + HTML_PIECES * 2), min_size=1, max_size=14),
        st.sampled_from(["", "\n", "\n\n"]))
 def test_markdown_with_html_gives_what_the_whole_post_through_html_gives(pieces, joiner):
-    whole, runs, _ = _whole_and_runs(posts._liquid_protect(joiner.join(pieces), markdown=True))
+    whole, runs, _ = _whole_and_runs(liquid.protect(joiner.join(pieces), markdown=True))
     assert runs == whole
 
 
 def test_markdown_with_html_is_cut_into_runs_around_it():
     source = ("# 标题\n\n段落一\n\n<details>\n<summary>代码</summary>\n\n```\nx = 1\n```\n\n</details>\n\n"
               "段落二 <kbd>Ctrl</kbd>\n\n<div>\n没有结束的 div\n\n- 列表\n\n段落三\n")
-    runs = posts._html_runs(posts._markdown_tokens(source))
+    runs = from_markdown._html_runs(from_markdown._markdown_tokens(source))
     # a run with raw HTML starts at a Markdown block; the <div> left open doesn't hold the list in its run
     assert [(has_html, [t.type for t in run][:4]) for run, has_html in runs] == [
         (False, ["heading_open", "inline", "heading_close"]),
         (True, ["paragraph_open", "inline", "paragraph_close", "html_block"]),
         (False, ["bullet_list_open", "list_item_open", "paragraph_open", "inline"])]
-    assert posts._markdown_text(source)[0] == "标题\n段落一\n代码\nx = 1\n段落二 Ctrl\n没有结束的 div\n列表\n段落三"
+    assert from_markdown.markdown_text(source)[0] == "标题\n段落一\n代码\nx = 1\n段落二 Ctrl\n没有结束的 div\n列表\n段落三"
     # an end tag further on could end the <div> in the whole document: the run goes on to it
-    runs = posts._html_runs(posts._markdown_tokens(source + "\n</div>\n\n段落四\n"))
+    runs = from_markdown._html_runs(from_markdown._markdown_tokens(source + "\n</div>\n\n段落四\n"))
     assert [(has_html, [t.type for t in run]) for run, has_html in runs][1:] == [
-        (True, [t.type for t in posts._markdown_tokens(source)][3:] + ["html_block"]),
+        (True, [t.type for t in from_markdown._markdown_tokens(source)][3:] + ["html_block"]),
         (False, ["paragraph_open", "inline", "paragraph_close"])]
     for unsure in ["<title>标题</title>\n", "<div>\na < b\n</div>\n", "</p>\n", "<!-- 没有结束\n"]:
-        assert posts._html_runs(posts._markdown_tokens(source + "\n" + unsure)) is None, unsure
+        assert from_markdown._html_runs(from_markdown._markdown_tokens(source + "\n" + unsure)) is None, unsure
 
 
 @pytest.mark.skipif(not BLOGS.is_dir(), reason="../shared/corpora/blogs is absent")
 def test_markdown_with_html_gives_what_the_whole_post_through_html_gives_on_blogs():
     compared = cut = 0
     for file in sorted(BLOGS.rglob("*.md")):
-        _, _, body, _ = posts._split_front_matter(file.read_text(encoding="utf-8", errors="replace"))
-        source = posts._liquid_protect(body, markdown=True)
-        if posts._has_html(posts._markdown_tokens(source)):
+        _, _, body, _ = frontmatter.split_front_matter(file.read_text(encoding="utf-8", errors="replace"))
+        source = liquid.protect(body, markdown=True)
+        if from_markdown._has_html(from_markdown._markdown_tokens(source)):
             whole, runs, was_cut = _whole_and_runs(source)
             assert runs == whole, file.name
             compared += 1
@@ -706,8 +707,8 @@ print(bs4.UnicodeDammit("中文编码测试，这是一段较长的中文文字�
     parses_first = """
 import sys
 from pathlib import Path
-from search import posts
-post = posts.read_post(Path(sys.argv[1]), Path(sys.argv[1]).parent)
+from search.posts.post import read_post
+post = read_post(Path(sys.argv[1]), Path(sys.argv[1]).parent)
 print(post.title, post.text.strip(), "soupsieve" in sys.modules, "charset_normalizer" in sys.modules)
 """ + uses_bs4
     repo = Path(__file__).resolve().parents[1]

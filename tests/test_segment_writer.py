@@ -10,7 +10,8 @@ from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
 from search import schema
-from search.posts import find_posts, read_post
+from search.posts.corpus import find_posts
+from search.posts.post import read_post
 from search.segment_writer import BuildSegmentWriter
 
 from conftest import PROJECT_CORPUS

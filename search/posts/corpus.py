@@ -11,7 +11,7 @@ import stat
 from pathlib import Path
 from typing import Callable
 
-from .errors import PostError
+from ..errors import PostError
 
 POST_SUFFIXES = (".md", ".markdown", ".html")
 
@@ -36,7 +36,7 @@ def find_post_names(root: Path, stats: dict[str, os.stat_result] | None = None,
     try:
         real_root = root.resolve(strict=True)
     except (OSError, RuntimeError) as e:
-        raise PostError(f"{root}: cannot open the corpus root: {_reason(e)}") from e
+        raise PostError(f"{root}: cannot open the corpus root: {reason(e)}") from e
     if not real_root.is_dir():
         raise PostError(f"{root}: the corpus root is not a directory")
     found: list[str] = []
@@ -48,7 +48,7 @@ def find_post_names(root: Path, stats: dict[str, os.stat_result] | None = None,
         try:
             entries, fd = _list_directory(directory)
         except OSError as e:
-            skipped.append((rel_dir or ".", f"cannot list directory: {_reason(e)}"))
+            skipped.append((rel_dir or ".", f"cannot list directory: {reason(e)}"))
             continue
         before = len(found)
         try:
@@ -122,7 +122,7 @@ def _walk_entries(directory: str, rel_dir: str, real_dir: Path, real_root: Path,
             try:
                 st = entry.stat()
             except OSError as e:
-                skipped.append((rel, f"cannot read: {_reason(e)}"))
+                skipped.append((rel, f"cannot read: {reason(e)}"))
                 continue
             # (_readable's first test inline: it holds for the usual post, and this loop runs for each of 20k)
             if (st.st_uid != _UID or not st.st_mode & stat.S_IRUSR) and not _readable(directory, name, st):
@@ -147,5 +147,5 @@ def _readable(directory: str, name: str, st: os.stat_result) -> bool:
 _UID = os.getuid() if hasattr(os, "getuid") else -1
 
 
-def _reason(error: BaseException) -> str:
+def reason(error: BaseException) -> str:
     return getattr(error, "strerror", None) or str(error) or type(error).__name__

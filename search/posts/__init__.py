@@ -1,0 +1,16 @@
+"""Post files → `Post`: the corpus walk, front matter, and the text of a Markdown or HTML body.
+
+Modules, in the order a file goes through them:
+- `corpus`: `find_posts` / `find_post_names` walk a corpus root (post suffixes only, symlinks checked against
+  the root, loops and unreadable entries reported instead of followed);
+- `post`: the `Post` record, `read_post` (at most `MAX_POST_BYTES`, decoded as UTF-8, GB18030 or Big5) and
+  `parse_post`, which ties the stages below together; every degradation is a short sentence in `Post.problems`;
+- `frontmatter`: the `---` block, a safe YAML loader guarded against hostile YAML, loose values coerced (titles,
+  lists, dates, URLs);
+- `liquid`: Liquid/Hexo template tags removed, `{% raw %}` kept verbatim;
+- `from_markdown`: Markdown (markdown-it, CommonMark) to text, through HTML only around raw HTML;
+- `from_html`: HTML to text with BeautifulSoup+lxml (blocks → lines, hidden elements dropped, the Zhihu answer
+  format's author and original URL picked up).
+
+(Nothing is imported here: importing `search.posts.corpus` must not import PyYAML, markdown-it or bs4.)
+"""
