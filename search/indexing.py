@@ -26,15 +26,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, cast
 
-from . import __version__, generations, schema, segments
+from . import __version__, schema, segments
+from .store import fileio, generations, layout, path_tables, text_ranges
 from .text import ANALYSIS_VERSION, folding, lexicon, segmentation
 from .text.tokenizer import import_jieba, new_tokenizer
 from .posts.corpus import find_post_names
 from .readahead import ReadAhead, fingerprint, read_here, reading_ahead
 from .errors import IndexCorrupt, IndexNotFound, PostError, RebuildNeeded
 from .config import Config, file_digest, load_config, read_synonyms
-from .generations import INDEX_FORMAT, WHOOSH_INDEX_NAME, check_compatible
-from .verbatim import GRAMS_SUFFIX, TextStore, TextStoreWriter
+from .store.generations import check_compatible
+from .store.grams import GRAMS_SUFFIX
+from .store.layout import INDEX_FORMAT, WHOOSH_INDEX_NAME
+from .store.verbatim import TextStore, TextStoreWriter
 
 if TYPE_CHECKING:  # reading posts imports PyYAML and markdown-it: not needed when nothing changed
     from .posts.post import Post
@@ -101,7 +104,7 @@ class _SpooledTable:
         self._file: Any = open(path, "w", encoding="utf-8")
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._file.write(f"{generations.json_text(key)}:{generations.json_text(value)}\n")
+        self._file.write(f"{fileio.json_text(key)}:{fileio.json_text(value)}\n")
         self.count += 1
 
     def __len__(self) -> int:
@@ -167,7 +170,7 @@ def _index_files(files: Iterable[Path], root: Path, gen_dir: Path, store_name: s
     if spooled:
         stem = store_name.removesuffix(".bin")
         chunk.ranges, chunk.posts, chunk.manifest = (_SpooledTable(gen_dir / f"rows-{stem}-{name}")
-                                                      for name in generations.TABLES)
+                                                      for name in layout.TABLES)
     with TextStoreWriter(gen_dir / store_name) as store:
         for file in files:
             rel = _relative(file, root)
@@ -232,7 +235,7 @@ def _worker(names: _PackedNames, counter: Any, root: Path, gen_dir: Path, number
 
     try:
         if number == 0:
-            lexicon.write_lexicon(tokenizer, gen_dir / generations.LEXICON)
+            lexicon.write_lexicon(tokenizer, gen_dir / layout.LEXICON)
         ix = whoosh_index.open_dir(str(gen_dir), indexname=WHOOSH_INDEX_NAME)
         # Whoosh names a writer's spill folder after the index ("MAIN.tmp") and deletes it when the writer ends:
         # writers sharing it deleted each other's spill files on corpora large enough to spill (1k posts).
@@ -526,7 +529,7 @@ def _build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: 
     results: list[_Chunk] = []
     if count == 1:
         tokenizer = new_tokenizer(config.user_dict)
-        lexicon.write_lexicon(tokenizer, temp / generations.LEXICON)
+        lexicon.write_lexicon(tokenizer, temp / layout.LEXICON)
         writer = _SegmentsInTurn(ix, temp)
         with _fewer_collections():
             chunk = _index_files(_claimed(names, root, None), root, temp, "text-0.bin", include_drafts,
@@ -608,25 +611,25 @@ def _run_workers(names: _PackedNames, count: int, root: Path, temp: Path, includ
 
 
 def _write_spooled_tables(temp: Path, results: list[_Chunk]) -> int:
-    """Write a build's tables (generations.TABLES) from its processes' spooled rows, and remove the rows; the number
+    """Write a build's tables (layout.TABLES) from its processes' spooled rows, and remove the rows; the number
     of posts indexed.
 
     POSTS and MANIFEST are written line by line, never whole in memory; RANGES is written as columns in store order,
     so it is read whole (about 300 bytes a post: 5.8 MB at 20k posts).
     """
-    spooled: dict[str, list[_SpooledTable]] = {name: [] for name in generations.TABLES}
+    spooled: dict[str, list[_SpooledTable]] = {name: [] for name in layout.TABLES}
     for chunk in results:
-        for name, table in zip(generations.TABLES, (chunk.ranges, chunk.posts, chunk.manifest)):
+        for name, table in zip(layout.TABLES, (chunk.ranges, chunk.posts, chunk.manifest)):
             spooled[name].append(cast(_SpooledTable, table))
     for name, tables in spooled.items():
         lines = (line for table in tables for line in table.lines())
-        if name == generations.RANGES:
-            generations.write_table(temp, name, json.loads("{" + ",".join(lines) + "}"))
+        if name == layout.RANGES:
+            path_tables.write_table(temp, name, json.loads("{" + ",".join(lines) + "}"))
         else:
-            generations.write_json_lines(temp / name, lines)
+            fileio.write_json_lines(temp / name, lines)
     for table in (table for tables in spooled.values() for table in tables):
         table.path.unlink()
-    return sum(len(table) for table in spooled[generations.RANGES])
+    return sum(len(table) for table in spooled[layout.RANGES])
 
 
 def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, results: list[_Chunk],
@@ -644,7 +647,7 @@ def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, res
         skipped.extend(chunk.skipped)
         degraded.extend(chunk.degraded)
         drafts += chunk.drafts
-    dictionary = lexicon.Lexicon(temp / generations.LEXICON).fingerprint
+    dictionary = lexicon.Lexicon(temp / layout.LEXICON).fingerprint
     now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
     meta = {
         "format": INDEX_FORMAT,
@@ -655,20 +658,20 @@ def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, res
         "updated": now,
         "posts": posts,
         # Whoosh's table of field length by length byte (BM25F reads it): a query then needs no Whoosh module.
-        generations.LENGTH_DECODING: _length_decoding(),
+        layout.LENGTH_DECODING: _length_decoding(),
     }
     if build_segments is not None:
         meta[BUILD_SEGMENTS] = build_segments
     for name, value in json_files.items():
-        generations.write_table(temp, name, value)
+        path_tables.write_table(temp, name, value)
     _write_documents(temp, added)
-    generations.write_json(temp / generations.SYNONYMS, read_synonyms(config.synonyms))
-    if not (temp / generations.FOLD).exists():  # an update keeps the table of the build (linked)
-        generations.write_json(temp / generations.FOLD, folding.fold_table_record())
-    if not (temp / generations.EMISSIONS).exists():  # (linked too)
-        generations.write_bytes(temp / generations.EMISSIONS, lexicon.emissions_copy())
+    fileio.write_json(temp / layout.SYNONYMS, read_synonyms(config.synonyms))
+    if not (temp / layout.FOLD).exists():  # an update keeps the table of the build (linked)
+        fileio.write_json(temp / layout.FOLD, folding.fold_table_record())
+    if not (temp / layout.EMISSIONS).exists():  # (linked too)
+        fileio.write_bytes(temp / layout.EMISSIONS, lexicon.emissions_copy())
     meta["files"] = generations.file_sizes(temp)
-    generations.write_json(temp / generations.META, meta)
+    fileio.write_json(temp / layout.META, meta)
     generations.commit_generation(index_dir, temp, final)
     counts = counts or {"added": posts}
     return BuildReport(index_dir=index_dir, rebuilt=rebuilt, indexed=posts, drafts=drafts,
@@ -679,9 +682,9 @@ def _finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, res
 def _write_documents(gen: Path, added: dict[str, list[Any]] | None = None) -> None:
     """DOCUMENTS for the Whoosh index committed in `gen`, once its tables and changes are written; from the
     previous commit's (linked in `gen`) and the posts an update `added`, where that holds
-    (generations.write_documents)."""
+    (path_tables.write_documents)."""
     with _index_segments(gen) as found:
-        generations.write_documents(gen, found, added)
+        path_tables.write_documents(gen, found, added)
 
 
 @contextlib.contextmanager
@@ -723,11 +726,11 @@ def update_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: b
         rebuild_reason = None
         try:
             gen = generations.current_generation(index_dir)
-            meta = generations.read_json(gen / generations.META)
+            meta = fileio.read_json(gen / layout.META)
             check_compatible(meta)
             generations.check_files(gen, meta)
-            changes = generations.read_changes(gen)
-            manifest = generations.read_table(gen, generations.MANIFEST, changes)
+            changes = path_tables.read_changes(gen)
+            manifest = path_tables.read_table(gen, layout.MANIFEST, changes)
             rebuild_reason = _rebuild_reason(meta, corpus, include_drafts, config) or None
         except IndexNotFound:
             rebuild_reason = ""
@@ -742,7 +745,7 @@ def update_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: b
 
 
 def _read_optional(path: Path) -> Any:
-    return generations.read_json(path) if path.exists() else []
+    return fileio.read_json(path) if path.exists() else []
 
 
 def _rebuild_reason(meta: dict[str, Any], corpus: Path, include_drafts: bool, config: Config) -> str:
@@ -881,7 +884,7 @@ def _store_files_to_move(gen: Path, changes: dict[str, dict[str, Any]], leaving:
                          ) -> tuple[TextStore, list[str], set[str]]:
     """(the generation's text store; the posts an update moves to its own store file, see STORE_MERGE_AT; the
     store files the next generation does without: no live post left, or all moved)."""
-    columns, range_changes = generations.read_ranges(gen, changes)
+    columns, range_changes = text_ranges.read_ranges(gen, changes)
     store = TextStore.from_columns(gen, columns, range_changes)
     live: dict[str, tuple[list[str], int]] = {}  # file → (its posts still live after this update, their bytes)
     for name, (keys, size) in store.live_files().items():
@@ -934,23 +937,23 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
     current = set(names)
     gone = [rel for rel in manifest if rel not in current]
     # Synonyms are applied at query time: a changed file needs a new generation, not new segments.
-    synonyms_changed = (read_synonyms(config.synonyms) != _read_optional(gen / generations.SYNONYMS)
+    synonyms_changed = (read_synonyms(config.synonyms) != _read_optional(gen / layout.SYNONYMS)
                         or meta["settings"].get("synonyms") != (str(config.synonyms) if config.synonyms else None))
     if not to_read and not gone and not synonyms_changed:
         if refreshed:
-            changes.setdefault(generations.MANIFEST, {}).update(refreshed)
-            generations.write_json(gen / generations.CHANGES, changes)
+            changes.setdefault(layout.MANIFEST, {}).update(refreshed)
+            fileio.write_json(gen / layout.CHANGES, changes)
         return BuildReport(index_dir=index_dir, rebuilt=False, indexed=meta["posts"], unchanged=unchanged,
                            skipped=tuple(sorted(walk_skipped)), seconds=time.monotonic() - started)
     generations.adopt_fold_table(gen)
     temp, final = generations.new_generation_dir(index_dir)
     old_store, to_move, dead_files = _store_files_to_move(gen, changes, set(gone) | set(changed_paths))
-    # The tables are linked as they are: this update's changes go to CHANGES (generations.read_table).
+    # The tables are linked as they are: this update's changes go to CHANGES (path_tables.read_table).
     for child in gen.iterdir():
-        if (child.is_file() and child.name not in (generations.META, generations.CHANGES, generations.SYNONYMS)
+        if (child.is_file() and child.name not in (layout.META, layout.CHANGES, layout.SYNONYMS)
                 and child.name.removesuffix(GRAMS_SUFFIX) not in dead_files):
             os.link(child, temp / child.name)
-    new_changes = {name: dict(changes.get(name, {})) for name in generations.TABLES}
+    new_changes = {name: dict(changes.get(name, {})) for name in layout.TABLES}
     ix = whoosh_index.open_dir(str(temp), indexname=WHOOSH_INDEX_NAME)
     deleting = _live_documents(gone + changed_paths, temp)
     writer, merge_policy = _update_writer(ix, meta.get(BUILD_SEGMENTS), deleting)
@@ -958,8 +961,8 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
     for rel in gone + changed_paths:
         for table in new_changes.values():
             table[rel] = None
-    lex = lexicon.Lexicon(temp / generations.LEXICON)
-    lexicon.offer_emissions(temp / generations.EMISSIONS)  # jieba's HMM without importing its table (13 ms)
+    lex = lexicon.Lexicon(temp / layout.LEXICON)
+    lexicon.offer_emissions(temp / layout.EMISSIONS)  # jieba's HMM without importing its table (13 ms)
     done = 0
 
     def tick() -> None:
@@ -976,21 +979,21 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
     added_hashes = {chunk.manifest[rel][2] for rel in chunk.ranges if rel not in changed_paths}
     # A deleted post whose content reappears under a new path was renamed (counted once, not as add + delete).
     renamed = sum(1 for rel in gone if manifest[rel][2] in added_hashes)
-    new_changes[generations.RANGES].update(chunk.moved)
-    new_changes[generations.RANGES].update(chunk.ranges)
-    new_changes[generations.POSTS].update(chunk.posts)
-    new_changes[generations.MANIFEST].update(refreshed)
-    new_changes[generations.MANIFEST].update(chunk.manifest)
+    new_changes[layout.RANGES].update(chunk.moved)
+    new_changes[layout.RANGES].update(chunk.ranges)
+    new_changes[layout.POSTS].update(chunk.posts)
+    new_changes[layout.MANIFEST].update(refreshed)
+    new_changes[layout.MANIFEST].update(chunk.manifest)
     posts = meta["posts"] - removed_posts + len(chunk.ranges)
     added = len([r for r in chunk.ranges if r not in changed_paths])
     counts = {"added": added - renamed, "changed": len([r for r in changed_paths if r in chunk.ranges]),
               "deleted": len(gone) - renamed, "renamed": renamed, "unchanged": unchanged}
     json_files: dict[str, Any]
-    if len(new_changes[generations.MANIFEST]) > max(generations.COMPACT_MIN, posts * generations.COMPACT_SHARE):
+    if len(new_changes[layout.MANIFEST]) > max(layout.COMPACT_MIN, posts * layout.COMPACT_SHARE):
         # write_json replaces the links to `gen`'s tables; it never writes through them.
-        json_files = {name: generations.read_table(gen, name, new_changes) for name in generations.TABLES}
+        json_files = {name: path_tables.read_table(gen, name, new_changes) for name in layout.TABLES}
     else:
-        json_files = {generations.CHANGES: new_changes}
+        json_files = {layout.CHANGES: new_changes}
     return _finish_generation(index_dir, root, temp, final, [chunk], walk_skipped, include_drafts, config,
                               rebuilt=False, started=started, reason="", json_files=json_files, posts=posts,
                               built=meta["built"], counts=counts, added=None if chunk.moved else dict(chunk.ranges),

@@ -25,14 +25,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Collection, Iterator, NamedTuple
 
-from . import generations, query as querylang, segments, snippets
+from . import query as querylang, segments, snippets
+from .store import fileio, generations, layout, path_tables, text_ranges
 from .text import folding, segmentation
 from .text.pinyin import pinyin_postings, pinyin_query, pinyin_splits, pinyin_syllables
 from .errors import IndexCorrupt, SearchError
 from .fieldnames import PINYIN_FIELD, SEARCH_FIELDS, word_field
-from .generations import WHOOSH_INDEX_NAME, check_compatible
+from .store.generations import check_compatible
+from .store.layout import WHOOSH_INDEX_NAME
 from .text.lexicon import Lexicon, offer_emissions
-from .verbatim import TextStore
+from .store.verbatim import TextStore
 
 # The field of a query term standing for a pinyin reading of several Latin terms (never typed by users).
 PINYIN_TERM = "pinyin"
@@ -115,7 +117,7 @@ PATHS_LOOKED_UP = 256
 def _length_of_byte(decoding: list[int] | None) -> list[int]:
     """Field length by Whoosh's length byte, as its doc_field_length gives it; 1 for none (BM25 needs a length).
 
-    `decoding` is Whoosh's table as the index stores it (generations.LENGTH_DECODING); an index from before it
+    `decoding` is Whoosh's table as the index stores it (layout.LENGTH_DECODING); an index from before it
     was stored takes it from Whoosh."""
     if decoding is None:
         from whoosh.util.numeric import byte_to_length
@@ -375,14 +377,14 @@ class Index:
         # metadata and Whoosh's files are read lazily, long after later commits may have replaced it.
         self.generation, self._pin = generations.open_generation(index_dir)
         try:
-            self.meta = generations.read_json(self.generation / generations.META)
+            self.meta = fileio.read_json(self.generation / layout.META)
             check_compatible(self.meta)
             generations.check_files(self.generation, self.meta)
             generations.adopt_fold_table(self.generation)
             # Read once: the posts' table (read later, for filters and facets) takes its changes from here too.
-            self._changes = generations.read_changes(self.generation)
-            self._lexicon = Lexicon(self.generation / generations.LEXICON)
-            offer_emissions(self.generation / generations.EMISSIONS)
+            self._changes = path_tables.read_changes(self.generation)
+            self._lexicon = Lexicon(self.generation / layout.LEXICON)
+            offer_emissions(self.generation / layout.EMISSIONS)
             self._whoosh_reader: Any = None
             try:
                 # Read without importing Whoosh (segments.py); what only Whoosh reads, through Whoosh's reader.
@@ -411,14 +413,14 @@ class Index:
             self._unpin()
             raise
 
-    def _document_ranges(self) -> generations.RangeColumns:
+    def _document_ranges(self) -> text_ranges.RangeColumns:
         """The live posts' text ranges by document number: as written at commit, or (indexes before format 5)
         worked out from the paths Whoosh stores."""
-        found = generations.read_documents(self.generation, self._segments)
+        found = text_ranges.read_documents(self.generation, self._segments)
         if found is not None:
             return found
-        columns, changes = generations.read_ranges(self.generation, self._changes)
-        return generations.document_ranges(self._segments, columns, changes)
+        columns, changes = text_ranges.read_ranges(self.generation, self._changes)
+        return text_ranges.document_ranges(self._segments, columns, changes)
 
     def _unpin(self) -> None:
         # Forgotten before it is closed: closing the number twice would close whatever file reused it.
@@ -543,7 +545,7 @@ class Index:
     def _length_of_byte(self) -> list[int]:
         """A post's length in words of a field, as Whoosh stores it for scoring (one byte: long fields are
         approximate), by that byte: `_length_of_byte[_length_bytes(field)[docnum]]`."""
-        return _length_of_byte(self.meta.get(generations.LENGTH_DECODING))
+        return _length_of_byte(self.meta.get(layout.LENGTH_DECODING))
 
     def _length_bytes(self, field: str) -> bytes:
         """Every post's length byte in `field`, by document number (0: none stored).
@@ -640,8 +642,8 @@ class Index:
     @functools.cached_property
     def _synonyms(self) -> dict[str, list[str]]:
         """Folded word → the other words of its synonym groups (from the configuration the index was built with)."""
-        path = self.generation / generations.SYNONYMS
-        groups = generations.read_json(path) if path.exists() else []
+        path = self.generation / layout.SYNONYMS
+        groups = fileio.read_json(path) if path.exists() else []
         expansions: dict[str, list[str]] = {}
         for group in groups:
             for word in group:
@@ -727,7 +729,7 @@ class Index:
     @functools.cached_property
     def _posts(self) -> dict[str, dict[str, Any]]:
         """Path → metadata of every live post (read only when filters, facets, stats or show need it)."""
-        return generations.read_table(self.generation, generations.POSTS, self._changes)
+        return path_tables.read_table(self.generation, layout.POSTS, self._changes)
 
     def _filter(self, categories: tuple[str, ...], authors: tuple[str, ...], tags: tuple[str, ...],
                 since: str | None, until: str | None) -> set[int] | None:

@@ -26,7 +26,7 @@ import pytest
 from click.testing import CliRunner
 
 import search
-from search import generations
+from search.store import generations, layout
 from search.cli import main
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux (/proc, flock, fork)")
@@ -290,7 +290,7 @@ def test_kill_writer_at_every_file_operation(kind, pristine, states, tmp_path):
 
 # -- 2. two writers ---------------------------------------------------------------------------------------------
 
-LOCK_HOLDER = ("import sys, time; from pathlib import Path; from search import generations\n"
+LOCK_HOLDER = ("import sys, time; from pathlib import Path; from search.store import generations\n"
                "with generations.write_lock(Path(sys.argv[1]), 0):\n"
                "    print('locked', flush=True); time.sleep(300)")
 
@@ -434,7 +434,7 @@ def test_pinned_generation_survives_writers(pristine, tmp_path):
         for posts in (NEW, OLD, NEW):
             write_corpus(corpus, posts)
             search.update_index(corpus, index_dir, workers=1)
-        assert (gen / generations.POSTS).is_file()
+        assert (gen / layout.POSTS).is_file()
     finally:
         os.close(pin)
     search.update_index(corpus, index_dir, workers=1)  # nothing changed: cleans up only
@@ -462,11 +462,11 @@ def _current_names_removed_generation(index_dir: Path) -> None:
 
 
 def _lexicon_missing(index_dir: Path) -> None:
-    (_live(index_dir) / generations.LEXICON).unlink()
+    (_live(index_dir) / layout.LEXICON).unlink()
 
 
 def _ranges_truncated(index_dir: Path) -> None:
-    path = _live(index_dir) / generations.RANGES_BINARY
+    path = _live(index_dir) / layout.RANGES_BINARY
     path.write_bytes(path.read_bytes()[:20])
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 import search
-from search import generations, indexing, readahead
+from search import indexing, readahead
+from search.store import fileio, generations, layout, path_tables, text_ranges
 from search.text import folding
 
 from conftest import POSTS, UNDECODABLE, VISIBLE
@@ -106,7 +107,7 @@ def test_write_lock_held_names_holder(tmp_path, corpus_dir):
             search.build_index(corpus_dir, index_dir, workers=1, wait=0.2)
         with pytest.raises(search.IndexLocked):
             search.update_index(corpus_dir, index_dir, workers=1, wait=0)
-    assert not (index_dir / generations.CURRENT).exists()
+    assert not (index_dir / layout.CURRENT).exists()
 
 
 def test_open_missing_index(tmp_path):
@@ -115,7 +116,7 @@ def test_open_missing_index(tmp_path):
 
 
 def _garbage_current(index_dir: Path) -> None:
-    (index_dir / generations.CURRENT).write_text("\x00garbage\x7f", encoding="utf-8")
+    (index_dir / layout.CURRENT).write_text("\x00garbage\x7f", encoding="utf-8")
 
 
 def _garbage_toc(index_dir: Path) -> None:
@@ -146,19 +147,19 @@ def _truncate_text_store(index_dir: Path) -> None:
 
 
 def _garbage_meta(index_dir: Path) -> None:
-    (live_generation(index_dir) / generations.META).write_text("{", encoding="utf-8")
+    (live_generation(index_dir) / layout.META).write_text("{", encoding="utf-8")
 
 
 def _garbage_fold_table(index_dir: Path) -> None:
     # Same size, so only reading it can tell.
-    path = live_generation(index_dir) / generations.FOLD
+    path = live_generation(index_dir) / layout.FOLD
     size = path.stat().st_size
     path.write_text('{"from":"臺","to":"台湾"}'.ljust(size - 6), encoding="utf-8")  # 3 characters of 3 bytes
     assert path.stat().st_size == size
 
 
 def _garbage_changes(index_dir: Path) -> None:
-    (live_generation(index_dir) / generations.CHANGES).write_text('{"ranges.json": [1]}', encoding="utf-8")
+    (live_generation(index_dir) / layout.CHANGES).write_text('{"ranges.json": [1]}', encoding="utf-8")
 
 
 DAMAGE = [_garbage_current, _garbage_toc, _truncate_segment, _delete_segment, _truncate_text_store, _garbage_meta,
@@ -213,7 +214,7 @@ with search.open_index(sys.argv[1]) as ix:
                             env=env, cwd=REPO, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True", "False"]
-    record = generations.read_json(live_generation(index_dir) / generations.FOLD)
+    record = fileio.read_json(live_generation(index_dir) / layout.FOLD)
     assert dict(zip(record["from"], record["to"]))["臺"] == "台"
 
 
@@ -244,7 +245,7 @@ def test_update_of_an_index_whose_word_fields_kept_positions(fresh_corpus, tmp_p
 
 
 def _tables(gen: Path) -> dict[str, dict]:
-    return {name: generations.read_table(gen, name) for name in generations.TABLES}
+    return {name: path_tables.read_table(gen, name) for name in layout.TABLES}
 
 
 def test_update_writes_changes_not_whole_tables(fresh_corpus, tmp_path):
@@ -252,31 +253,31 @@ def test_update_writes_changes_not_whole_tables(fresh_corpus, tmp_path):
     search.build_index(fresh_corpus, index_dir, workers=1)
     built_gen = live_generation(index_dir)
     before = _tables(built_gen)
-    assert not (built_gen / generations.CHANGES).exists()
+    assert not (built_gen / layout.CHANGES).exists()
 
     (fresh_corpus / "blog" / "new.md").write_text("---\ntitle: 新文章\n---\n这里提到了鲲鹏。\n", encoding="utf-8")
     (fresh_corpus / "blog" / "twain.md").unlink()
     report = search.update_index(fresh_corpus, index_dir)
     assert (report.added, report.deleted, report.indexed) == (1, 1, len(VISIBLE))
     gen = live_generation(index_dir)
-    for name in generations.TABLES:  # the tables are the build's own files, linked
-        file = generations.table_file(gen, name)
-        assert file.stat().st_ino == generations.table_file(built_gen, name).stat().st_ino
-    changes = generations.read_json(gen / generations.CHANGES)
-    assert changes[generations.RANGES]["blog/twain.md"] is None
-    assert set(changes[generations.POSTS]) == {"blog/new.md", "blog/twain.md"}
+    for name in layout.TABLES:  # the tables are the build's own files, linked
+        file = path_tables.table_file(gen, name)
+        assert file.stat().st_ino == path_tables.table_file(built_gen, name).stat().st_ino
+    changes = fileio.read_json(gen / layout.CHANGES)
+    assert changes[layout.RANGES]["blog/twain.md"] is None
+    assert set(changes[layout.POSTS]) == {"blog/new.md", "blog/twain.md"}
     tables = _tables(gen)
-    assert set(tables[generations.RANGES]) == set(before[generations.RANGES]) - {"blog/twain.md"} | {"blog/new.md"}
-    assert tables[generations.POSTS]["blog/new.md"]["title"] == "新文章"
-    assert "blog/twain.md" not in tables[generations.MANIFEST]
+    assert set(tables[layout.RANGES]) == set(before[layout.RANGES]) - {"blog/twain.md"} | {"blog/new.md"}
+    assert tables[layout.POSTS]["blog/new.md"]["title"] == "新文章"
+    assert "blog/twain.md" not in tables[layout.MANIFEST]
 
     # A second update carries the first one's changes forward.
     (fresh_corpus / "blog" / "marx.md").write_text("---\ntitle: 伦敦的冬天\n---\n现在这里只讲凤凰。\n", encoding="utf-8")
     report = search.update_index(fresh_corpus, index_dir)
     assert (report.changed, report.indexed) == (1, len(VISIBLE))
     tables = _tables(live_generation(index_dir))
-    assert "blog/new.md" in tables[generations.RANGES] and "blog/twain.md" not in tables[generations.RANGES]
-    assert tables[generations.POSTS]["blog/marx.md"]["title"] == "伦敦的冬天"
+    assert "blog/new.md" in tables[layout.RANGES] and "blog/twain.md" not in tables[layout.RANGES]
+    assert tables[layout.POSTS]["blog/marx.md"]["title"] == "伦敦的冬天"
     with search.open_index(index_dir) as ix:
         assert ix.stats().posts == len(VISIBLE)
         assert {h.path for h in ix.search("鲲鹏", limit=None)} == {"blog/new.md"}
@@ -291,16 +292,16 @@ def test_update_compacts_changes_into_whole_tables(fresh_corpus, tmp_path, monke
     (fresh_corpus / "blog" / "new.md").write_text("---\ntitle: 新文章\n---\n这里提到了鲲鹏。\n", encoding="utf-8")
     search.update_index(fresh_corpus, index_dir)
     expected = _tables(live_generation(index_dir))
-    monkeypatch.setattr(generations, "COMPACT_MIN", 0)
+    monkeypatch.setattr(layout, "COMPACT_MIN", 0)
     (fresh_corpus / "blog" / "new2.md").write_text("---\ntitle: 又一篇\n---\n还有凤凰。\n", encoding="utf-8")
     search.update_index(fresh_corpus, index_dir)
     gen = live_generation(index_dir)
-    assert not (gen / generations.CHANGES).exists()
-    tables = {name: generations.read_table(gen, name) for name in generations.TABLES}
-    assert (gen / generations.RANGES_BINARY).exists() and not (gen / generations.RANGES).exists()  # binary
+    assert not (gen / layout.CHANGES).exists()
+    tables = {name: path_tables.read_table(gen, name) for name in layout.TABLES}
+    assert (gen / layout.RANGES_BINARY).exists() and not (gen / layout.RANGES).exists()  # binary
     new2 = {name: table.pop("blog/new2.md") for name, table in tables.items()}
     assert tables == expected
-    assert new2[generations.POSTS]["title"] == "又一篇"
+    assert new2[layout.POSTS]["title"] == "又一篇"
     assert found(index_dir, "凤凰") == {"blog/new2.md"}
 
 
@@ -316,7 +317,7 @@ def test_touched_post_recorded_in_changes(tmp_path):
     report = search.update_index(corpus, index_dir)
     assert (report.rebuilt, report.changed, report.unchanged) == (False, 0, 2)
     assert live_generation(index_dir) == gen  # a moved mtime is recorded in place, in the changes
-    assert generations.read_table(gen, generations.MANIFEST)["a.md"][1] == post.stat().st_mtime_ns
+    assert path_tables.read_table(gen, layout.MANIFEST)["a.md"][1] == post.stat().st_mtime_ns
     assert found(index_dir, "鲲鹏") == {"a.md"}
 
 
@@ -328,31 +329,31 @@ def test_index_of_an_older_format_is_read_and_updated(fresh_corpus, tmp_path, ol
     index_dir = tmp_path / "index"
     search.build_index(fresh_corpus, index_dir, workers=1)
     gen = live_generation(index_dir)
-    (gen / generations.DOCUMENTS).unlink()
+    (gen / layout.DOCUMENTS).unlink()
     if old_format < 4:
-        table = generations.read_table(gen, generations.RANGES)
-        generations.write_json(gen / generations.RANGES,
-                               generations.RangeColumns.of(table).to_json() if old_format == 3 else table)
-        (gen / generations.RANGES_BINARY).unlink()
-    meta = generations.read_json(gen / generations.META)
-    generations.write_json(gen / generations.META,
+        table = path_tables.read_table(gen, layout.RANGES)
+        fileio.write_json(gen / layout.RANGES,
+                               text_ranges.RangeColumns.of(table).to_json() if old_format == 3 else table)
+        (gen / layout.RANGES_BINARY).unlink()
+    meta = fileio.read_json(gen / layout.META)
+    fileio.write_json(gen / layout.META,
                            {**meta, "format": old_format, "files": generations.file_sizes(gen)})
     assert found(index_dir, "马克思") == {"blog/marx.md"}
     (fresh_corpus / "blog" / "new.md").write_text("---\ntitle: 新文章\n---\n这里提到了鲲鹏。\n", encoding="utf-8")
     report = search.update_index(fresh_corpus, index_dir)
     assert (report.rebuilt, report.added) == (False, 1)
     new_gen = live_generation(index_dir)
-    assert generations.read_json(new_gen / generations.META)["format"] == generations.INDEX_FORMAT
-    assert (new_gen / generations.DOCUMENTS).exists()
+    assert fileio.read_json(new_gen / layout.META)["format"] == layout.INDEX_FORMAT
+    assert (new_gen / layout.DOCUMENTS).exists()
     if old_format < 4:
-        assert ("columns" in generations.read_json(new_gen / generations.RANGES)) == (old_format == 3)  # linked
-        assert not (new_gen / generations.RANGES_BINARY).exists()
+        assert ("columns" in fileio.read_json(new_gen / layout.RANGES)) == (old_format == 3)  # linked
+        assert not (new_gen / layout.RANGES_BINARY).exists()
     assert found(index_dir, "鲲鹏") == {"blog/new.md"}
     assert found(index_dir, "马克思") == {"blog/marx.md"}
     assert found(index_dir, '"鲲鹏"') == {"blog/new.md"}  # quoted: the text store alone
 
 
-def _by_document(columns: generations.RangeColumns) -> dict[int, tuple[str, int, int]]:
+def _by_document(columns: text_ranges.RangeColumns) -> dict[int, tuple[str, int, int]]:
     """Document number → (store file, start, end) of DOCUMENTS columns, which must be in file and start order."""
     assert all((f, s) < (f2, s2) for f, s, f2, s2 in zip(columns.file, columns.start, columns.file[1:],
                                                          columns.start[1:]))
@@ -365,10 +366,10 @@ def _document_ranges_from_paths(gen: Path) -> tuple[dict, dict]:
     """(DOCUMENTS as written in `gen`, the same worked out from the paths Whoosh stores), by document number."""
     from search import segments
 
-    found = segments.read_segments(gen, generations.WHOOSH_INDEX_NAME)
+    found = segments.read_segments(gen, layout.WHOOSH_INDEX_NAME)
     try:
-        written = generations.read_documents(gen, found)
-        worked_out = generations.document_ranges(found, *generations.read_ranges(gen, generations.read_changes(gen)))
+        written = text_ranges.read_documents(gen, found)
+        worked_out = text_ranges.document_ranges(found, *text_ranges.read_ranges(gen, path_tables.read_changes(gen)))
     finally:
         for segment in found:
             segment.close()
@@ -429,7 +430,7 @@ def test_documents_table_of_an_update_follows_the_previous_one(fresh_corpus, tmp
     monkeypatch.setattr(indexing, "STORE_MERGE_AT", store_merge_at)
     monkeypatch.setattr(indexing, "STORE_MERGE_COUNT", 2)
     ways = []
-    derive, work_out = generations.updated_document_ranges, generations.document_ranges
+    derive, work_out = text_ranges.updated_document_ranges, text_ranges.document_ranges
 
     def derive_spy(*args):
         result = derive(*args)
@@ -440,8 +441,8 @@ def test_documents_table_of_an_update_follows_the_previous_one(fresh_corpus, tmp
         ways.append("from paths")
         return work_out(*args)
 
-    monkeypatch.setattr(generations, "updated_document_ranges", derive_spy)
-    monkeypatch.setattr(generations, "document_ranges", work_out_spy)
+    monkeypatch.setattr(text_ranges, "updated_document_ranges", derive_spy)
+    monkeypatch.setattr(text_ranges, "document_ranges", work_out_spy)
     index_dir = tmp_path / "index"
     search.build_index(fresh_corpus, index_dir, workers=1)
     taken: set[str] = set()
@@ -472,10 +473,10 @@ def test_documents_table_of_other_segments_is_damage(built, tmp_path):
     index_dir = tmp_path / "index"
     shutil.copytree(built[0], index_dir)
     gen = live_generation(index_dir)
-    written = generations.RangeColumns.from_documents_bytes((gen / generations.DOCUMENTS).read_bytes())[0]
-    generations.write_bytes(gen / generations.DOCUMENTS, written.documents_bytes("MAIN_other:3:0"))
-    meta = generations.read_json(gen / generations.META)
-    generations.write_json(gen / generations.META, {**meta, "files": generations.file_sizes(gen)})
+    written = text_ranges.RangeColumns.from_documents_bytes((gen / layout.DOCUMENTS).read_bytes())[0]
+    fileio.write_bytes(gen / layout.DOCUMENTS, written.documents_bytes("MAIN_other:3:0"))
+    meta = fileio.read_json(gen / layout.META)
+    fileio.write_json(gen / layout.META, {**meta, "files": generations.file_sizes(gen)})
     with pytest.raises(search.IndexCorrupt, match="does not match the index's segments"):
         search.open_index(index_dir)
 
@@ -501,7 +502,7 @@ def test_updates_merge_their_store_files_and_drop_dead_ones(tmp_path, monkeypatc
         update_stores = [name for name in stores if name.startswith(indexing.UPDATE_STORE_PREFIX)]
         assert len(update_stores) < 4 + 1, stores
         assert all((gen / (name + ".grams")).exists() for name in stores)
-        live_files = {entry[0] for entry in generations.read_table(gen, generations.RANGES).values()}
+        live_files = {entry[0] for entry in path_tables.read_table(gen, layout.RANGES).values()}
         assert set(stores) == live_files  # no store file without a live post
         for i in range(round_ + 1):
             assert found(index_dir, f'"第{i}号鹦鹉"') == {f"new{i}.md"}
@@ -555,7 +556,7 @@ def test_build_process_ends_with_its_segment(fresh_corpus, tmp_path, monkeypatch
     search.build_index(fresh_corpus, tmp_path / "many", workers=2)
     gen = live_generation(tmp_path / "many")
     posts_by_store: dict[str, int] = {}
-    for store, _start, _end in generations.read_table(gen, generations.RANGES, {}).values():
+    for store, _start, _end in path_tables.read_table(gen, layout.RANGES, {}).values():
         posts_by_store[store] = posts_by_store.get(store, 0) + 1
     # (a process started as the others claimed the last posts leaves no empty store file)
     assert {file.name for file in gen.glob("text-*.bin")} == set(posts_by_store)
@@ -574,11 +575,11 @@ def test_build_tables_written_from_spooled_rows(fresh_corpus, tmp_path, workers)
     report = search.build_index(fresh_corpus, tmp_path / "index", workers=workers)
     gen = live_generation(tmp_path / "index")
     assert not [child.name for child in gen.iterdir() if child.name.startswith("rows-")]
-    tables = {name: generations.read_table(gen, name, {}) for name in generations.TABLES}
-    assert set(tables[generations.RANGES]) == set(tables[generations.POSTS]) == set(VISIBLE)
-    assert len(tables[generations.RANGES]) == report.indexed
-    assert set(VISIBLE) <= set(tables[generations.MANIFEST])  # drafts have a manifest row, no post
-    for name in (generations.POSTS, generations.MANIFEST):  # one JSON object, as write_json writes it
+    tables = {name: path_tables.read_table(gen, name, {}) for name in layout.TABLES}
+    assert set(tables[layout.RANGES]) == set(tables[layout.POSTS]) == set(VISIBLE)
+    assert len(tables[layout.RANGES]) == report.indexed
+    assert set(VISIBLE) <= set(tables[layout.MANIFEST])  # drafts have a manifest row, no post
+    for name in (layout.POSTS, layout.MANIFEST):  # one JSON object, as write_json writes it
         text = (gen / name).read_text(encoding="utf-8")
         assert text == json.dumps(json.loads(text), ensure_ascii=False, separators=(",", ":"))
     with search.open_index(tmp_path / "index") as ix:
@@ -588,13 +589,13 @@ def test_build_tables_written_from_spooled_rows(fresh_corpus, tmp_path, workers)
 
 def test_write_json_lines_equals_write_json(tmp_path):
     value = {"a/内推.md": {"title": "内推\n", "tags": []}, 'b"c.md': [1, 2, "x"]}
-    generations.write_json(tmp_path / "whole.json", value)
+    fileio.write_json(tmp_path / "whole.json", value)
     members = (f"{json.dumps(k, ensure_ascii=False)}:{json.dumps(v, ensure_ascii=False, separators=(',', ':'))}"
                for k, v in value.items())
-    generations.write_json_lines(tmp_path / "lines.json", members)
+    fileio.write_json_lines(tmp_path / "lines.json", members)
     assert (tmp_path / "lines.json").read_bytes() == (tmp_path / "whole.json").read_bytes()
-    generations.write_json_lines(tmp_path / "empty.json", iter(()))
-    assert generations.read_json(tmp_path / "empty.json") == {}
+    fileio.write_json_lines(tmp_path / "empty.json", iter(()))
+    assert fileio.read_json(tmp_path / "empty.json") == {}
 
 
 def test_many_updates_merge_small_segments(tmp_path):
@@ -633,7 +634,7 @@ def test_updating_the_same_post_again_drops_the_previous_updates_segment_unread(
 
     monkeypatch.setattr(SegmentWriter, "add_reader", spy)
     from_paths: list[int] = []
-    work_out = generations.document_ranges
+    work_out = text_ranges.document_ranges
 
     def work_out_spy(*args):
         from_paths.append(1)
@@ -644,8 +645,8 @@ def test_updating_the_same_post_again_drops_the_previous_updates_segment_unread(
     for i in range(3):
         (corpus / f"p{i}.md").write_text(f"---\ntitle: 第{i}篇\n---\n固定的正文，鲲鹏{i}。\n", encoding="utf-8")
     search.build_index(corpus, index_dir, workers=1)
-    built = set(json.loads((live_generation(index_dir) / generations.META).read_text("utf-8"))[indexing.BUILD_SEGMENTS])
-    monkeypatch.setattr(generations, "document_ranges", work_out_spy)
+    built = set(json.loads((live_generation(index_dir) / layout.META).read_text("utf-8"))[indexing.BUILD_SEGMENTS])
+    monkeypatch.setattr(text_ranges, "document_ranges", work_out_spy)
     for round_ in range(8):
         (corpus / "p1.md").write_text(f"---\ntitle: 第{round_}次\n---\n改过的正文，凤凰{round_}号。\n", encoding="utf-8")
         search.update_index(corpus, index_dir)
@@ -704,15 +705,15 @@ def test_updates_never_merge_the_builds_segments(fresh_corpus, tmp_path, monkeyp
     from whoosh.writing import MERGE_SMALL
 
     def segment_ids() -> list[str]:
-        ix = whoosh_index.open_dir(str(live_generation(tmp_path / "index")), indexname=generations.WHOOSH_INDEX_NAME)
+        ix = whoosh_index.open_dir(str(live_generation(tmp_path / "index")), indexname=layout.WHOOSH_INDEX_NAME)
         return [segment.segment_id() for segment in ix._segments()]
 
     monkeypatch.setattr(indexing, "SEGMENT_POSTINGS", 1)  # a segment a post
     search.build_index(fresh_corpus, tmp_path / "index", workers=1)
-    meta = json.loads((live_generation(tmp_path / "index") / generations.META).read_text(encoding="utf-8"))
+    meta = json.loads((live_generation(tmp_path / "index") / layout.META).read_text(encoding="utf-8"))
     built = meta[indexing.BUILD_SEGMENTS]
     assert sorted(built) == sorted(segment_ids()) and len(built) > 5
-    ix = whoosh_index.open_dir(str(live_generation(tmp_path / "index")), indexname=generations.WHOOSH_INDEX_NAME)
+    ix = whoosh_index.open_dir(str(live_generation(tmp_path / "index")), indexname=layout.WHOOSH_INDEX_NAME)
     writer = ix.writer()
     indexing._merge_value_less_postings(writer)
     assert len(MERGE_SMALL(writer, ix._segments())) < len(built)  # (what MERGE_SMALL alone would do)
@@ -735,6 +736,7 @@ def test_update_analyses_a_large_posts_body_in_two_processes_as_the_build_does(f
     # An update cuts the second half of a large post's body in a forked process (PARALLEL_BODY_CHARS, lowered here so
     # that the test posts count as large): the post's Whoosh fields are the build's, and so are the answers.
     from search import schema
+    from search.text.lexicon import Lexicon
     from search.text.tokenizer import new_tokenizer
     from search.posts.corpus import find_posts
     from search.posts.post import read_post
@@ -756,7 +758,7 @@ def test_update_analyses_a_large_posts_body_in_two_processes_as_the_build_does(f
         body = "\n".join(lines[(i + k) % len(lines)] for k in range(40))
         (fresh_corpus / f"long{i}.md").write_text(f"---\ntitle: 长文{i}\ntags: [人脉]\n---\n{body}\n", encoding="utf-8")
     search.build_index(fresh_corpus, tmp_path / "index", workers=1)
-    lex = lexicon.Lexicon(live_generation(tmp_path / "index") / generations.LEXICON)
+    lex = Lexicon(live_generation(tmp_path / "index") / layout.LEXICON)
     tokenizer = new_tokenizer()
     files, _ = find_posts(fresh_corpus)
     for pinyin in (False, True):
@@ -930,21 +932,21 @@ def test_a_segment_dropped_in_the_middle_renumbers_the_documents_after_it(fresh_
     from search import segments
 
     ways: list[str] = []
-    derive = generations.updated_document_ranges
+    derive = text_ranges.updated_document_ranges
     def derive_spy(*args):
         result = derive(*args)
         ways.append("derived" if result is not None else "from paths")
         return result
 
-    monkeypatch.setattr(generations, "updated_document_ranges", derive_spy)
+    monkeypatch.setattr(text_ranges, "updated_document_ranges", derive_spy)
     monkeypatch.setattr(indexing, "SEGMENT_POSTINGS", 1)  # a segment a post
     search.build_index(fresh_corpus, tmp_path / "index", workers=1)
     gen = live_generation(tmp_path / "index")
-    before = [segment.name for segment in segments.read_segments(gen, generations.WHOOSH_INDEX_NAME)]
+    before = [segment.name for segment in segments.read_segments(gen, layout.WHOOSH_INDEX_NAME)]
     (fresh_corpus / "blog" / "marx.md").unlink()
     search.update_index(fresh_corpus, tmp_path / "index")
     gen = live_generation(tmp_path / "index")
-    after = [segment.name for segment in segments.read_segments(gen, generations.WHOOSH_INDEX_NAME)]
+    after = [segment.name for segment in segments.read_segments(gen, layout.WHOOSH_INDEX_NAME)]
     assert len(after) == len(before) - 1 and after == [name for name in before if name in after]
     assert before.index(next(name for name in before if name not in after)) < len(after)  # (not the last one)
     assert ways == ["derived"]
@@ -969,16 +971,16 @@ def test_packed_post_names_give_back_each_name():
 def test_ranges_table_round_trips_as_binary_columns(tmp_path):
     # Format 4 writes the ranges table as binary columns: names with any characters, in file then start order.
     table = {"博客/第一篇 (1).md": ["text-0.bin", 0, 10], "a.md": ["text-1.bin", 5, 9], "b.md": ["text-0.bin", 10, 30]}
-    generations.write_table(tmp_path, generations.RANGES, table)
-    assert generations.read_table(tmp_path, generations.RANGES, {}) == table
-    columns, _ = generations.read_ranges(tmp_path, {})
+    path_tables.write_table(tmp_path, layout.RANGES, table)
+    assert path_tables.read_table(tmp_path, layout.RANGES, {}) == table
+    columns, _ = text_ranges.read_ranges(tmp_path, {})
     assert (columns.files, columns.keys) == (["text-0.bin", "text-1.bin"], ["博客/第一篇 (1).md", "b.md", "a.md"])
     assert (columns.file, columns.start, columns.end) == ([0, 0, 1], [0, 10, 5], [10, 30, 9])
-    generations.write_table(tmp_path, generations.RANGES, {})
-    assert generations.read_table(tmp_path, generations.RANGES, {}) == {}
-    (tmp_path / generations.RANGES_BINARY).write_bytes(b"ZHSRNG01" + bytes(30))
+    path_tables.write_table(tmp_path, layout.RANGES, {})
+    assert path_tables.read_table(tmp_path, layout.RANGES, {}) == {}
+    (tmp_path / layout.RANGES_BINARY).write_bytes(b"ZHSRNG01" + bytes(30))
     with pytest.raises(search.IndexCorrupt, match="damaged"):
-        generations.read_ranges(tmp_path, {})
+        text_ranges.read_ranges(tmp_path, {})
 
 
 def test_build_frees_each_posts_parse_tree_before_the_next_post(fresh_corpus, tmp_path, monkeypatch):

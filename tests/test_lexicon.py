@@ -426,7 +426,7 @@ def test_default_dictionary_copy_ignored_when_stale_or_damaged(tmp_path):
 _EMISSIONS_SCRIPT = """
 import importlib.util, json, sys
 import search
-from search import generations
+from search.store import generations, layout
 ix = search.open_index(sys.argv[1])
 words = ix._words("他来到了网易杭研大厦")
 others = ["内推二维码的人脉背书", "小明硕士毕业于中国科学院计算所", "喵喵酱的ｉＰｈｏｎｅ壳", "𠀀𠀁吖嗷嗷"]
@@ -450,7 +450,7 @@ def test_hmm_emission_table_comes_from_the_index_copy(tmp_path, copy):
     # A query with words jieba's dictionary lacks runs its HMM: the emission table is read from the index's copy
     # (2-3 ms, not 12). The same table, the same words; a copy not made from the installed jieba is not used.
     import search
-    from search import generations
+    from search.store import generations, layout
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -458,12 +458,12 @@ def test_hmm_emission_table_comes_from_the_index_copy(tmp_path, copy):
     search.build_index(corpus, tmp_path / "index", workers=1)
     gen = generations.current_generation(tmp_path / "index")
     if copy == "stale":  # as if jieba had been reinstalled since the build (another mtime)
-        data = (gen / generations.EMISSIONS).read_bytes()
+        data = (gen / layout.EMISSIONS).read_bytes()
         import marshal
 
         source, *table = marshal.loads(data[8:])
-        (gen / generations.EMISSIONS).unlink()
-        (gen / generations.EMISSIONS).write_bytes(data[:8] + marshal.dumps(([source[0], source[1] + 1, source[2]],
+        (gen / layout.EMISSIONS).unlink()
+        (gen / layout.EMISSIONS).write_bytes(data[:8] + marshal.dumps(([source[0], source[1] + 1, source[2]],
                                                                              *table)))
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     result = subprocess.run([sys.executable, "-c", _EMISSIONS_SCRIPT, str(tmp_path / "index")], capture_output=True,

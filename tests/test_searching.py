@@ -10,7 +10,7 @@ import pytest
 
 import search
 from search import schema
-from search.text import folding, segmentation
+from search.text import folding
 from search.schema import SEARCH_FIELDS
 
 from conftest import POSTS, VISIBLE

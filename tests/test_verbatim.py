@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 import search
-from search import generations, verbatim
-from search.verbatim import FIELD_ORDER, GRAMS_SUFFIX, TextStore, TextStoreWriter
+from search.store import fileio, generations, layout, path_tables, text_ranges, verbatim
+from search.store import grams as grams_module
+from search.store.grams import GRAMS_SUFFIX
+from search.store.verbatim import FIELD_ORDER, TextStore, TextStoreWriter
 
 # Texts with what the prefilter must get right: CJK, Latin, digits, mixed, traditional forms, emoji (two UTF-16
 # units), kana, fullwidth leftovers, punctuation, one-character posts and empty fields.
@@ -82,11 +84,11 @@ def _check_equal(store: TextStore, live: dict[str, dict[str, str]], needles: lis
             assert full.find(needle, fields) == expected, (needle, fields)
 
 
-@pytest.mark.parametrize("block", [verbatim.BLOCK, 16, 8])
+@pytest.mark.parametrize("block", [grams_module.BLOCK, 16, 8])
 def test_prefiltered_find_equals_grep(tmp_path, monkeypatch, block):
     """Random substrings (one character, multi-byte, Latin, mixed, emoji), all fields or some: the sidecar's
     candidates, scanned, give exactly grep's answer. Small blocks: several blocks and a partial last one."""
-    monkeypatch.setattr(verbatim, "BLOCK", block)
+    monkeypatch.setattr(grams_module, "BLOCK", block)
     rng = random.Random(20251126 + block)
     posts = _posts(rng, 150)
     keys = [f"p{i}" for i in range(len(posts))]
@@ -98,7 +100,7 @@ def test_prefiltered_find_equals_grep(tmp_path, monkeypatch, block):
 
 def test_prefilter_skips_dead_posts_and_reads_several_files(tmp_path, monkeypatch):
     """After an update some posts of a file are no longer live (deleted, or replaced by a post in a newer file)."""
-    monkeypatch.setattr(verbatim, "BLOCK", 16)
+    monkeypatch.setattr(grams_module, "BLOCK", 16)
     rng = random.Random(7)
     old, new = _posts(rng, 60), _posts(rng, 20)
     old_keys = [f"p{i}" for i in range(len(old))]
@@ -139,9 +141,9 @@ def test_sidecar_of_one_bank_still_reads(tmp_path, monkeypatch):
     old, new = _posts(rng, 50), _posts(rng, 30)
     old_keys = [f"p{i}" for i in range(len(old))]
     with monkeypatch.context() as patch:
-        patch.setattr(verbatim, "BANKS", (18119,))
-        patch.setattr(verbatim, "_MAGIC", verbatim._MAGIC_V1)
-        patch.setattr(verbatim, "_HEADER", verbatim._HEADER_V1)
+        patch.setattr(grams_module, "BANKS", (18119,))
+        patch.setattr(grams_module, "_MAGIC", grams_module._MAGIC_V1)
+        patch.setattr(grams_module, "_HEADER", grams_module._HEADER_V1)
         ranges = _write(tmp_path / "text-0.bin", old, old_keys)
     new_keys = [f"n{i}" for i in range(len(new))]
     ranges.update(_write(tmp_path / "text-gen-000002.bin", new, new_keys))
@@ -151,19 +153,19 @@ def test_sidecar_of_one_bank_still_reads(tmp_path, monkeypatch):
     live = dict(zip(old_keys, old)) | dict(zip(new_keys, new))
     _check_equal(store, live, _needles(rng, old + new, 100))
     assert store._files["text-0.bin"].grams().banks == (18119,)
-    assert store._files["text-gen-000002.bin"].grams().banks == verbatim.BANKS
+    assert store._files["text-gen-000002.bin"].grams().banks == grams_module.BANKS
 
 
 def test_a_needle_is_a_candidate_only_where_each_bank_has_it(tmp_path):
     """Posts holding every pair and character of a needle in one bank, but not in the other, are not candidates:
     posts made of pairs that share the needle's buckets in the first bank alone."""
-    first, second = verbatim.BANKS
+    first, second = grams_module.BANKS
     needle = "内推"
-    target = verbatim._needle_buckets(needle, verbatim.BANKS)
+    target = grams_module._needle_buckets(needle, grams_module.BANKS)
     # Characters whose unigram codes share the needle's first-bank buckets, but not its second-bank ones.
     decoys = []
     for wanted in sorted(b for b in target if b < first):
-        code = next(c for c in range(verbatim._UNIGRAM | 0x4E00, verbatim._UNIGRAM | 0xD800)
+        code = next(c for c in range(grams_module._UNIGRAM | 0x4E00, grams_module._UNIGRAM | 0xD800)
                     if c % first == wanted and (c & 0xFFFF) not in map(ord, needle)
                     and first + c % second not in target)
         decoys.append(chr(code & 0xFFFF))
@@ -254,7 +256,7 @@ def test_index_has_a_sidecar_per_store_with_its_size_recorded(index_dir):
     gen = generations.current_generation(index_dir)
     stores = sorted(gen.glob("text-*.bin"))
     assert stores
-    files = generations.read_json(gen / generations.META)["files"]
+    files = fileio.read_json(gen / layout.META)["files"]
     for store in stores:
         assert store.name + GRAMS_SUFFIX in files
 
@@ -270,11 +272,11 @@ def test_truncated_sidecar_in_index_is_index_corrupt(copy_index):
 def test_index_without_sidecars_still_searched(copy_index):
     """An index written before sidecars (none on disk, none in its file sizes) answers by full scans."""
     gen = generations.current_generation(copy_index)
-    meta = generations.read_json(gen / generations.META)
+    meta = fileio.read_json(gen / layout.META)
     for sidecar in gen.glob("text-*.bin" + GRAMS_SUFFIX):
         sidecar.unlink()
         del meta["files"][sidecar.name]
-    generations.write_json(gen / generations.META, meta)
+    fileio.write_json(gen / layout.META, meta)
     with search.open_index(copy_index) as ix:
         assert {h.path for h in ix.search('"人脉背书"')} == {"zhihu/neitui.md"}
         assert {h.path for h in ix.search('"马克思"')} == {"blog/marx.md"}
@@ -292,7 +294,7 @@ def test_update_writes_a_sidecar_and_finds_exactly(fresh_corpus, tmp_path):
     gen = generations.current_generation(index_dir)
     update_store = gen / f"text-{gen.name}.bin"
     assert (gen / (update_store.name + GRAMS_SUFFIX)).exists()
-    ranges = {k: tuple(v) for k, v in generations.read_table(gen, generations.RANGES).items()}
+    ranges = {k: tuple(v) for k, v in path_tables.read_table(gen, layout.RANGES).items()}
     store = TextStore(gen, ranges)
     assert store.find("恩格斯") == {"blog/marx.md"}
     assert store.find("马克思") == set()
@@ -302,13 +304,13 @@ def test_update_writes_a_sidecar_and_finds_exactly(fresh_corpus, tmp_path):
     needles = _needles(rng, list(live.values()), 80)
     _check_equal(store, live, needles)
     # The store as an Index makes it: from the table's columns, with the update's changes applied.
-    columns, changes = generations.read_ranges(gen, generations.read_changes(gen))
-    assert changes and (gen / generations.RANGES_BINARY).exists()
+    columns, changes = text_ranges.read_ranges(gen, path_tables.read_changes(gen))
+    assert changes and (gen / layout.RANGES_BINARY).exists()
     from_columns = TextStore.from_columns(gen, columns, changes)
 
-    def layout(s: TextStore) -> dict:
+    def store_layout(s: TextStore) -> dict:
         return {name: (f.starts, f.ends, f.keys) for name, f in s._files.items() if f.keys}
 
-    assert layout(from_columns) == layout(store)
+    assert store_layout(from_columns) == store_layout(store)
     assert {key: from_columns.fields_of(key) for key in ranges} == live
     _check_equal(from_columns, live, needles)
