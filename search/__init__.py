@@ -25,46 +25,19 @@ from .errors import (
 )
 
 
-def _import_whoosh_compat() -> None:
-    """Import whoosh.compat without the urllib.request it imports for one function zhsearch never calls.
-
-    urllib.request brings http.client, email and ssl: 30 ms of every process that imports Whoosh (a build, an
-    update, a pinyin query; other queries read Whoosh's files without it, see segments.py). While whoosh.compat
-    loads, a stand-in module offers its urlretrieve, which imports the real one if ever called; the stand-in is
-    then removed, so any later `import urllib.request` gets the real module.
-    """
-    import sys
-    import types
-
-    if "whoosh.compat" in sys.modules or "urllib.request" in sys.modules:
-        return
-
-    def urlretrieve(*args: object, **kwargs: object) -> object:
-        import urllib.request
-
-        return urllib.request.urlretrieve(*args, **kwargs)  # type: ignore[arg-type]
-
-    stand_in = types.ModuleType("urllib.request")
-    stand_in.urlretrieve = urlretrieve  # type: ignore[attr-defined]
-    sys.modules["urllib.request"] = stand_in
-    try:
-        import whoosh.compat  # noqa: F401
-    finally:
-        if sys.modules.get("urllib.request") is stand_in:
-            del sys.modules["urllib.request"]
-
-
 # Each part is imported on first use: building needs BeautifulSoup, markdown-it and the whole jieba dictionary,
 # searching needs Whoosh's reader, and the command's `--help` needs neither (a cold process pays every import).
 _LAZY = {"Document": "searching", "Facets": "searching", "Hit": "searching", "Index": "searching",
          "IndexStats": "searching", "Results": "searching", "open_index": "searching",
-         "BuildReport": "indexing", "build_index": "indexing", "update_index": "indexing",
+         "BuildReport": "build.generation", "build_index": "build.building", "update_index": "build.updating",
          "Config": "config", "load_config": "config",
          "Post": "posts.post", "read_post": "posts.post"}
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time, __getattr__ imports each on first use
     from .config import Config as Config, load_config as load_config
-    from .indexing import BuildReport as BuildReport, build_index as build_index, update_index as update_index
+    from .build.building import build_index as build_index
+    from .build.generation import BuildReport as BuildReport
+    from .build.updating import update_index as update_index
     from .posts.post import Post as Post, read_post as read_post
     from .searching import (Document as Document, Facets as Facets, Hit as Hit, Index as Index,
                             IndexStats as IndexStats, Results as Results, open_index as open_index)

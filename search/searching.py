@@ -25,14 +25,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Collection, Iterator, NamedTuple
 
-from . import query as querylang, segments, snippets
+from . import query as querylang, snippets
+from .segments import access
+from .segments.reader import live_documents
 from .store import fileio, generations, layout, path_tables, text_ranges
 from .text import folding, segmentation
 from .text.pinyin import pinyin_postings, pinyin_query, pinyin_splits, pinyin_syllables
 from .errors import IndexCorrupt, SearchError
-from .fieldnames import PINYIN_FIELD, SEARCH_FIELDS, word_field
+from .segments.fieldnames import PINYIN_FIELD, SEARCH_FIELDS, word_field
 from .store.generations import check_compatible
-from .store.layout import WHOOSH_INDEX_NAME
 from .text.lexicon import Lexicon, offer_emissions
 from .store.verbatim import TextStore
 
@@ -112,18 +113,6 @@ SENTENCE_WEIGHT = 2.5
 # Ordering equal posts by path reads each one's path from Whoosh's column, up to this many posts; more, and every
 # path is read at once (Index._paths).
 PATHS_LOOKED_UP = 256
-
-
-def _length_of_byte(decoding: list[int] | None) -> list[int]:
-    """Field length by Whoosh's length byte, as its doc_field_length gives it; 1 for none (BM25 needs a length).
-
-    `decoding` is Whoosh's table as the index stores it (layout.LENGTH_DECODING); an index from before it
-    was stored takes it from Whoosh."""
-    if decoding is None:
-        from whoosh.util.numeric import byte_to_length
-
-        decoding = [byte_to_length(b) for b in range(256)]
-    return [1] + [length or 1 for length in decoding[1:256]]
 
 
 # The result types are named tuples and a plain class, not dataclasses: making a dataclass costs about 0.7 ms and
@@ -388,10 +377,7 @@ class Index:
             self._whoosh_reader: Any = None
             try:
                 # Read without importing Whoosh (segments.py); what only Whoosh reads, through Whoosh's reader.
-                try:
-                    self._segments: list[Any] = segments.read_segments(self.generation, WHOOSH_INDEX_NAME)
-                except segments.Unsupported:
-                    self._segments = segments.whoosh_segments(self._whoosh())
+                self._segments: list[Any] = access.read_segments(self.generation, self._whoosh)
             except Exception as e:  # damaged files raise many kinds, from struct, pickle, zlib or Whoosh
                 self._lexicon.close()
                 raise IndexCorrupt(f"the index at {index_dir} is damaged ({type(e).__name__}: {e}); "
@@ -433,10 +419,7 @@ class Index:
 
         A reader, not a searcher: importing whoosh.searching (with whoosh.query) takes 50 ms."""
         if self._whoosh_reader is None:
-            from whoosh import index as whoosh_index
-
-            whoosh = whoosh_index.open_dir(str(self.generation), indexname=WHOOSH_INDEX_NAME, readonly=True)
-            self._whoosh_reader = whoosh.reader()
+            self._whoosh_reader = access.open_whoosh_reader(self.generation)
         return self._whoosh_reader
 
     def close(self) -> None:
@@ -468,7 +451,7 @@ class Index:
     @functools.cached_property
     def _docnums(self) -> dict[str, int]:
         """Path → Whoosh document number of every live post."""
-        return segments.live_documents(self._segments)
+        return live_documents(self._segments)
 
     @functools.cached_property
     def _paths(self) -> dict[int, str]:
@@ -545,7 +528,7 @@ class Index:
     def _length_of_byte(self) -> list[int]:
         """A post's length in words of a field, as Whoosh stores it for scoring (one byte: long fields are
         approximate), by that byte: `_length_of_byte[_length_bytes(field)[docnum]]`."""
-        return _length_of_byte(self.meta.get(layout.LENGTH_DECODING))
+        return access.length_of_byte(self.meta.get(layout.LENGTH_DECODING))
 
     def _length_bytes(self, field: str) -> bytes:
         """Every post's length byte in `field`, by document number (0: none stored).
@@ -657,17 +640,10 @@ class Index:
 
     def _pinyin_docs(self, reading: str) -> set[int]:
         """Posts in which some run of Han characters reads `reading` (any way of splitting it into syllables)."""
-        from whoosh import query as wq
-
         splits = pinyin_splits(reading, pinyin_syllables())
         if not self._all or not splits:
             return set()
-        phrases = [wq.Phrase(PINYIN_FIELD, split) if len(split) > 1 else wq.Term(PINYIN_FIELD, split[0])
-                   for split in splits]
-        from whoosh.searching import Searcher
-
-        with Searcher(self._whoosh(), closereader=False) as searcher:
-            return set(searcher.docs_for_query(wq.Or(phrases)))
+        return access.phrase_documents(self._whoosh(), PINYIN_FIELD, splits)
 
     def _term_docs(self, term: querylang.Term) -> tuple[set[int], set[int], set[int], Coverage]:
         """(all matching docs, docs matching verbatim, docs matching literally rather than through pinyin, the

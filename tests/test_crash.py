@@ -598,9 +598,9 @@ def test_build_workers_finishing_apart(tmp_path, monkeypatch):
     # Forced order: worker 1 opens its segment writer, then worker 0 finishes, then worker 1 adds its posts.
     from whoosh.writing import SegmentWriter
 
-    from search import indexing
+    from search.build import generation, workers
 
-    real_finish, real_index_files = SegmentWriter._finish, indexing._index_files
+    real_finish, real_index_files = SegmentWriter._finish, generation.index_files
 
     def finish(self):
         folder = Path(self.storage.folder)
@@ -618,7 +618,7 @@ def test_build_workers_finishing_apart(tmp_path, monkeypatch):
         return real_index_files(files, root, gen_dir, store_name, *args, **kwargs)
 
     monkeypatch.setattr(SegmentWriter, "_finish", finish)
-    monkeypatch.setattr(indexing, "_index_files", index_files)
+    monkeypatch.setattr(workers, "index_files", index_files)
     corpus = write_corpus(tmp_path / "corpus", OLD)
     report = search.build_index(corpus, tmp_path / "index", workers=2)
     assert report.indexed == len(OLD)

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 import search
-from search import indexing, readahead
+from search.build import forking, readahead, updating, workers
+from search.segments import writing
 from search.store import fileio, generations, layout, path_tables, text_ranges
 from search.text import folding
 
@@ -221,7 +222,7 @@ with search.open_index(sys.argv[1]) as ix:
 def test_update_of_an_index_whose_word_fields_kept_positions(fresh_corpus, tmp_path, monkeypatch):
     # Indexes written before word fields dropped positions store Positions in their schema; an update writes with
     # that stored schema, so its new segments must encode positions too, and searching must read both.
-    from search import schema
+    from search.segments import schema
 
     make_schema = schema.make_schema
 
@@ -364,9 +365,9 @@ def _by_document(columns: text_ranges.RangeColumns) -> dict[int, tuple[str, int,
 
 def _document_ranges_from_paths(gen: Path) -> tuple[dict, dict]:
     """(DOCUMENTS as written in `gen`, the same worked out from the paths Whoosh stores), by document number."""
-    from search import segments
+    from search.segments import reader as segment_reader
 
-    found = segments.read_segments(gen, layout.WHOOSH_INDEX_NAME)
+    found = segment_reader.read_segments(gen, layout.WHOOSH_INDEX_NAME)
     try:
         written = text_ranges.read_documents(gen, found)
         worked_out = text_ranges.document_ranges(found, *text_ranges.read_ranges(gen, path_tables.read_changes(gen)))
@@ -403,7 +404,7 @@ def test_documents_table_follows_builds_and_updates(fresh_corpus, tmp_path):
 def test_documents_table_written_through_whoosh_for_segments_only_it_reads(fresh_corpus, tmp_path, monkeypatch):
     # An update of an index holding segments segments.py does not read (compound ones, from early versions) numbers
     # the posts through Whoosh's reader: the same table.
-    from search import segments
+    from search.segments import reader as segment_reader
 
     index_dir = tmp_path / "index"
     search.build_index(fresh_corpus, index_dir, workers=1)
@@ -411,10 +412,10 @@ def test_documents_table_written_through_whoosh_for_segments_only_it_reads(fresh
     (fresh_corpus / "blog" / "marx.md").write_text("---\ntitle: 改过\n---\n凤凰。\n", encoding="utf-8")
 
     def unsupported(*args, **kwargs):
-        raise segments.Unsupported("a compound segment")
+        raise segment_reader.Unsupported("a compound segment")
 
     with monkeypatch.context() as patch:
-        patch.setattr(segments, "read_segments", unsupported)
+        patch.setattr(segment_reader, "read_segments", unsupported)
         report = search.update_index(fresh_corpus, index_dir)  # the changed post's document deleted through Whoosh
     assert (report.added, report.changed) == (1, 1)
     written, worked_out = _document_ranges_from_paths(live_generation(index_dir))
@@ -423,12 +424,12 @@ def test_documents_table_written_through_whoosh_for_segments_only_it_reads(fresh
     assert found(index_dir, "凤凰") == {"blog/marx.md"} and found(index_dir, "马克思") == set()
 
 
-@pytest.mark.parametrize("store_merge_at", [3, indexing.STORE_MERGE_AT])
+@pytest.mark.parametrize("store_merge_at", [3, updating.STORE_MERGE_AT])
 def test_documents_table_of_an_update_follows_the_previous_one(fresh_corpus, tmp_path, monkeypatch, store_merge_at):
     # An update works the table out from the previous commit's and the posts it added, unless Whoosh merged
     # segments or the update moved posts to its store file: then from every path. The same table either way.
-    monkeypatch.setattr(indexing, "STORE_MERGE_AT", store_merge_at)
-    monkeypatch.setattr(indexing, "STORE_MERGE_COUNT", 2)
+    monkeypatch.setattr(updating, "STORE_MERGE_AT", store_merge_at)
+    monkeypatch.setattr(updating, "STORE_MERGE_COUNT", 2)
     ways = []
     derive, work_out = text_ranges.updated_document_ranges, text_ranges.document_ranges
 
@@ -484,10 +485,10 @@ def test_documents_table_of_other_segments_is_damage(built, tmp_path):
 def test_updates_merge_their_store_files_and_drop_dead_ones(tmp_path, monkeypatch):
     # Every update writes a store file; the smallest are merged once STORE_MERGE_AT hold live posts, and files
     # without a live post are left behind. Verbatim search (quoted: the text store alone) stays exact throughout.
-    from search import indexing
+    from search.build import updating
 
-    monkeypatch.setattr(indexing, "STORE_MERGE_AT", 4)
-    monkeypatch.setattr(indexing, "STORE_MERGE_COUNT", 3)
+    monkeypatch.setattr(updating, "STORE_MERGE_AT", 4)
+    monkeypatch.setattr(updating, "STORE_MERGE_COUNT", 3)
     corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
     (corpus / "base.md").write_text("---\ntitle: 底\n---\n一直都在的帖子。\n", encoding="utf-8")
@@ -499,7 +500,7 @@ def test_updates_merge_their_store_files_and_drop_dead_ones(tmp_path, monkeypatc
         search.update_index(corpus, index_dir)
         gen = live_generation(index_dir)
         stores = sorted(p.name for p in gen.glob("text-*.bin"))
-        update_stores = [name for name in stores if name.startswith(indexing.UPDATE_STORE_PREFIX)]
+        update_stores = [name for name in stores if name.startswith(updating.UPDATE_STORE_PREFIX)]
         assert len(update_stores) < 4 + 1, stores
         assert all((gen / (name + ".grams")).exists() for name in stores)
         live_files = {entry[0] for entry in path_tables.read_table(gen, layout.RANGES).values()}
@@ -520,10 +521,10 @@ def test_build_writes_a_segment_per_bounded_batch(fresh_corpus, tmp_path, monkey
     # HELD_POSTINGS_LIMIT of them in memory (the others go to run files, merged into the segment), and Whoosh's pool
     # (path and date postings) at most POOL_MB: the index answers exactly as one with a segment per process and
     # nothing written out before it.
-    from search import indexing, segment_writer
+    from search.segments import writer as segment_writer
 
     search.build_index(fresh_corpus, tmp_path / "one", workers=workers)
-    monkeypatch.setattr(indexing, bound, 0.0005 if bound == "POOL_MB" else 40)  # (0.0005 MB: a run every 3 postings)
+    monkeypatch.setattr(writing, bound, 0.0005 if bound == "POOL_MB" else 40)  # (0.0005 MB: a run every 3 postings)
     from whoosh.writing import PostingPool
 
     runs: list[str] = []  # written out before the segment: by our segment writer, or by Whoosh's pool
@@ -552,7 +553,7 @@ def test_build_process_ends_with_its_segment(fresh_corpus, tmp_path, monkeypatch
     # left (the memory a long-lived process keeps grows with the posts it has analysed): every store file holds the
     # posts of one segment, and the index answers as one built by two processes.
     search.build_index(fresh_corpus, tmp_path / "two", workers=2)
-    monkeypatch.setattr(indexing, "SEGMENT_POSTINGS", 40)  # (forked processes see it)
+    monkeypatch.setattr(writing, "SEGMENT_POSTINGS", 40)  # (forked processes see it)
     search.build_index(fresh_corpus, tmp_path / "many", workers=2)
     gen = live_generation(tmp_path / "many")
     posts_by_store: dict[str, int] = {}
@@ -645,7 +646,7 @@ def test_updating_the_same_post_again_drops_the_previous_updates_segment_unread(
     for i in range(3):
         (corpus / f"p{i}.md").write_text(f"---\ntitle: 第{i}篇\n---\n固定的正文，鲲鹏{i}。\n", encoding="utf-8")
     search.build_index(corpus, index_dir, workers=1)
-    built = set(json.loads((live_generation(index_dir) / layout.META).read_text("utf-8"))[indexing.BUILD_SEGMENTS])
+    built = set(json.loads((live_generation(index_dir) / layout.META).read_text("utf-8"))[layout.BUILD_SEGMENTS])
     monkeypatch.setattr(text_ranges, "document_ranges", work_out_spy)
     for round_ in range(8):
         (corpus / "p1.md").write_text(f"---\ntitle: 第{round_}次\n---\n改过的正文，凤凰{round_}号。\n", encoding="utf-8")
@@ -669,14 +670,14 @@ def test_update_writes_its_segment_with_the_builds_writer_unless_whoosh_merges(t
     # no segment at its commit, and by Whoosh's writer when it does (it reads the merged segments' postings back into
     # its pool). Either way the posts are found as a rebuild finds them.
     writers: list[str] = []
-    update_writer = indexing._update_writer
+    update_writer = writing.update_writer
 
     def spy(ix, build_segments, deleting):
         writer, policy = update_writer(ix, build_segments, deleting)
         writers.append(type(writer).__name__)
         return writer, policy
 
-    monkeypatch.setattr(indexing, "_update_writer", spy)
+    monkeypatch.setattr(writing, "update_writer", spy)
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for i in range(8):
@@ -708,14 +709,14 @@ def test_updates_never_merge_the_builds_segments(fresh_corpus, tmp_path, monkeyp
         ix = whoosh_index.open_dir(str(live_generation(tmp_path / "index")), indexname=layout.WHOOSH_INDEX_NAME)
         return [segment.segment_id() for segment in ix._segments()]
 
-    monkeypatch.setattr(indexing, "SEGMENT_POSTINGS", 1)  # a segment a post
+    monkeypatch.setattr(writing, "SEGMENT_POSTINGS", 1)  # a segment a post
     search.build_index(fresh_corpus, tmp_path / "index", workers=1)
     meta = json.loads((live_generation(tmp_path / "index") / layout.META).read_text(encoding="utf-8"))
-    built = meta[indexing.BUILD_SEGMENTS]
+    built = meta[layout.BUILD_SEGMENTS]
     assert sorted(built) == sorted(segment_ids()) and len(built) > 5
     ix = whoosh_index.open_dir(str(live_generation(tmp_path / "index")), indexname=layout.WHOOSH_INDEX_NAME)
     writer = ix.writer()
-    indexing._merge_value_less_postings(writer)
+    writing.merge_value_less_postings(writer)
     assert len(MERGE_SMALL(writer, ix._segments())) < len(built)  # (what MERGE_SMALL alone would do)
     writer.cancel()
     for round_ in range(8):
@@ -735,14 +736,14 @@ def test_updates_never_merge_the_builds_segments(fresh_corpus, tmp_path, monkeyp
 def test_update_analyses_a_large_posts_body_in_two_processes_as_the_build_does(fresh_corpus, tmp_path, monkeypatch):
     # An update cuts the second half of a large post's body in a forked process (PARALLEL_BODY_CHARS, lowered here so
     # that the test posts count as large): the post's Whoosh fields are the build's, and so are the answers.
-    from search import schema
+    from search.segments import schema
     from search.text.lexicon import Lexicon
     from search.text.tokenizer import new_tokenizer
     from search.posts.corpus import find_posts
     from search.posts.post import read_post
 
     forks: list[int] = []
-    forked = indexing._forked
+    forked = forking.forked
 
     @contextlib.contextmanager
     def counted(compute):
@@ -750,8 +751,8 @@ def test_update_analyses_a_large_posts_body_in_two_processes_as_the_build_does(f
         with forked(compute) as child:
             yield child
 
-    monkeypatch.setattr(indexing, "PARALLEL_BODY_CHARS", 40)
-    monkeypatch.setattr(indexing, "_forked", counted)
+    monkeypatch.setattr(updating, "PARALLEL_BODY_CHARS", 40)
+    monkeypatch.setattr(updating, "forked", counted)
     lines = ["中华人民共和国的人脉背书", "Python3.11和C++ 的内推", "研究生命起源，臺灣與台湾。", "", "- 列表：数据库 索引",
              "<b>加粗</b>的文字", "```\ncode_block = 1\n```", "人民共和国研究"]
     for i in range(3):
@@ -768,7 +769,7 @@ def test_update_analyses_a_large_posts_body_in_two_processes_as_the_build_does(f
             except search.PostError:  # (the corpus's undecodable post)
                 continue
             expected = schema.document_fields(post, tokenizer, pinyin)
-            got = indexing._update_fields(lex, pinyin)(post)
+            got = updating._update_fields(lex, pinyin)(post)
             assert got == expected, file.name
             assert [list(value) for value in got[0].values() if isinstance(value, dict)] == [
                 list(value) for value in expected[0].values() if isinstance(value, dict)]  # (keys in order too)
@@ -792,11 +793,11 @@ def test_forked_helper_falls_back_to_computing_here_when_the_child_fails():
             raise RuntimeError("the child fails")
         return {"here": [1, 2]}
 
-    with indexing._forked(compute) as child:
+    with forking.forked(compute) as child:
         assert child.result() == {"here": [1, 2]}
-    with indexing._forked(lambda: {"there": [os.getpid() != parent]}) as child:
+    with forking.forked(lambda: {"there": [os.getpid() != parent]}) as child:
         assert child.result() == {"there": [True]}
-    with pytest.raises(KeyError), indexing._forked(lambda: 1):  # left without asking: the child is reaped
+    with pytest.raises(KeyError), forking.forked(lambda: 1):  # left without asking: the child is reaped
         raise KeyError
 
 
@@ -929,7 +930,7 @@ def test_an_update_with_nothing_to_read_ends_its_reading_process(fresh_corpus, t
 def test_a_segment_dropped_in_the_middle_renumbers_the_documents_after_it(fresh_corpus, tmp_path, monkeypatch):
     # A build segment whose only post is deleted is dropped: the documents of the segments after it are numbered
     # anew, and the documents table, worked out from the previous one, follows.
-    from search import segments
+    from search.segments import reader as segment_reader
 
     ways: list[str] = []
     derive = text_ranges.updated_document_ranges
@@ -939,14 +940,14 @@ def test_a_segment_dropped_in_the_middle_renumbers_the_documents_after_it(fresh_
         return result
 
     monkeypatch.setattr(text_ranges, "updated_document_ranges", derive_spy)
-    monkeypatch.setattr(indexing, "SEGMENT_POSTINGS", 1)  # a segment a post
+    monkeypatch.setattr(writing, "SEGMENT_POSTINGS", 1)  # a segment a post
     search.build_index(fresh_corpus, tmp_path / "index", workers=1)
     gen = live_generation(tmp_path / "index")
-    before = [segment.name for segment in segments.read_segments(gen, layout.WHOOSH_INDEX_NAME)]
+    before = [segment.name for segment in segment_reader.read_segments(gen, layout.WHOOSH_INDEX_NAME)]
     (fresh_corpus / "blog" / "marx.md").unlink()
     search.update_index(fresh_corpus, tmp_path / "index")
     gen = live_generation(tmp_path / "index")
-    after = [segment.name for segment in segments.read_segments(gen, layout.WHOOSH_INDEX_NAME)]
+    after = [segment.name for segment in segment_reader.read_segments(gen, layout.WHOOSH_INDEX_NAME)]
     assert len(after) == len(before) - 1 and after == [name for name in before if name in after]
     assert before.index(next(name for name in before if name not in after)) < len(after)  # (not the last one)
     assert ways == ["derived"]
@@ -963,9 +964,9 @@ def test_packed_post_names_give_back_each_name():
     # A build hands its processes the posts' names packed as UTF-8: names past U+FFFF, and undecodable file names
     # (surrogate-escaped by os.scandir), come back as they were.
     names = ["a.md", "博客/第一篇 (1).md", "emoji/😀.md", "raw/\udcff\udcfe.md", ""]
-    packed = indexing._PackedNames(names)
+    packed = workers.PackedNames(names)
     assert len(packed) == len(names) and [packed[i] for i in range(len(names))] == names
-    assert len(indexing._PackedNames([])) == 0
+    assert len(workers.PackedNames([])) == 0
 
 
 def test_ranges_table_round_trips_as_binary_columns(tmp_path):

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 import search
-from search import schema
+from search.segments import schema
 from search.text import folding
-from search.schema import SEARCH_FIELDS
+from search.segments.fieldnames import SEARCH_FIELDS
 
 from conftest import POSTS, VISIBLE
 

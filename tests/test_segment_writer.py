@@ -9,10 +9,10 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
-from search import schema
+from search.segments import schema
 from search.posts.corpus import find_posts
 from search.posts.post import read_post
-from search.segment_writer import BuildSegmentWriter
+from search.segments.writer import BuildSegmentWriter
 
 from conftest import PROJECT_CORPUS
 
@@ -74,7 +74,7 @@ def test_build_segment_equals_whoosh_segment_on_long_posting_lists(tmp_path):
 def test_build_segment_writer_releases_postings_as_it_writes_them(tmp_path, monkeypatch):
     # The held postings (an array per term) are dropped term by term while the segment is written, so that the flush
     # does not hold them all beside Whoosh's growing term table (a build's peak memory).
-    import search.segment_writer as segment_writer
+    import search.segments.writer as segment_writer
 
     held_when_written: list[int] = []  # the body's terms still held each time entries go to the term table
     add_to_term_table = segment_writer._add_to_term_table
@@ -108,7 +108,7 @@ def test_build_segment_writer_spilling_to_runs_writes_the_same_segment(spill_at,
     # A writer past its bound on held postings writes them to run files and merges them into the segment: the
     # segment's files are the bytes Whoosh writes (terms in several runs and in memory, long and inlined lists, a
     # field only some runs hold), and no run file is left behind.
-    import search.segment_writer as segment_writer
+    import search.segments.writer as segment_writer
 
     monkeypatch.setattr(segment_writer, "_RUN_BLOCK_TERMS", 7)  # several blocks a run
     rng = random.Random(5)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 import search
-from search import segments
+from search.segments import reader as segment_reader
 from search.errors import IndexCorrupt
-from search.fieldnames import SEARCH_FIELDS, word_field
+from search.segments.fieldnames import SEARCH_FIELDS, word_field
 
 
 def _corpus(root, posts=300):
@@ -44,8 +44,8 @@ def updated_index(tmp_path_factory):
 def _compare_with_whoosh(ix) -> tuple[int, int]:
     """Check every segment of `ix` read by SegmentFiles against Whoosh's reader: (words checked, long lists)."""
     ours = ix._segments
-    assert all(type(segment) is segments.SegmentFiles for segment in ours)
-    theirs = segments.whoosh_segments(ix._whoosh())
+    assert all(type(segment) is segment_reader.SegmentFiles for segment in ours)
+    theirs = segment_reader.whoosh_segments(ix._whoosh())
     assert len(ours) == len(theirs)
     terms_checked = blocks = 0
     for fast, whoosh in zip(ours, theirs):
@@ -118,11 +118,11 @@ def test_whooshs_reader_answers_when_the_files_are_not_for_this_reader(updated_i
         expected = [[(h.path, h.score, h.snippet) for h in ix.search(q, limit=None, since="2021-02")] for q in queries]
 
     def unsupported(*args, **kwargs):
-        raise segments.Unsupported("a compound segment")
+        raise segment_reader.Unsupported("a compound segment")
 
-    monkeypatch.setattr(segments, "read_segments", unsupported)
+    monkeypatch.setattr(segment_reader, "read_segments", unsupported)
     with search.open_index(updated_index) as ix:
-        assert all(type(segment) is segments.WhooshSegment for segment in ix._segments)
+        assert all(type(segment) is segment_reader.WhooshSegment for segment in ix._segments)
         got = [[(h.path, h.score, h.snippet) for h in ix.search(q, limit=None, since="2021-02")] for q in queries]
     assert got == expected
     assert all(expected)

@@ -45,3 +45,6 @@ def is_generation_name(name: str) -> bool:
 
 
 GENERATION_GLOB = _PREFIX + "*"
+
+# In META: the ids of the build's Whoosh segments, which updates never merge (segments/writing.py, merge_policy).
+BUILD_SEGMENTS = "build_segments"

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Iterable, NamedTuple
 
 from ..errors import IndexCorrupt
-from ..segments import live_documents
+from ..segments.reader import live_documents
 from .fileio import read_binary, read_json
 from .layout import DOCUMENTS, RANGES, RANGES_BINARY
 

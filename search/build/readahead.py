@@ -22,10 +22,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Iterator
 
-from .errors import PostError
+from ..errors import PostError
 
 if TYPE_CHECKING:
-    from .posts.post import Post
+    from ..posts.post import Post
 
 _THIS_FILE = os.path.realpath(__file__)
 _HEADER = 8  # bytes of each name's or answer's length
@@ -46,7 +46,7 @@ def fingerprint(file: Path) -> list[Any]:
 
 def read_here(file: Path, root: Path) -> tuple[Post, list[Any]]:
     """A post and its fingerprint, read in this process (PostError or OSError when it can't be)."""
-    from .posts.post import read_post
+    from ..posts.post import read_post
 
     return read_post(file, root), fingerprint(file)
 
@@ -86,7 +86,7 @@ class ReadAhead:
         # This process's module path, and this module's file: a process that imports another copy of the package
         # (one in the working folder, say) reads nothing.
         path = [entry for entry in sys.path if isinstance(entry, str)]
-        code = (f"import sys; sys.path[:] = {path!r}; from search.readahead import serve; "
+        code = (f"import sys; sys.path[:] = {path!r}; from search.build.readahead import serve; "
                 f"serve({str(self._root)!r}, {_THIS_FILE!r})")
         return [sys.executable, "-c", code]
 
@@ -182,7 +182,7 @@ def reading_ahead(root: Path) -> Iterator[ReadAhead | None]:
 def serve(root: str, expected_file: str) -> None:
     """The reading process: set up the parsers, then read each post named on stdin and answer on stdout; nothing
     when this module is not the file the update runs (`expected_file`)."""
-    from .posts.post import prepare_parsers
+    from ..posts.post import prepare_parsers
 
     if _THIS_FILE != expected_file:
         return

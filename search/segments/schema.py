@@ -12,19 +12,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from . import _import_whoosh_compat
+from .loading import import_whoosh
 
-_import_whoosh_compat()  # before anything imports whoosh.compat
+import_whoosh()  # before anything imports whoosh.compat
 
 from whoosh import fields, formats
 from whoosh.analysis import SpaceSeparatedTokenizer
 
-from .text import folding, segmentation
-from .text.pinyin import PINYIN_FIELD_GAP, pinyin_postings
+from ..text import folding, segmentation
+from ..text.pinyin import PINYIN_FIELD_GAP, pinyin_postings
 from .fieldnames import PINYIN_FIELD as PINYIN_FIELD, SEARCH_FIELDS as SEARCH_FIELDS, word_field as word_field
 
 if TYPE_CHECKING:  # posts.py pulls in BeautifulSoup and markdown-it: not needed to search
-    from .posts.post import Post
+    from ..posts.post import Post
 
 
 class WordField(fields.FieldType):

@@ -34,9 +34,9 @@ from array import array
 from operator import itemgetter
 from typing import Any, Iterable, Iterator
 
-from . import _import_whoosh_compat
+from .loading import import_whoosh
 
-_import_whoosh_compat()  # before anything imports whoosh.compat
+import_whoosh()  # before anything imports whoosh.compat
 
 from whoosh import formats
 from whoosh.util.numeric import length_to_byte

@@ -1,6 +1,6 @@
 """The names of the indexed fields (without Whoosh: a query imports these, and schema.py builds on them)."""
 
-from .store.verbatim import FIELD_ORDER
+from ..store.verbatim import FIELD_ORDER
 
 # Searchable fields, by their name in the query language; verbatim.py stores them in this order too.
 SEARCH_FIELDS = FIELD_ORDER

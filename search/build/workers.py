@@ -1,0 +1,222 @@
+"""A build's worker processes: forked from the build, each writes its own segments and text store file.
+
+Parts: `run_workers` (processes started, fed and collected), `worker` (one process), `PackedNames` (the posts'
+names as the processes are handed them), `claimed` (each post to whichever process asks first), `fewer_collections`
+(Python's garbage collector tuned while posts are indexed), `exit_with_parent`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from ..config import Config
+from ..errors import IndexCorrupt
+from ..segments import schema
+from ..segments.writing import SegmentsInTurn, open_worker_index
+from ..store import layout
+from ..store.grams import GRAMS_SUFFIX
+from ..text import lexicon
+from ..text.tokenizer import new_tokenizer
+from .generation import Chunk, index_files
+
+def _exit_with_parent(parent: int) -> None:
+    """Make this worker die with the build that forked it.
+
+    A worker of a build killed with kill -9 would otherwise live on, and once its results fill the queue's
+    pipe it blocks forever writing to it, holding memory and the generation folder.
+    """
+    try:
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: watch the parent instead
+        import threading
+
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the death signal was armed
+        os._exit(1)
+
+
+def _worker(names: PackedNames, counter: Any, root: Path, gen_dir: Path, number: int, include_drafts: bool,
+            config: Config, tokenizer: Any, queue: Any, parent: int) -> None:
+    """One build process: the build's tokenizer (forked), its own Whoosh segments and text-store file."""
+    _exit_with_parent(parent)
+    try:
+        if number == 0:
+            lexicon.write_lexicon(tokenizer, gen_dir / layout.LEXICON)
+        ix = open_worker_index(gen_dir, number)
+        # The parent holds the index's lock; several segment writers share the directory (as Whoosh's own
+        # multiprocessing writer does), each segment under its own random name.
+        writer = SegmentsInTurn(ix, gen_dir)
+        # The process ends with its first segment (see run_workers), its last post having filled it.
+        posts = claimed(names, root, counter, more=lambda: not writer.closed)
+        store = gen_dir / f"text-{number}.bin"
+        with fewer_collections():
+            chunk = index_files(posts, root, gen_dir, store.name, include_drafts,
+                                 lambda post: schema.document_fields(post, tokenizer, config.pinyin), writer,
+                                 lambda: queue.put(("tick", None)), spooled=True)
+            chunk.segments = writer.close()
+        if not len(chunk.ranges):  # the other processes took the last posts: no store file
+            store.unlink()
+            store.with_name(store.name + GRAMS_SUFFIX).unlink(missing_ok=True)
+        queue.put(("done", chunk))
+    except BaseException as e:  # reported to the parent, which fails the build without touching the live index
+        queue.put(("error", f"{type(e).__name__}: {e}"))
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Python's cyclic garbage collector run less often while posts are indexed.
+
+    Parsing a post makes hundreds of thousands of objects (markdown-it tokens, BeautifulSoup trees), and the default
+    threshold (700 allocations) ran a collection every few hundred of them: half the blogs posts in one process,
+    three alternating runs, 7.55-7.67 s CPU as it is, 7.12-7.28 s with these thresholds (7.06-7.50 s with no
+    collections at all).
+
+    BeautifulSoup's trees are cycles: only the collector frees them. A large post's tree outlived the collections of
+    the youngest generation that ran while it was parsed, and waited in the next one, collected every 20 of them
+    (a million allocations): the trees of several large posts piled up, and the memory they took stayed with the
+    process, its arenas held by the longer-lived objects made meanwhile. So `index_files` collects the two young
+    generations after each post, when its tree has just become garbage: a process indexing 200 of the 400 largest
+    posts of a 20k-post corpus, 167 -> 130 MB RSS at the end (31 -> 4 MB of pymalloc pools free but held); 65 and
+    59 s, one run each beside another build.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+class PackedNames:
+    """A list of post names packed in one byte string: what a build's forked processes are handed.
+
+    Each process counts what the parent holds in its RSS. At the fork, a parent holding 20k Paths had 12.5 MB more
+    than one holding 1k; holding the names in a list, 8 MB more; packed in one str, 4 MB more (that str held 4 bytes
+    a character); packed as UTF-8, 1.4 MB more (`/tmp/parentrss.py`).
+    """
+
+    def __init__(self, names: list[str]) -> None:
+        from array import array
+
+        # UTF-8: a str takes 4 bytes a character once one name has a character past U+FFFF (the 20k corpus's
+        # names: 3.9 MB as a str, 1.1 MB as UTF-8).
+        encoded = [name.encode("utf-8", "surrogateescape") for name in names]
+        self._data = b"".join(encoded)
+        self._starts = array("q", [0])
+        for name in encoded:
+            self._starts.append(self._starts[-1] + len(name))
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    def __getitem__(self, i: int) -> str:
+        return self._data[self._starts[i]:self._starts[i + 1]].decode("utf-8", "surrogateescape")
+
+
+def claimed(names: PackedNames, root: Path, counter: Any | None,
+             more: Callable[[], bool] = lambda: True) -> Iterator[Path]:
+    """The posts `names` (relative to `root`) in order, each to whichever build process asks first, for as long as
+    `more()` holds.
+
+    Dealt out this way rather than split in advance, the processes end together: a post's cost is not its size
+    (HTML, code, English), and the first process also writes the lexicon (0.5 s). Split by size in advance, a
+    build of the blogs corpus took 17.9 s for 31.9 s of CPU on two cores.
+    """
+    if counter is None:  # one process: no other to share them with
+        for i in range(len(names)):
+            yield root.joinpath(*names[i].split("/"))
+        return
+    while more():
+        with counter.get_lock():
+            i = counter.value
+            counter.value = i + 1
+        if i >= len(names):
+            return
+        yield root.joinpath(*names[i].split("/"))
+
+
+# An update analyses a post whose body has this many characters in two processes, the second half in a
+# forked one: the largest post of the 20k corpus (184 KB) took 0.5 s to cut with its lexicon entries, most of an
+
+
+def worker_count(files: list[str], requested: int | None) -> int:
+    if requested:
+        return max(1, requested)
+    # Starting a worker costs a jieba dictionary load (~1 s): not worth it for a handful of posts.
+    return max(1, min(os.cpu_count() or 1, 1 + len(files) // 64))
+
+
+def run_workers(names: PackedNames, count: int, root: Path, temp: Path, include_drafts: bool,
+                 config: Config, tick: Callable[[], None]) -> list[Chunk]:
+    """Index the posts `names` in `count` processes at a time, each writing one segment and one store file, then
+    ending: while posts are left, a new process takes over from each that ends.
+
+    A process ends with its segment because the memory a long-lived one keeps grows with the posts it has analysed
+    (pymalloc's free but held pools, fragments between them), which is to say with the corpus: a 20k-post build's
+    processes, living through six segments each, reached 150-154 MB against 133 MB at 1k posts, stepping up at
+    segment closes; ending with their segment, 147-151 MB in two runs (bench/README). A new process is forked from
+    the parent, which keeps jieba's dictionary for it (about 50 MB more RSS summed over the processes, shared pages
+    counted twice).
+    """
+    import multiprocessing  # here: an update of a few posts runs in one process and spares the import (18 ms)
+
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    counter = context.Value("q", 0)  # the next of `names` to claim (forked: the list itself is shared)
+    parent = os.getpid()
+    # jieba's dictionary is loaded once, here, and the processes share it (forked, copy-on-write): loaded by each,
+    # it cost every one of them about a second of CPU. Frozen, it is left out of the processes' garbage collections,
+    # which would otherwise walk it and write to the pages it shares.
+    tokenizer = new_tokenizer(config.user_dict)
+    gc.freeze()
+    processes: list[Any] = []
+
+    def start() -> None:
+        process = context.Process(target=_worker, args=(names, counter, root, temp, len(processes), include_drafts,
+                                                        config, tokenizer, queue, parent), daemon=True)
+        processes.append(process)
+        process.start()
+
+    results: list[Chunk] = []
+    errors: list[str] = []
+    try:
+        for _ in range(count):
+            start()
+        while len(results) + len(errors) < len(processes):
+            try:
+                kind, value = queue.get(timeout=1.0)
+            except Exception:  # queue.Empty: check that the processes are still alive
+                if not any(p.is_alive() for p in processes) and queue.empty():
+                    errors.append("a build process died")
+                continue
+            if kind == "tick":
+                tick()
+            elif kind == "done":
+                results.append(value)
+                if counter.value < len(names) and not errors:
+                    start()
+            else:
+                errors.append(value)
+    finally:
+        gc.unfreeze()
+        for process in processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+    if errors:
+        raise IndexCorrupt("the build failed, the index is unchanged: " + "; ".join(errors[:3]))
+    return results
