@@ -1,10 +1,10 @@
 """Try query-time ranking settings on the relevance collections without rebuilding anything.
 
 relevance.py rebuilds zhsearch's indexes whenever the package's sources change, and runs every query; to
-compare settings that only act at query time (the constants at the top of search/searching.py), this script
+compare settings that only act at query time (the constants at the top of search/query/matching.py and ranking.py), this script
 builds each collection's zhsearch index once (cached under bench/data/<docs>/tune-index/, rebuilt with
 --rebuild), then for each setting patches the constants, runs a fixed-seed sample of the queries through
-`Index.search` and prints nDCG@10. The figures quoted in search/searching.py's comments came from it.
+`Index.search` and prints nDCG@10. The figures in docs/decisions.md came from it.
 
     python bench/tune_ranking.py --collections drcd,cmrc2018 --max-queries 600 \\
         --try '{}' --try '{"COVERAGE_POWER": 2.0}' --try '{"FIELD_BOOSTS": {"title": 1.0}}'
@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import relevance  # noqa: E402
 
 import search  # noqa: E402
-from search import searching  # noqa: E402
+from search.query import matching, ranking  # noqa: E402
 
 _index: search.Index | None = None
 
@@ -57,12 +57,17 @@ def tune_index(run: relevance.Run, rebuild: bool) -> tuple[Path, dict[str, str]]
     return index_dir, path_to_id
 
 
+def _owner(name: str) -> Any:
+    """The module that holds the query-time constant `name`."""
+    return matching if hasattr(matching, name) else ranking
+
+
 def apply(setting: dict[str, Any], defaults: dict[str, Any]) -> None:
     for name, default in defaults.items():
         value = setting.get(name, default)
         if name == "FIELD_BOOSTS":
             value = {**default, **value}
-        setattr(searching, name, value)
+        setattr(_owner(name), name, value)
 
 
 def evaluate(run: relevance.Run, index_dir: Path, path_to_id: dict[str, str], qids: list[str],
@@ -90,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     names = ["SOFT_MATCH_WORDS", "SOFT_MATCH_SHARE", "QUESTION_WORDS", "QUESTION_MIN_WORDS", "QUESTION_SHARE",
              "COVERAGE_POWER", "COVERAGE_IDF", "SCORE_SUBWORDS", "FIELD_BOOSTS", "BM25_B", "BM25_K1",
              "RERANK_DEPTH", "EARLY_WEIGHT", "EARLY_CHARS", "PHRASE_WEIGHT", "SENTENCE_WEIGHT"]
-    defaults = {name: getattr(searching, name) for name in names}
+    defaults = {name: getattr(_owner(name), name) for name in names}
     settings = args.settings or [{}]
     done: set[str] = set()
     for run in relevance.load_runs(args.collections.split(",")):

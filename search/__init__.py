@@ -27,8 +27,8 @@ from .errors import (
 
 # Each part is imported on first use: building needs BeautifulSoup, markdown-it and the whole jieba dictionary,
 # searching needs Whoosh's reader, and the command's `--help` needs neither (a cold process pays every import).
-_LAZY = {"Document": "searching", "Facets": "searching", "Hit": "searching", "Index": "searching",
-         "IndexStats": "searching", "Results": "searching", "open_index": "searching",
+_LAZY = {"Document": "query.results", "Facets": "query.results", "Hit": "query.results", "Index": "query.index",
+         "IndexStats": "query.results", "Results": "query.results", "open_index": "query.index",
          "BuildReport": "build.generation", "build_index": "build.building", "update_index": "build.updating",
          "Config": "config", "load_config": "config",
          "Post": "posts.post", "read_post": "posts.post"}
@@ -39,8 +39,9 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time, __getattr_
     from .build.generation import BuildReport as BuildReport
     from .build.updating import update_index as update_index
     from .posts.post import Post as Post, read_post as read_post
-    from .searching import (Document as Document, Facets as Facets, Hit as Hit, Index as Index,
-                            IndexStats as IndexStats, Results as Results, open_index as open_index)
+    from .query.index import Index as Index, open_index as open_index
+    from .query.results import (Document as Document, Facets as Facets, Hit as Hit, IndexStats as IndexStats,
+                                Results as Results)
 
 
 def __getattr__(name: str) -> object:

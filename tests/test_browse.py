@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import search
 from search.cli import main
 from search.errors import NotInIndex, QueryError
-from search.searching import Document
+from search.query.results import Document
 
 ZHIHU_DAILY = "[社交媒体, 知乎, 知乎日报]"
 

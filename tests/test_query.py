@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from search import QueryError, Results
-from search.query import And, DateRange, Not, Or, Term, parse, positive_terms
+from search.query.syntax import And, DateRange, Not, Or, Term, parse, positive_terms
 
 
 def test_parse_single_term():

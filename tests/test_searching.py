@@ -1,4 +1,4 @@
-"""searching.py (with verbatim.py and snippets.py): what a query finds, in what order, with what snippet."""
+"""search/query/ (with store/verbatim.py and query/snippets.py): what a query finds, in what order, with what snippet."""
 
 from __future__ import annotations
 
@@ -171,7 +171,7 @@ def test_rank_bm25f_is_whooshs(ix):
     from whoosh.scoring import BM25F
     from whoosh.searching import Searcher
 
-    from search.searching import BM25_B, BM25_K1, FIELD_BOOSTS, SEARCH_FIELDS
+    from search.query.ranking import BM25_B, BM25_K1, FIELD_BOOSTS, SEARCH_FIELDS
 
     for text in ("台湾", "马克思的台湾", "python的人脉背书"):
         words = ix._words(text)
@@ -236,7 +236,7 @@ def test_postings_leave_out_posts_deleted_by_updates(fresh_corpus, tmp_path):
                                   "cafe\u0301 内推\n第二行…内推", "没有命中的文本" * 40])
 def test_snippet_from_stored_folded_text_equals_folding_here(text):
     # Hits cut snippets from the body as the text store holds it folded, mapping back only the lines shown.
-    from search import snippets
+    from search.query import snippets
 
     terms = ["内推", "台湾", "人脉背书", "python"]
     words_of = {"内推": ["内推"], "台湾": ["台湾"], "人脉背书": ["人", "脉", "背书"], "python": ["python"]}.__getitem__
@@ -363,7 +363,7 @@ def test_equal_posts_go_by_path_across_pages(tmp_path, monkeypatch):
     # Seven posts alike but for their paths, and one better (the word in its title): each page holds the next
     # posts by path, whether the tie ends inside the page or beyond it, and whether the paths are read one by one
     # or all at once.
-    from search import searching
+    from search.query import ranking
 
     posts = {f"{name}.md": ("帖子", "这里写了鲲鹏的故事。") for name in ("g", "c", "a", "f", "b", "e", "d")}
     posts["z.md"] = ("鲲鹏", "这里写了鲲鹏的故事。")
@@ -372,7 +372,7 @@ def test_equal_posts_go_by_path_across_pages(tmp_path, monkeypatch):
         pages = [paths(ix.search("鲲鹏", limit=3, page=n)) for n in (1, 2, 3)]
         assert pages == [["z.md", "a.md", "b.md"], ["c.md", "d.md", "e.md"], ["f.md", "g.md"]]
         assert paths(ix.search("鲲鹏", limit=1)) == ["z.md"]
-        monkeypatch.setattr(searching, "PATHS_LOOKED_UP", 0)
+        monkeypatch.setattr(ranking, "PATHS_LOOKED_UP", 0)
         assert [paths(ix.search("鲲鹏", limit=3, page=n)) for n in (1, 2, 3)] == pages
 
 
@@ -435,9 +435,9 @@ def test_keyword_search_is_not_rescored_from_the_text(lead_ix):
 
 
 def test_question_rescoring_off_leaves_the_tie(lead_ix, monkeypatch):
-    from search import searching
+    from search.query import ranking
 
-    monkeypatch.setattr(searching, "RERANK_DEPTH", 0)
+    monkeypatch.setattr(ranking, "RERANK_DEPTH", 0)
     assert paths(lead_ix.search("长期护理保险的费用是多少？")) == ["a-late.md", "z-lead.md"]
 
 
@@ -451,22 +451,22 @@ def sentence_ix(tmp_path_factory):
 
 
 def test_question_ranks_the_post_holding_it_in_one_sentence_first(sentence_ix, monkeypatch):
-    from search import searching
+    from search.query import ranking
 
     question = "护理保险的费用是多少？"
     assert paths(sentence_ix.search(question)) == ["z-together.md", "a-split.md"]
     # the sentence share alone decides it; without it the posts tie (ordered by path)
-    monkeypatch.setattr(searching, "EARLY_WEIGHT", 0.0)
-    monkeypatch.setattr(searching, "PHRASE_WEIGHT", 0.0)
+    monkeypatch.setattr(ranking, "EARLY_WEIGHT", 0.0)
+    monkeypatch.setattr(ranking, "PHRASE_WEIGHT", 0.0)
     assert paths(sentence_ix.search(question)) == ["z-together.md", "a-split.md"]
-    monkeypatch.setattr(searching, "SENTENCE_WEIGHT", 0.0)
+    monkeypatch.setattr(ranking, "SENTENCE_WEIGHT", 0.0)
     assert paths(sentence_ix.search(question)) == ["a-split.md", "z-together.md"]
 
 
 @pytest.mark.parametrize("text", ["长期护理保险很贵。费用取决于年龄!", "费用\n长期护理 保险的费用", "j代码。j 代码;python3 车,险", "",
                                   "没有相关的字"])
 def test_sentence_share_counts_bigrams_as_each_sentence_cuts_them(text):
-    from search.searching import _char_bigrams, _gram_finders, _sentence_share
+    from search.query.ranking import _char_bigrams, _gram_finders, _sentence_share
 
     for question in ("长期护理保险的费用?", "j代码是什么?", "车?险 python"):
         grams = _char_bigrams(question)
@@ -477,7 +477,7 @@ def test_sentence_share_counts_bigrams_as_each_sentence_cuts_them(text):
 
 
 def test_sentence_share_weighs_each_bigram():
-    from search.searching import _gram_finders, _sentence_share
+    from search.query.ranking import _gram_finders, _sentence_share
 
     finders = _gram_finders({"保险", "费用"})  # sorted: 保险, 费用
     text = "保险很多。费用很少。"

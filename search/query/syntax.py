@@ -14,7 +14,7 @@ import re
 import unicodedata
 from typing import NamedTuple
 
-from .errors import QueryError
+from ..errors import QueryError
 
 FIELDS = {"title": "title", "author": "author", "category": "category", "categories": "category",
           "tag": "tag", "tags": "tag", "body": "body"}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from typing import Callable, NamedTuple
 
-from .text import folding
+from ..text import folding
 
 WINDOW = 90            # characters of the excerpt, about two terminal lines of CJK text
 CONTEXT_BEFORE = 20    # how much to show before the first match in the window

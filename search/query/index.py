@@ -1,0 +1,389 @@
+"""`open_index` and `Index`: one generation of an index opened for reading, and `Index.search`.
+
+An `Index` pins its generation (writers keep it while it is open), reads the segments without Whoosh
+(segments/reader.py), and holds what matching and ranking read: posting lists (read once per query), field
+lengths, the text store, the words of each term. `search` parses the query (syntax.py), matches (matching.py),
+ranks (ranking.py), and cuts snippets (snippets.py) for the page of hits only.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import itertools
+import math
+import os
+import pickle
+import struct
+import zlib
+from pathlib import Path
+from typing import Any
+
+from ..errors import IndexCorrupt, NotInIndex
+from ..segments import access
+from ..segments.fieldnames import word_field
+from ..segments.reader import live_documents
+from ..store import fileio, generations, layout, path_tables, text_ranges
+from ..store.generations import check_compatible
+from ..store.verbatim import TextStore
+from ..text import folding, segmentation
+from ..text.lexicon import Lexicon, offer_emissions
+from ..text.pinyin import pinyin_postings
+from . import snippets, syntax as querylang
+from .access_types import Seen
+from .matching import PINYIN_TERM, Matching
+from .ranking import Ranking
+from .results import Document, Facets, Hit, IndexStats, Results, name_counts, distinct_names, shown_fields
+
+SORTS = ("relevance", "newest", "oldest")
+
+def open_index(index_dir: Path | str) -> "Index":
+    """Open the live generation of the index at `index_dir`."""
+    return Index(Path(index_dir))
+
+
+class Index(Matching, Ranking):
+    """A read-only view of one generation of an index; it keeps answering from it while a writer makes the next."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+        self._segmented: dict[str, list[str]] = {}
+        self._postings_cache: dict[tuple[str, str], dict[int, float]] = {}
+        self._length_columns: dict[str, bytes] = {}
+        # The pin keeps writers from removing this generation while it is open: the text store, the posts'
+        # metadata and Whoosh's files are read lazily, long after later commits may have replaced it.
+        self.generation, self._pin = generations.open_generation(index_dir)
+        try:
+            self.meta = fileio.read_json(self.generation / layout.META)
+            check_compatible(self.meta)
+            generations.check_files(self.generation, self.meta)
+            generations.adopt_fold_table(self.generation)
+            # Read once: the posts' table (read later, for filters and facets) takes its changes from here too.
+            self._changes = path_tables.read_changes(self.generation)
+            self._lexicon = Lexicon(self.generation / layout.LEXICON)
+            offer_emissions(self.generation / layout.EMISSIONS)
+            self._whoosh_reader: Any = None
+            try:
+                # Read without importing Whoosh (segments.py); what only Whoosh reads, through Whoosh's reader.
+                self._segments: list[Any] = access.read_segments(self.generation, self._whoosh)
+            except Exception as e:  # damaged files raise many kinds, from struct, pickle, zlib or Whoosh
+                self._lexicon.close()
+                raise IndexCorrupt(f"the index at {index_dir} is damaged ({type(e).__name__}: {e}); "
+                                   "rebuild it with `zhsearch index --rebuild`") from e
+            try:
+                # The text store keyed by document number: matching, ranking and snippets need no path.
+                self._store = TextStore.from_columns(self.generation, self._document_ranges(), {})
+            except (IndexError, TypeError, ValueError) as e:
+                self.close()
+                raise IndexCorrupt(f"the text ranges of {self.generation} are damaged ({type(e).__name__}: {e}); "
+                                   "rebuild the index with `zhsearch index --rebuild`") from None
+            except BaseException:
+                self.close()
+                raise
+            self._segment_bases = [segment.base for segment in self._segments]
+            self._doc_count_all = sum(segment.doc_count for segment in self._segments)
+            self._field_lengths: dict[str, int] = {}
+        except BaseException:
+            self._unpin()
+            raise
+
+    def _document_ranges(self) -> text_ranges.RangeColumns:
+        """The live posts' text ranges by document number: as written at commit, or (indexes before format 5)
+        worked out from the paths Whoosh stores."""
+        found = text_ranges.read_documents(self.generation, self._segments)
+        if found is not None:
+            return found
+        columns, changes = text_ranges.read_ranges(self.generation, self._changes)
+        return text_ranges.document_ranges(self._segments, columns, changes)
+
+    def _unpin(self) -> None:
+        # Forgotten before it is closed: closing the number twice would close whatever file reused it.
+        pin, self._pin = getattr(self, "_pin", -1), -1
+        if pin >= 0:
+            os.close(pin)
+
+    def _whoosh(self) -> Any:
+        """Whoosh's reader of the index, opened on first use: pinyin phrases, and segments segments.py can't read.
+
+        A reader, not a searcher: importing whoosh.searching (with whoosh.query) takes 50 ms."""
+        if self._whoosh_reader is None:
+            self._whoosh_reader = access.open_whoosh_reader(self.generation)
+        return self._whoosh_reader
+
+    def close(self) -> None:
+        if self._pin < 0:
+            return
+        for segment in self._segments:
+            segment.close()
+        if self._whoosh_reader is not None:
+            self._whoosh_reader.close()
+        store = getattr(self, "_store", None)  # (not made yet when opening failed)
+        if store is not None:
+            store.close()
+        self._lexicon.close()
+        self._unpin()
+
+    def __del__(self) -> None:
+        # An Index dropped without close() must not pin its generation (and hold a descriptor) for the life of
+        # the process; Whoosh's searcher and the lexicon's mmap are released by their own finalizers.
+        self._unpin()
+
+    def __enter__(self) -> "Index":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- document numbers -------------------------------------------------------------------------------------
+
+    @functools.cached_property
+    def _docnums(self) -> dict[str, int]:
+        """Path → Whoosh document number of every live post."""
+        return live_documents(self._segments)
+
+    @functools.cached_property
+    def _paths(self) -> dict[int, str]:
+        """Whoosh document number → path of every live post."""
+        return dict(zip(self._docnums.values(), self._docnums.keys()))
+
+    @functools.cached_property
+    def _all(self) -> frozenset[int]:
+        """The document number of every live post."""
+        live: list[int] = []
+        for segment in self._segments:
+            numbers = range(segment.base, segment.base + segment.doc_count)
+            deleted = {segment.base + n for n in segment.deleted}
+            live.extend(itertools.filterfalse(deleted.__contains__, numbers) if deleted else numbers)
+        return frozenset(live)
+
+    def __len__(self) -> int:
+        return len(self._all)
+
+    # -- matching ---------------------------------------------------------------------------------------------
+
+    def _words(self, folded: str) -> list[str]:
+        # Matching, ranking and snippets each ask for a term's words: segment it once per index.
+        words = self._segmented.get(folded)
+        if words is None:
+            if len(self._segmented) > 4096:
+                self._segmented.clear()
+            words = self._segmented[folded] = segmentation.main_words(folded, self._lexicon.tokenizer_for(folded))
+        return words
+
+    def _word_groups(self, folded: str) -> dict[str, list[str]]:
+        """Each word of `folded` → itself and its search-mode sub-words."""
+        groups: dict[int, list[str]] = {}
+        for token in segmentation.word_tokens(folded, self._lexicon.tokenizer_for(folded)):
+            groups.setdefault(token.pos, []).append(token.text)
+        return {words[0]: words for words in groups.values()}
+
+    # -- postings and scoring -----------------------------------------------------------------------------------
+    # Whoosh's query objects answer the same questions, but build a tree of union matchers (five fields per word)
+    # for each query, which was about half of a warm query's time on the blog posts. Reading each posting list once
+    # into a dict serves both matching and scoring; the score is Whoosh's own BM25F formula, checked equal to
+    # Whoosh's in tests.
+
+    def _postings(self, field: str, word: str) -> dict[int, float]:
+        """Document number → occurrences of `word` in the word field of `field`, in live posts."""
+        key = (field, word)
+        found = self._postings_cache.get(key)
+        if found is not None:
+            return found
+        found = {}
+        name = word_field(field)
+        for segment in self._segments:
+            postings = segment.postings(name, word)
+            if postings is None:
+                continue
+            ids, weights = postings
+            base, deleted = segment.base, segment.deleted
+            if deleted:  # a segment an update deleted posts from
+                found.update((docnum + base, weight) for docnum, weight in zip(ids, weights) if docnum not in deleted)
+            else:
+                found.update(zip([docnum + base for docnum in ids], weights))
+        self._postings_cache[key] = found
+        return found
+
+    def _word_docs(self, words: list[str], fields: tuple[str, ...]) -> set[int]:
+        """Posts having any of `words` in any of `fields`."""
+        docs: set[int] = set()
+        for word in dict.fromkeys(words):
+            for field in fields:
+                docs.update(self._postings(field, word))
+        return docs
+
+    @functools.cached_property
+    def _length_of_byte(self) -> list[int]:
+        """A post's length in words of a field, as Whoosh stores it for scoring (one byte: long fields are
+        approximate), by that byte: `_length_of_byte[_length_bytes(field)[docnum]]`."""
+        return access.length_of_byte(self.meta.get(layout.LENGTH_DECODING))
+
+    def _length_bytes(self, field: str) -> bytes:
+        """Every post's length byte in `field`, by document number (0: none stored).
+
+        Read whole, one read per segment: asking Whoosh for each post's length took 28 ms of a 20k-post query
+        that scored 2,800 posts."""
+        found = self._length_columns.get(field)
+        if found is not None:
+            return found
+        parts = [segment.length_bytes(word_field(field)) for segment in self._segments]
+        found = self._length_columns[field] = b"".join(parts)
+        return found
+
+    def _idf(self, name: str, word: str) -> float:
+        """Whoosh's idf of `word` in the Whoosh field `name` (as its BM25F uses it)."""
+        frequency = sum(segment.doc_frequency(name, word) for segment in self._segments)
+        return math.log(self._doc_count_all / (frequency + 1)) + 1
+
+    def _total_length(self, name: str) -> int:
+        """The Whoosh field's length summed over every post (deleted ones too, as Whoosh's BM25F reads it)."""
+        total = self._field_lengths.get(name)
+        if total is None:
+            total = self._field_lengths[name] = sum(segment.field_length(name) for segment in self._segments)
+        return total
+
+    @functools.cached_property
+    def _posts(self) -> dict[str, dict[str, Any]]:
+        """Path → metadata of every live post (read only when filters, facets, stats or show need it)."""
+        return path_tables.read_table(self.generation, layout.POSTS, self._changes)
+
+    def _filter(self, categories: tuple[str, ...], authors: tuple[str, ...], tags: tuple[str, ...],
+                since: str | None, until: str | None) -> set[int] | None:
+        """Posts passing the filters (None: no filter). Names match as folded (case, width, 繁/简)."""
+        allowed: set[int] | None = None
+        for key, wanted in (("categories", categories), ("authors", authors), ("tags", tags)):
+            names = {folding.fold(n).strip() for n in wanted if n.strip()}
+            if names:
+                passing = {self._docnums[path] for path, meta in self._posts.items() if path in self._docnums
+                           and names & {folding.fold(v).strip() for v in meta.get(key, ())}}
+                allowed = passing if allowed is None else allowed & passing
+        if since or until:
+            low = querylang.date_bounds(since)[0] if since else 0
+            high = querylang.date_bounds(until)[1] if until else 99991231235959
+            passing = self._date_docs(low, high)
+            allowed = passing if allowed is None else allowed & passing
+        return allowed
+
+    def search(self, query: str, limit: int | None = 10, *, page: int = 1, categories: tuple[str, ...] = (),
+               authors: tuple[str, ...] = (), tags: tuple[str, ...] = (), since: str | None = None,
+               until: str | None = None, sort: str = "relevance", facets: bool = False) -> Results:
+        """Posts matching `query`, best first (or by date with `sort`).
+
+        `limit` is the page size (None or 0: every match), `page` counts from 1. `categories`, `authors` and `tags`
+        keep posts having any of the names given for each; `since`/`until` (YYYY, YYYY-MM or YYYY-MM-DD, both
+        inclusive) keep dated posts in that range. `facets=True` counts categories, authors and years over all
+        matches.
+        """
+        if limit is not None and limit < 0:
+            raise ValueError("limit must be a positive number, 0 or None")
+        if page < 1:
+            raise ValueError("page counts from 1")
+        if sort not in SORTS:
+            raise ValueError(f"unknown sort {sort!r}: choose one of {', '.join(SORTS)}")
+        node = self._with_pinyin_reading(querylang.parse(query))
+        terms = [t for t in querylang.positive_terms(node) if t.field != PINYIN_TERM]
+        verbatim_of: dict[querylang.Term, Seen] = {}
+        # Posting lists are read once per query, for matching and scoring both; not kept across queries, whose
+        # cost must not depend on what was asked before.
+        self._postings_cache.clear()
+        try:
+            allowed = self._filter(tuple(categories), tuple(authors), tuple(tags), since, until)
+            matched = self._evaluate(node, verbatim_of)
+            if allowed is not None:
+                matched &= allowed
+            size = limit or len(matched) or 1
+            ranked = self._rank(matched, terms, verbatim_of, page * size if sort == "relevance" else None)
+            if sort != "relevance":
+                ranked = self._by_date(ranked, newest=sort == "newest")
+            page_hits = ranked[(page - 1) * size: page * size]
+            hits = tuple(self._hit(docnum, score, terms) for docnum, score in page_hits)
+            counted = self._facets(matched) if facets else None
+            help_counts, suggestion = ((), None) if matched else self._zero_hit_help(node, allowed)
+        except (OSError, EOFError, UnicodeDecodeError, struct.error, zlib.error, pickle.UnpicklingError) as e:
+            # What reading a damaged index file raises; any other exception is a bug and surfaces as itself.
+            raise IndexCorrupt(f"the index at {self.index_dir} could not be read ({type(e).__name__}: {e}); "
+                               "rebuild it with `zhsearch index --rebuild`") from e
+        return Results(query=query, total=len(matched), hits=hits, page=page, facets=counted,
+                       term_counts=help_counts, suggestion=suggestion)
+
+    def _by_date(self, ranked: list[tuple[int, float]], newest: bool) -> list[tuple[int, float]]:
+        stamps = self._stamps
+        order = {n: i for i, (n, _) in enumerate(ranked)}  # ties keep the relevance order
+        sign = -1 if newest else 1
+        return sorted(ranked, key=lambda item: (item[0] not in stamps, sign * stamps.get(item[0], 0), order[item[0]]))
+
+    def _facets(self, matched: set[int]) -> Facets:
+        paths = self._paths
+        metas = [self._posts.get(paths[n], {}) for n in matched]
+        return Facets(categories=name_counts(c for m in metas for c in distinct_names(m.get("categories", ()))),
+                      authors=name_counts(a for m in metas for a in distinct_names(m.get("authors", ()))),
+                      years=name_counts(m["date"][:4] for m in metas if m.get("date")))
+
+
+    def show(self, path: str) -> Document:
+        """The indexed metadata and text of the post at `path` (as search prints it)."""
+        docnum = self._docnums.get(path)
+        if docnum is None:
+            raise NotInIndex(f"no post {path!r} in the index at {self.index_dir}")
+        stored = self._stored_fields(docnum)
+        return Document(**shown_fields(stored), text=stored.get("text", ""))
+
+    def stale_reason(self) -> str | None:
+        """Why the index no longer matches its configuration (the user dictionary changed), or None."""
+        settings = self.meta.get("settings", {})
+        path = settings.get("user_dict")
+        if not path:
+            return None
+        from ..config import file_digest  # only here: the config module is not otherwise needed to search
+
+        if file_digest(Path(path)) != settings.get("user_dict_sha1"):
+            return f"the user dictionary {path} changed since the index was built; run `zhsearch index`"
+        return None
+
+    def analyze(self, text: str) -> list[segmentation.AnalyzedToken]:
+        """The tokens this index would store for `text`, under its own analysis settings (user dictionary too)."""
+        tokens = segmentation.analyze(text, self._lexicon.tokenizer_for(folding.fold(text)))
+        if self.pinyin:
+            norm = folding.normalize(text)
+            readings = sorted((pos, syllable) for syllable, positions in pinyin_postings(norm.text).items()
+                              for pos in positions)
+            tokens.extend(segmentation.AnalyzedToken("pinyin", syllable, pos, norm.original_offset(pos),
+                                                 norm.original_offset(pos + 1)) for pos, syllable in readings)
+        return tokens
+
+    def stats(self) -> IndexStats:
+        """Posts, top categories and authors, date range, size on disk, when built, analysis settings."""
+        metas = list(self._posts.values())
+        dates = sorted(m["date"] for m in metas if m.get("date"))
+        size = sum(f.stat().st_size for f in self.generation.iterdir() if f.is_file())
+        return IndexStats(posts=len(metas),
+                          categories=name_counts(c for m in metas for c in distinct_names(m.get("categories", ()))),
+                          authors=name_counts(a for m in metas for a in distinct_names(m.get("authors", ()))),
+                          years=name_counts(d[:4] for d in dates), first_date=dates[0] if dates else None,
+                          last_date=dates[-1] if dates else None, size_bytes=size,
+                          built=self.meta.get("built", ""), updated=self.meta.get("updated", ""),
+                          corpus=self.meta.get("corpus", ""), settings=dict(self.meta.get("settings", {})))
+
+    def _segment_of(self, docnum: int) -> Any:
+        return self._segments[bisect.bisect_right(self._segment_bases, docnum) - 1]
+
+    def _stored_fields(self, docnum: int) -> dict[str, Any]:
+        segment = self._segment_of(docnum)
+        return segment.stored_fields(docnum - segment.base)
+
+    def _path(self, docnum: int) -> str:
+        segment = self._segment_of(docnum)
+        return segment.path(docnum - segment.base)
+
+    def _hit(self, docnum: int, score: float, terms: list[querylang.Term]) -> Hit:
+        stored = self._stored_fields(docnum)
+        text = stored.get("text", "")
+        # The text store holds the body folded: only the lines of the excerpt are normalised again.
+        folded = self._store.fields_of(docnum)["body"]
+        excerpt = snippets.make_snippet(text, [folding.fold(t.text).strip() for t in terms], self._words, folded)
+        return Hit(**shown_fields(stored), authors=tuple(stored.get("meta", {}).get("authors", ())), score=score,
+                   snippet=excerpt.text, highlights=excerpt.highlights)
+
+    def info(self) -> dict[str, Any]:
+        """The index's metadata (format, settings, corpus, when built)."""
+        return dict(self.meta)

@@ -1,0 +1,159 @@
+"""What a search returns: `Hit`, `Results`, `Facets`; and `Document` (a shown post), `IndexStats`.
+
+The result types are named tuples and a plain class, not dataclasses: importing dataclasses (it brings inspect)
+would be paid by every cold `zhsearch search`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, NamedTuple
+
+from ..text import folding
+
+class Hit(NamedTuple):
+    """One matching post."""
+
+    path: str
+    title: str
+    author: str | None
+    authors: tuple[str, ...]
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    date: str | None            # ISO 8601 as written in the post
+    url: str | None
+    score: float
+    snippet: str
+    highlights: tuple[tuple[int, int], ...]  # spans of `snippet` that matched
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "title": self.title, "author": self.author, "categories": list(self.categories),
+                "tags": list(self.tags), "date": self.date, "url": self.url, "score": round(self.score, 4),
+                "snippet": self.snippet, "highlights": [list(h) for h in self.highlights]}
+
+
+class Facets(NamedTuple):
+    """Counts over the whole result set (not just the page), most frequent first."""
+
+    categories: dict[str, int]
+    authors: dict[str, int]
+    years: dict[str, int]
+
+    def to_dict(self) -> dict[str, dict[str, int]]:
+        return {"categories": dict(self.categories), "authors": dict(self.authors), "years": dict(self.years)}
+
+
+class Results:
+    """A page of hits, in the order asked for, and how many posts matched in all; iterating gives the hits.
+
+    When nothing matched, `term_counts` says how many posts each term alone matches and `suggestion` is the
+    query without the term that emptied it (None when there is no such query).
+    """
+
+    __slots__ = ("query", "total", "hits", "page", "facets", "term_counts", "suggestion")
+
+    def __init__(self, query: str, total: int, hits: tuple[Hit, ...], page: int = 1, facets: Facets | None = None,
+                 term_counts: tuple[tuple[str, int], ...] = (), suggestion: str | None = None) -> None:
+        self.query = query
+        self.total = total
+        self.hits = hits
+        self.page = page
+        self.facets = facets
+        self.term_counts = term_counts
+        self.suggestion = suggestion
+
+    def __repr__(self) -> str:
+        return (f"Results(query={self.query!r}, total={self.total}, page={self.page}, hits={list(self.hits)!r}, "
+                f"facets={self.facets!r}, term_counts={self.term_counts!r}, suggestion={self.suggestion!r})")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Results:
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
+
+    def __iter__(self) -> Iterator[Hit]:
+        return iter(self.hits)
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+    def __getitem__(self, i: int) -> Hit:
+        return self.hits[i]
+
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"query": self.query, "total": self.total, "page": self.page,
+                               "hits": [h.to_dict() for h in self.hits]}
+        if self.facets is not None:
+            doc["facets"] = self.facets.to_dict()
+        if not self.total and self.term_counts:
+            doc["term_counts"] = dict(self.term_counts)
+            doc["suggestion"] = self.suggestion
+        return doc
+
+
+class Document(NamedTuple):
+    """A post as indexed: its metadata and clean text."""
+
+    path: str
+    title: str
+    author: str | None
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    date: str | None
+    url: str | None
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "title": self.title, "author": self.author, "categories": list(self.categories),
+                "tags": list(self.tags), "date": self.date, "url": self.url, "text": self.text}
+
+
+class IndexStats(NamedTuple):
+    """What an index holds."""
+
+    posts: int
+    categories: dict[str, int]
+    authors: dict[str, int]
+    years: dict[str, int]
+    first_date: str | None
+    last_date: str | None
+    size_bytes: int
+    built: str
+    updated: str
+    corpus: str
+    settings: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"posts": self.posts, "categories": self.categories, "authors": self.authors, "years": self.years,
+                "first_date": self.first_date, "last_date": self.last_date, "size_bytes": self.size_bytes,
+                "built": self.built, "updated": self.updated, "corpus": self.corpus, "settings": self.settings}
+
+
+SORTS = ("relevance", "newest", "oldest")
+
+
+def distinct_names(names: Any) -> list[str]:
+    """A post's names, each folded form once (a post counts once per category however it spells it)."""
+    seen: dict[str, str] = {}
+    for name in names:
+        seen.setdefault(folding.fold(name).strip(), name)
+    return list(seen.values())
+
+
+def name_counts(values: Any) -> dict[str, int]:
+    """Counts of names, those that fold alike (臺灣, 台湾) counted as one, as the filters match them, under
+    their smallest spelling (so the name shown doesn't depend on the order posts are read in)."""
+    counts: dict[str, int] = {}
+    spellings: dict[str, str] = {}
+    for value in values:
+        key = folding.fold(value).strip()
+        counts[key] = counts.get(key, 0) + 1
+        spellings[key] = min(spellings.get(key, value), value)
+    return dict(sorted(((spellings[k], n) for k, n in counts.items()), key=lambda item: (-item[1], item[0])))
+
+
+def shown_fields(stored: dict[str, Any]) -> dict[str, Any]:
+    """What a hit and a shown post both say about a post, from its stored fields."""
+    meta = stored.get("meta", {})
+    return {"path": stored["path"], "title": meta.get("title", ""),
+            "author": ", ".join(meta.get("authors", ())) or None, "categories": tuple(meta.get("categories", ())),
+            "tags": tuple(meta.get("tags", ())), "date": meta.get("date"), "url": meta.get("url")}
