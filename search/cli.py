@@ -337,8 +337,7 @@ def run() -> None:
     """The `zhsearch` command (and `python -m search`): `main`, then a quicker exit.
 
     An interpreter about to exit still runs one last full garbage collection, which walks every object the imports
-    made: 20-25 ms of a 150 ms cold query (bench/README.md); then it frees every object one by one, 35 ms after an
-    update of the 20k-post corpus. The process leaves once the exit handlers registered since `run` began (those
+    made, then frees every object one by one: a noticeable share of a cold query. The process leaves once the exit handlers registered since `run` began (those
     of the libraries the commands import) have run and its output is flushed: the system takes its memory back at
     once. Every file the commands write is closed before they return.
     """

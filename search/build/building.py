@@ -76,7 +76,7 @@ def _write_spooled_tables(temp: Path, results: list[Chunk]) -> int:
     of posts indexed.
 
     POSTS and MANIFEST are written line by line, never whole in memory; RANGES is written as columns in store order,
-    so it is read whole (about 300 bytes a post: 5.8 MB at 20k posts).
+    so it is read whole.
     """
     spooled: dict[str, list[SpooledTable]] = {name: [] for name in layout.TABLES}
     for chunk in results:

@@ -57,8 +57,7 @@ class BuildReport:
 class SpooledTable:
     """One table's rows from a build's process, written to a file as they come instead of held.
 
-    Held, the rows of a 20k-post build (path, [store file, start, end], the post's metadata, [size, mtime, sha1]) took
-    about 1.7 KB a post as Python objects: 17 MB in each of two processes, and the parent unpickled all of them again.
+    Held as Python objects, the rows took memory in each process, and the parent unpickled all of them again.
     Each row is one line, `"path":value` in JSON (a fragment of the table's JSON object), so the parent writes the
     POSTS and MANIFEST tables by copying lines (`write_spooled_tables`). Sent to the parent: its path and count only.
     """

@@ -40,9 +40,8 @@ STORE_MERGE_AT = 16
 STORE_MERGE_COUNT = 8
 
 
-# An update analyses a post whose body has this many characters in two processes, the second half in a
-# forked one: the largest post of the 20k corpus (184 KB) took 0.5 s to cut with its lexicon entries, most of an
-# update of it. Below, forking costs more than it saves.
+# An update analyses a post whose body has this many characters in two processes, the second half in a forked
+# one: cutting a very long post is most of an update of it. Below, forking costs more than it saves.
 PARALLEL_BODY_CHARS = 20_000
 
 
@@ -137,7 +136,7 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
                    progress: ProgressCallback | None, reader: ReadAhead | None) -> BuildReport:
     started = time.monotonic()
     generations.remove_stale(index_dir)
-    # Relative names and os.stat on strings: at 20k posts, a Path per file was most of a no-op update's time.
+    # Relative names and os.stat on strings: a Path per file was most of a no-op update's time.
     stats: dict[str, os.stat_result] = {}
     prefix = os.path.join(str(root), "")
     to_read: list[Path] = []  # in the order the walk finds them, as the reader is asked for them
@@ -195,7 +194,7 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
         for table in new_changes.values():
             table[rel] = None
     lex = lexicon.Lexicon(temp / layout.LEXICON)
-    lexicon.offer_emissions(temp / layout.EMISSIONS)  # jieba's HMM without importing its table (13 ms)
+    lexicon.offer_emissions(temp / layout.EMISSIONS)  # jieba's HMM without importing its table
     done = 0
 
     def tick() -> None:

@@ -80,18 +80,10 @@ def _worker(names: PackedNames, counter: Any, root: Path, gen_dir: Path, number:
 def fewer_collections() -> Iterator[None]:
     """Python's cyclic garbage collector run less often while posts are indexed.
 
-    Parsing a post makes hundreds of thousands of objects (markdown-it tokens, BeautifulSoup trees), and the default
-    threshold (700 allocations) ran a collection every few hundred of them: half the blogs posts in one process,
-    three alternating runs, 7.55-7.67 s CPU as it is, 7.12-7.28 s with these thresholds (7.06-7.50 s with no
-    collections at all).
-
-    BeautifulSoup's trees are cycles: only the collector frees them. A large post's tree outlived the collections of
-    the youngest generation that ran while it was parsed, and waited in the next one, collected every 20 of them
-    (a million allocations): the trees of several large posts piled up, and the memory they took stayed with the
-    process, its arenas held by the longer-lived objects made meanwhile. So `index_files` collects the two young
-    generations after each post, when its tree has just become garbage: a process indexing 200 of the 400 largest
-    posts of a 20k-post corpus, 167 -> 130 MB RSS at the end (31 -> 4 MB of pymalloc pools free but held); 65 and
-    59 s, one run each beside another build.
+    Parsing a post makes hundreds of thousands of objects (markdown-it tokens, BeautifulSoup trees): the default
+    threshold ran a collection every few hundred of them. BeautifulSoup's trees are cycles that only the collector
+    frees, so `index_files` collects the two young generations after each post, when its tree has just become
+    garbage, rather than letting large posts' trees pile up in an older generation.
     """
     before = gc.get_threshold()
     gc.set_threshold(50_000, 20, 100)
@@ -104,16 +96,13 @@ def fewer_collections() -> Iterator[None]:
 class PackedNames:
     """A list of post names packed in one byte string: what a build's forked processes are handed.
 
-    Each process counts what the parent holds in its RSS. At the fork, a parent holding 20k Paths had 12.5 MB more
-    than one holding 1k; holding the names in a list, 8 MB more; packed in one str, 4 MB more (that str held 4 bytes
-    a character); packed as UTF-8, 1.4 MB more (`/tmp/parentrss.py`).
+    Each forked process counts what the parent holds in its RSS: packed as UTF-8, the names take the least.
     """
 
     def __init__(self, names: list[str]) -> None:
         from array import array
 
-        # UTF-8: a str takes 4 bytes a character once one name has a character past U+FFFF (the 20k corpus's
-        # names: 3.9 MB as a str, 1.1 MB as UTF-8).
+        # UTF-8: a str takes 4 bytes a character once one name has a character past U+FFFF.
         encoded = [name.encode("utf-8", "surrogateescape") for name in names]
         self._data = b"".join(encoded)
         self._starts = array("q", [0])
@@ -133,8 +122,7 @@ def claimed(names: PackedNames, root: Path, counter: Any | None,
     `more()` holds.
 
     Dealt out this way rather than split in advance, the processes end together: a post's cost is not its size
-    (HTML, code, English), and the first process also writes the lexicon (0.5 s). Split by size in advance, a
-    build of the blogs corpus took 17.9 s for 31.9 s of CPU on two cores.
+    (HTML, code, English), and the first process also writes the lexicon.
     """
     if counter is None:  # one process: no other to share them with
         for i in range(len(names)):
@@ -149,14 +137,12 @@ def claimed(names: PackedNames, root: Path, counter: Any | None,
         yield root.joinpath(*names[i].split("/"))
 
 
-# An update analyses a post whose body has this many characters in two processes, the second half in a
-# forked one: the largest post of the 20k corpus (184 KB) took 0.5 s to cut with its lexicon entries, most of an
 
 
 def worker_count(files: list[str], requested: int | None) -> int:
     if requested:
         return max(1, requested)
-    # Starting a worker costs a jieba dictionary load (~1 s): not worth it for a handful of posts.
+    # Starting a worker costs a jieba dictionary load: not worth it for a handful of posts.
     return max(1, min(os.cpu_count() or 1, 1 + len(files) // 64))
 
 
@@ -166,13 +152,10 @@ def run_workers(names: PackedNames, count: int, root: Path, temp: Path, include_
     ending: while posts are left, a new process takes over from each that ends.
 
     A process ends with its segment because the memory a long-lived one keeps grows with the posts it has analysed
-    (pymalloc's free but held pools, fragments between them), which is to say with the corpus: a 20k-post build's
-    processes, living through six segments each, reached 150-154 MB against 133 MB at 1k posts, stepping up at
-    segment closes; ending with their segment, 147-151 MB in two runs (bench/README). A new process is forked from
-    the parent, which keeps jieba's dictionary for it (about 50 MB more RSS summed over the processes, shared pages
-    counted twice).
+    (pymalloc's free but held pools), which is to say with the corpus. A new process is forked from the parent,
+    which keeps jieba's dictionary for it.
     """
-    import multiprocessing  # here: an update of a few posts runs in one process and spares the import (18 ms)
+    import multiprocessing  # here: an update of a few posts runs in one process and spares the import
 
     context = multiprocessing.get_context("fork")
     queue = context.Queue()

@@ -1,7 +1,7 @@
 """Finding the posts of a corpus: `find_posts` and `find_post_names`.
 
-Apart from posts.py so that an update that finds nothing changed doesn't import what reading a post needs (PyYAML,
-markdown-it, four dozen regular expressions): at 20k posts the walk is most of such an update.
+Apart from post.py so that an update that finds nothing changed doesn't import what reading a post needs (PyYAML,
+markdown-it, four dozen regular expressions): for a large corpus the walk is most of such an update.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def find_post_names(root: Path, stats: dict[str, os.stat_result] | None = None,
                     found_in_directory: Callable[[list[str]], None] | None = None
                     ) -> tuple[list[str], list[tuple[str, str]]]:
     """`find_posts` with each post as its path relative to `root` ("/" separators): what an update compares with
-    its manifest, without making a Path of each of 20k files. Given `stats`, each post's stat goes in it; given
+    its manifest, without making a Path of each file. Given `stats`, each post's stat goes in it; given
     `found_in_directory`, it is called with each directory's posts (sorted) as soon as they are found."""
     root = Path(root)
     try:
@@ -63,8 +63,8 @@ def find_post_names(root: Path, stats: dict[str, os.stat_result] | None = None,
     return found, skipped
 
 
-# Listed through a file descriptor, a directory's entries are stat'ed relative to it (fstatat): 20k stats took 80 ms
-# instead of 115-125 looking up every component of each full path again.
+# Listed through a file descriptor, a directory's entries are stat'ed relative to it (fstatat), without looking up
+# every component of each full path again.
 _LIST_BY_FD = os.scandir in os.supports_fd and os.stat in os.supports_dir_fd
 
 
@@ -124,7 +124,7 @@ def _walk_entries(directory: str, rel_dir: str, real_dir: Path, real_root: Path,
             except OSError as e:
                 skipped.append((rel, f"cannot read: {reason(e)}"))
                 continue
-            # (_readable's first test inline: it holds for the usual post, and this loop runs for each of 20k)
+            # (_readable's first test inline: it holds for the usual post, and this loop runs for every file)
             if (st.st_uid != _UID or not st.st_mode & stat.S_IRUSR) and not _readable(directory, name, st):
                 skipped.append((rel, "permission denied"))
                 continue
@@ -137,8 +137,7 @@ def _walk_entries(directory: str, rel_dir: str, real_dir: Path, real_root: Path,
 
 def _readable(directory: str, name: str, st: os.stat_result) -> bool:
     # A file its user owns with the owner's read bit set is readable (an ACL can't take that away): no system call
-    # for the usual post. os.access, which knows ACLs and root, decides the rest. At 20k posts, asking os.access
-    # for every file was 50-70 ms of each update.
+    # for the usual post. os.access, which knows ACLs and root, decides the rest.
     if st.st_uid == _UID and st.st_mode & stat.S_IRUSR:
         return True
     return os.access(os.path.join(directory, name), os.R_OK)

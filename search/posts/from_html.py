@@ -21,8 +21,8 @@ class _ImportedOnUse(types.ModuleType):
 
 
 # Modules bs4 imports for what zhsearch never asks of it: CSS selectors (soupsieve compiles its regexes on import)
-# and guessing the encoding of bytes (zhsearch hands it text). Importing bs4 without them: 0.18-0.21 →
-# 0.04-0.05 s (python -X importtime, three runs each), which an update of one HTML post pays.
+# and guessing the encoding of bytes (zhsearch hands it text): bs4 imports several times faster without them, which
+# an update of one HTML post pays.
 _BS4_DEFERRED = (("soupsieve", "css", "soupsieve"), ("charset_normalizer", "dammit", "chardet_module"))
 
 

@@ -138,7 +138,7 @@ _RUN_STARTS = frozenset(("paragraph_open", "heading_open", "bullet_list_open", "
 def _html_runs(tokens: list) -> list[tuple[list, bool]] | None:
     """`tokens` cut into runs of top-level blocks, each with whether it has raw HTML; None when they can't be cut.
 
-    BeautifulSoup's tree of a 180 KB post is most of the time it takes to read, though its raw HTML may be a few
+    BeautifulSoup's tree of a long post is most of the time it takes to read, though its raw HTML may be a few
     `<details>` or `<kbd>` in it. A run with raw HTML goes on until every element its tags open is closed, so that
     it can be parsed alone, and ends before a Markdown block (see _RUN_STARTS); runs without raw HTML go from the
     tokens to text. Tests check both ways agree on every blog post with raw HTML.

@@ -162,7 +162,7 @@ def parse_date(value: object) -> datetime.datetime | None:
                 tz = datetime.timezone(-offset if zone[0] == "-" else offset)
             return datetime.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
                                      int(second or 0), micro, tzinfo=tz)
-        import email.utils  # here: it imports socket, random and more (10 ms of an update), for a rare date form
+        import email.utils  # here: it imports socket, random and more, for a rare date form
 
         return email.utils.parsedate_to_datetime(text)  # RFC 2822: "Mon, 13 Dec 2021 14:40:19 GMT"
     except (ValueError, TypeError, OverflowError, IndexError):

@@ -64,7 +64,7 @@ class Index(Matching, Ranking):
             offer_emissions(self.generation / layout.EMISSIONS)
             self._whoosh_reader: Any = None
             try:
-                # Read without importing Whoosh (segments.py); what only Whoosh reads, through Whoosh's reader.
+                # Read without importing Whoosh (segments/reader.py); what only Whoosh reads, through Whoosh's reader.
                 self._segments: list[Any] = access.read_segments(self.generation, self._whoosh)
             except Exception as e:  # damaged files raise many kinds, from struct, pickle, zlib or Whoosh
                 self._lexicon.close()
@@ -103,9 +103,9 @@ class Index(Matching, Ranking):
             os.close(pin)
 
     def _whoosh(self) -> Any:
-        """Whoosh's reader of the index, opened on first use: pinyin phrases, and segments segments.py can't read.
+        """Whoosh's reader of the index, opened on first use: pinyin phrases, and segments reader.py can't read.
 
-        A reader, not a searcher: importing whoosh.searching (with whoosh.query) takes 50 ms."""
+        A reader, not a searcher: whoosh.searching (with whoosh.query) is slow to import."""
         if self._whoosh_reader is None:
             self._whoosh_reader = access.open_whoosh_reader(self.generation)
         return self._whoosh_reader
@@ -221,8 +221,7 @@ class Index(Matching, Ranking):
     def _length_bytes(self, field: str) -> bytes:
         """Every post's length byte in `field`, by document number (0: none stored).
 
-        Read whole, one read per segment: asking Whoosh for each post's length took 28 ms of a 20k-post query
-        that scored 2,800 posts."""
+        Read whole, one read per segment, rather than asked of Whoosh post by post."""
         found = self._length_columns.get(field)
         if found is not None:
             return found

@@ -55,8 +55,7 @@ class Matching:
         several words matched softly, the share of its content words each matching doc has, else None)."""
         fields = (field,) if field else SEARCH_FIELDS
         # A post whose word fields hold the text as one word contains it: the word was cut from the same folded text
-        # the store holds. Only the others are scanned ("数据库" at 20k posts: 6k candidate posts → the few
-        # hundred without the word).
+        # the store holds. Only the others are scanned.
         known = self._word_docs([folded], fields)
         verbatim = known | self._store.find(folded, None if field is None else fields, known)
         if quoted:

@@ -130,7 +130,7 @@ class Ranking:
                 idf = self._idf(name, word)
                 average = self._total_length(name) / (self._doc_count_all or 1) or 1
                 boost = FIELD_BOOSTS[field]
-                # Looked up in place: two method calls a post were a third of this loop at 20k posts.
+                # Looked up in place: two method calls a post were a third of this loop.
                 length_bytes, length_of_byte = self._length_bytes(field), self._length_of_byte
                 for n in postings.keys() & docs:
                     tf = postings[n]
@@ -164,7 +164,7 @@ class Ranking:
             self._rerank_questions(terms, seen, scores)
         empty: Seen = (set(), set(), None)
         # Posts matching more terms literally (not only through pinyin) first, then more terms verbatim. Counted
-        # set by set (Counter counts in C): post by post, term by term, it was 20 ms of a 6k-hit query at 20k.
+        # set by set (Counter counts in C), not post by post, term by term.
         literal, verbatim = Counter(), Counter()
         for term in terms:
             found = seen.get(term, empty)
@@ -178,7 +178,7 @@ class Ranking:
 
         # Only the page asked for is put in order (by relevance; the caller sorts all of them by date). Equal posts
         # go by path, which is looked up only for the posts that need it: the page, and the posts tied with its
-        # last one when some of them fall beyond it (a map of every path was 10-20 ms of a query at 20k posts).
+        # last one when some of them fall beyond it (a map of every path costs a large index's query).
         pool: Collection[int] = matched
         if best is not None and best < len(matched):
             first = heapq.nsmallest(best + 1, matched, key=order)

@@ -23,8 +23,8 @@ _QUOTES = {'"': '"', "“": "”", "「": "」"}
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 
 
-# Query nodes are named tuples, not dataclasses: making a dataclass costs about 0.7 ms and importing the dataclasses
-# module 7 ms (it brings inspect), which every cold `zhsearch search` would pay. The boolean nodes compare equal only
+# Query nodes are named tuples, not dataclasses: importing dataclasses (it brings inspect) would be paid by every
+# cold `zhsearch search`. The boolean nodes compare equal only
 # to nodes of their own kind (a plain tuple comparison would make And((a, b)) == Or((a, b))).
 
 
@@ -90,7 +90,7 @@ def date_bounds(text: str) -> tuple[int, int]:
         raise ValueError(f"not a date: {text!r} (month {month})")
     if month is None:
         return year * 10**10 + 101000000, year * 10**10 + 1231235959
-    import calendar  # only for dates: it imports locale too, 2 ms of every cold query
+    import calendar  # only for dates: it imports locale too
 
     last = calendar.monthrange(year, month)[1]
     if day is not None and not 1 <= day <= last:

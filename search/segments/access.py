@@ -50,7 +50,7 @@ def length_of_byte(decoding: list[int] | None) -> list[int]:
 
 @contextlib.contextmanager
 def index_segments(gen: Path) -> Iterator[list[Any]]:
-    """The segments of the Whoosh index in `gen`, read by segments.py; through Whoosh's reader when segments.py
+    """The segments of the Whoosh index in `gen`, read by reader.py; through Whoosh's reader when reader.py
     does not read them (compound segments of an early index, updated since)."""
     try:
         found: list[Any] = segment_files.read_segments(gen, WHOOSH_INDEX_NAME)
@@ -74,9 +74,8 @@ def live_documents_of_paths(paths: list[str], gen_dir: Path) -> list[int]:
     """The numbers (across the index in `gen_dir`) of the live documents of `paths` (relative paths, the `path`
     field).
 
-    Whoosh's delete_by_term finds them with a searcher it opens for every path (that imported whoosh.query and
-    whoosh.searching, 50 ms of an update of one post, and reopened the index's files each time); segments.py's reader
-    finds them without: opening Whoosh's reader of a 20k index's segments took 50-65 ms more."""
+    Whoosh's delete_by_term finds them with a searcher it opens for every path (importing whoosh.query and
+    whoosh.searching, and reopening the index's files each time); reader.py finds them without."""
     found: list[int] = []
     if not paths:
         return found

@@ -3,8 +3,8 @@
 def import_whoosh() -> None:
     """Import whoosh.compat without the urllib.request it imports for one function zhsearch never calls.
 
-    urllib.request brings http.client, email and ssl: 30 ms of every process that imports Whoosh (a build, an
-    update, a pinyin query; other queries read Whoosh's files without it, see segments.py). While whoosh.compat
+    urllib.request brings http.client, email and ssl into every process that imports Whoosh (a build, an
+    update, a pinyin query; other queries read Whoosh's files without it, see reader.py). While whoosh.compat
     loads, a stand-in module offers its urlretrieve, which imports the real one if ever called; the stand-in is
     then removed, so any later `import urllib.request` gets the real module.
     """

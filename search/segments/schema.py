@@ -23,7 +23,7 @@ from ..text import folding, segmentation
 from ..text.pinyin import PINYIN_FIELD_GAP, pinyin_postings
 from .fieldnames import PINYIN_FIELD as PINYIN_FIELD, SEARCH_FIELDS as SEARCH_FIELDS, word_field as word_field
 
-if TYPE_CHECKING:  # posts.py pulls in BeautifulSoup and markdown-it: not needed to search
+if TYPE_CHECKING:  # posts/post.py pulls in BeautifulSoup and markdown-it: not needed to search
     from ..posts.post import Post
 
 
@@ -32,9 +32,8 @@ class WordField(fields.FieldType):
     (phrase queries need them), else only how often each occurs (all that matching and BM25F read)."""
 
     def __init__(self, positions: bool = False) -> None:
-        # Without positions Whoosh stores no value per posting (the count is its weight). Adding and committing 300
-        # blog posts, one process, alternating runs: 2.30 / 2.52 s CPU and 9.1 MB with positions, 1.86 / 2.21 s and
-        # 5.0 MB without.
+        # Without positions Whoosh stores no value per posting (the count is its weight): a faster build, a smaller
+        # index.
         self.format = formats.Positions() if positions else formats.Existence()
         # Only used if something asks Whoosh itself to tokenize this field (it never happens in zhsearch).
         self.analyzer = SpaceSeparatedTokenizer()
@@ -58,8 +57,7 @@ class WordField(fields.FieldType):
 
 # Posting lists this short are stored inside the term's dictionary entry instead of as a block of their own in
 # the postings file: most words of a blog corpus occur in one or two posts, and writing each its own pickled,
-# compressed block was a quarter of a segment's commit time. On 300 blog posts, one process: commit 4.19 s → 3.16 s,
-# postings 10.1 → 9.3 MB. Whoosh reads inlined postings without help (W3Codec.postings_reader).
+# compressed block was a quarter of a segment's commit time. Whoosh reads inlined postings without help (W3Codec.postings_reader).
 INLINE_LIMIT = 8
 
 
@@ -74,9 +72,7 @@ def index_codec() -> Any:
         W3TermInfo.set_inline = W3TermInfo.set_inlined
     codec = W3Codec(inlinelimit=INLINE_LIMIT)
     # Whoosh's codec attribute for per-block min/max field lengths, which only its top-N pruning reads (zhsearch
-    # scores from the posting lists and each post's own length). Writing them looks up every posting's document
-    # length: adding and committing 300 blog posts, alternating runs, 2.48 / 2.13 / 1.85 s CPU with them,
-    # 1.74 / 1.56 / 1.44 s without.
+    # scores from the posting lists and each post's own length); writing them looks up every posting's length.
     codec.length_stats = False
     return codec
 

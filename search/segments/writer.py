@@ -1,8 +1,8 @@
 """The Whoosh segment writer of a build: word-field postings kept by term, and written without Whoosh's per-posting path.
 
 Whoosh's `SegmentWriter` turns every posting into a tuple, sorts them all in its posting pool, then feeds them one by
-one to its codec, which makes a term-info object, a postings block and a hash-table entry per term. A build of the
-blogs corpus has about 430,000 postings in 120,000 terms, and that path was about a fifth of a build's CPU.
+one to its codec, which makes a term-info object, a postings block and a hash-table entry per term: about a fifth of
+a build's CPU.
 
 `BuildSegmentWriter` keeps the postings of the word fields that hold counts only (`schema.WordField` without
 positions) in a dict per field, term → array of docnum, count, docnum, count, ..., in the order documents are added. At
@@ -49,8 +49,7 @@ _TERM_INFO = struct.Struct("!BfIBBfII")
 _FIELD_NUMBER = struct.Struct("!H")
 # Before each entry of Whoosh's hash file: its key's and its value's length.
 _ENTRY_LENGTHS = struct.Struct("!ii")
-# Terms a block of a run file holds: what the merge keeps in memory of each run (a block of the blogs' terms, about
-# 20 postings a term: some 0.5 MB decoded).
+# Terms a block of a run file holds: what the merge keeps in memory of each run.
 _RUN_BLOCK_TERMS = 2048
 
 
@@ -77,8 +76,7 @@ class BuildSegmentWriter(SegmentWriter):
         self._term_postings: dict[str, dict[str, array[int]]] = {
             name: {} for name, field in self.schema.items() if _counts_only(field)}
         # Whoosh's term table keeps each term's hash and position as a tuple in one of 256 lists until it is closed
-        # (about 130 bytes a term: 11 MB for the 85,000 terms of a 20k-post build's segment); as two arrays a bucket,
-        # 16 bytes. The table writes the same bytes from them.
+        # (about 130 bytes a term); as two arrays a bucket, 16 bytes. The table writes the same bytes from them.
         self.fieldwriter._tindex.buckets = [_HashedPositions() for _ in range(256)]
         self.postings = 0  # word postings of the segment so far: a build starts another segment past a bound
         self.postings_held = 0  # of them, those in _term_postings (the others are in runs)
@@ -174,8 +172,7 @@ class BuildSegmentWriter(SegmentWriter):
         self.perdocwriter.close()
         field_writer = self.fieldwriter
         # Fields in name order, as Whoosh's sorted pool gives them: the order numbers them in the term table. The
-        # pool's fields (path, stamp, pinyin) are written as it gives them, between the word fields, never listed whole
-        # (the stamp's 16 terms a post: 80,000 postings in the segments of 5,000 small posts of a 20k-post build).
+        # pool's fields (path, stamp, pinyin) are written as it gives them, between the word fields, never listed whole.
         pooled = itertools.groupby(self.pool.iter_postings(), key=itemgetter(0))
         pooled_name, postings = next(pooled, (None, None))
         written = {n for n, terms in self._term_postings.items() if terms}

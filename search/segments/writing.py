@@ -18,21 +18,16 @@ from typing import Any, Callable
 from ..store.layout import WHOOSH_INDEX_NAME
 from . import schema
 
-# Whoosh reads a compound segment file by copying each part into memory (BufferFile wraps a BytesIO): a cold
-# search of the 707 blog posts peaked at 123 MB that way. Separate files are read with seek/read instead.
+# Whoosh reads a compound segment file by copying each part into memory: separate files are read with seek/read.
 COMPOUND = False
-# Word postings a build's process puts in one segment (see SegmentsInTurn): some 2,500 posts of the blogs' size. A
-# query reads every segment, so fewer are better; a 707-post build writes one segment per process, a 20k-post build 12.
+# Word postings a build's process puts in one segment (see SegmentsInTurn): a query reads every segment, so fewer
+# are better, and a bounded segment bounds a process's memory.
 SEGMENT_POSTINGS = 1_500_000
-# Word postings a build's process holds in memory: past that, the segment writer writes them out to a run file of its
-# own, merged into the segment when it is written (segment_writer.BuildSegmentWriter). A bound a 1k-post build's
-# processes reach (they have 430,000 postings each by their end) as a 20k-post build's do, so that a process's memory
-# does not grow with the corpus; held as segments were, a 20k-post build's processes held 1.5M (25 MB).
+# Word postings a build's process holds in memory: past that, the segment writer writes them out to a run file of
+# its own (writer.BuildSegmentWriter), so that a process's memory does not grow with the corpus.
 HELD_POSTINGS_LIMIT = 250_000
-# Megabytes of postings (by Whoosh's estimate, about 185 bytes each) Whoosh's pool holds for the fields it writes
-# itself (path, stamp: 17 postings a post; pinyin) before it writes them out as a sorted run. Those fields grow with
-# a segment's posts, not its words: 48 MB let the last segments of a 20k-post build, of 3,700 small posts each, hold
-# 63,000 (12 MB); 2 MB is more than a 1k-post build's processes need (500 posts each), so they never spill.
+# Megabytes of postings Whoosh's pool holds for the fields it writes itself (path, stamp, pinyin) before it writes
+# them out as a sorted run: enough that a small build's processes never spill.
 POOL_MB = 2
 
 
@@ -78,9 +73,6 @@ class SegmentsInTurn:
     """Posts handed to a BuildSegmentWriter, whose segment is closed and another begun once it holds
     SEGMENT_POSTINGS word postings; the writer holds at most HELD_POSTINGS_LIMIT of them in memory (the others are in
     its run files): a build's process stays within a bound whatever the corpus's size.
-
-    (Before run files, the segment's size was the bound on memory: one segment per process took the largest process
-    of a 20k-post build from 208 to 394 MB, a segment each 1.5M postings to 247 MB.)
     """
 
     def __init__(self, ix: Any, gen_dir: Path) -> None:
@@ -143,8 +135,7 @@ def update_writer(ix: Any, build_segments: list[str] | None, deleting: list[int]
 
     Whoosh's SegmentWriter if the policy merges segments at this commit: it reads their postings back into its pool,
     which the build's writer does not take. Otherwise the build's writer, whose commit at most drops segments: it
-    writes a new post's word postings in bulk, where Whoosh's writer sorts and writes them one posting at a time
-    (about 100 ms for a 28 KB post in a profile of an update at 20k posts).
+    writes a new post's word postings in bulk, where Whoosh's writer sorts and writes them one posting at a time.
     """
     from .writer import BuildSegmentWriter
 
@@ -193,8 +184,7 @@ def merge_policy(build_segments: list[str] | None) -> Callable[[Any, list[Any]],
     an index whose meta does not list them, MERGE_SMALL over all.
 
     A segment of deleted documents only is what updating the same post again leaves of the previous update's: Whoosh
-    reads such segments through when it merges them (every fifth update of the largest post of the 20k corpus took
-    3 s instead of 1.5). Its files are removed at the commit (whoosh.index.clean_files).
+    reads such segments through when it merges them. Its files are removed at the commit (whoosh.index.clean_files).
 
     MERGE_SMALL merges the smallest segments up to the first where their documents are fewer than a Fibonacci number
     of their count: it would take the build's segments, of about 1,700 posts each, once there are 19 of them (a

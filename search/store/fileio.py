@@ -23,7 +23,7 @@ def fsync_path(path: Path) -> None:
 
 def json_text(value: Any) -> str:
     """`value` as the index's JSON files hold it: compact, characters as they are."""
-    # dumps, not dump: json.dump streams through the pure-Python encoder, 5x slower on the 20k-entry files.
+    # dumps, not dump: json.dump streams through the pure-Python encoder, much slower on large tables.
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -47,7 +47,7 @@ def write_json_lines(path: Path, members: Iterable[str]) -> None:
 
 def read_json(path: Path) -> Any:
     try:
-        # From bytes: json.load's text file decodes in small pieces, 28 ms of a 20k index's 2.6 MB manifest.
+        # From bytes: json.load's text file decodes in small pieces, slow on a large manifest.
         return json.loads(Path(path).read_bytes())
     except FileNotFoundError:
         raise IndexCorrupt(f"{path.name} is missing from {path.parent}; "

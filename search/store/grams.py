@@ -35,7 +35,7 @@ GRAMS_SUFFIX = ".grams"
 # it). Each bank's size is a prime whose 65536 residue is about 0.618 or 0.382 of it, so that neighbouring pairs
 # (Latin letters) do not collide; a needle's pair is a candidate only where both of its buckets are set.
 BANKS = (18119, 25033)
-BLOCK = 1024  # posts per block: the writer holds one block's bitmaps (sum(BANKS) * BLOCK / 8 = 5.5 MB)
+BLOCK = 1024  # posts per block: the writer holds one block's bitmaps (sum(BANKS) * BLOCK / 8 bytes)
 _MAGIC = b"ZHGRAMS2"
 _HEADER = struct.Struct("<8sBxxxIIIQQ")  # magic, big-endian flag, bank sizes, block, posts, offset of starts
 _MAGIC_V1 = b"ZHGRAMS1"
@@ -73,8 +73,7 @@ def _needle_buckets(text: str, banks: tuple[int, ...]) -> set[int]:
     """Buckets that every post containing `text` has: its pairs' and its characters'.
 
     The characters too, though a pair implies its two characters: one bucket holds many pairs, and a bucket that
-    also holds a pair common in every post (的是) is set in most posts. On the 20k scale corpus, 体验 alone had
-    15.5k candidates (3.2k of them holding the word), 7.8k with its characters' buckets; 二维码 3.1k, 2.1k.
+    also holds a pair common in every post (的是) is set in most posts.
     """
     return set(_buckets(_post_codes(text), banks))
 
@@ -93,8 +92,7 @@ class GramsWriter:
 
     def add(self, start: int, text: str) -> None:
         self._starts.append(start)
-        # A row of bytes set in C, 8 rows packed into the block's bits at once: setting each bucket's bit in the
-        # block by a Python loop took 0.5-1 ms a post (a post has thousands of buckets).
+        # A row of bytes set in C, 8 rows packed into the block's bits at once (a post has thousands of buckets).
         row = bytearray(sum(BANKS))
         collections.deque(map(row.__setitem__, _buckets(_post_codes(text), BANKS), itertools.repeat(1)), maxlen=0)
         self._rows.append(row)
@@ -120,8 +118,7 @@ class GramsWriter:
         if used == width:
             self._file.write(self._block)
         else:  # the last block: as many bytes a bucket as its posts need
-            # Column by column with extended slices: a join of one slice per bucket took 30-70 ms, which every
-            # one-post update paid.
+            # Column by column with extended slices, not a join of one slice per bucket: every update writes one.
             trimmed = bytearray(sum(BANKS) * used)
             for byte in range(used):
                 trimmed[byte::used] = self._block[byte::width]
@@ -150,7 +147,7 @@ class Grams:
 
     def __init__(self, path: Path, live_starts: list[int]) -> None:
         # Read by pread, not mapped: mapped, each small slice read put a whole large folio of the kernel's page cache
-        # (up to a few MB) in the process's memory, 80 MB of a cold 20k-post query's 143 MB.
+        # (up to a few MB) in the process's memory.
         try:
             self._file = open(path, "rb", buffering=0)
             size = os.fstat(self._file.fileno()).st_size
@@ -177,8 +174,7 @@ class Grams:
             starts.byteswap()
         self._starts = starts.tolist()
         # The starts of the live posts of this file, when some of its posts are not (then a candidate's index is
-        # found by bisection: a dict of every start took 3.5 ms a file at 20k posts, made for a few hundred
-        # candidates). A live post the sidecar does not know means it is not this file's sidecar (or is damaged):
+        # found by bisection, not a dict of every start made for a few hundred candidates). A live post the sidecar does not know means it is not this file's sidecar (or is damaged):
         # the prefilter would miss it.
         self._live: list[int] | None = None
         if self._starts != live_starts:
@@ -204,7 +200,7 @@ class Grams:
                     break
             at += buckets * size
             if bits > 0:
-                # The set bits' positions, found in C: bit by bit in Python, 6k candidates took 10 ms.
+                # The set bits' positions, found in C, not bit by bit in Python.
                 digits = format(bits, "b")[::-1]
                 found.extend(itertools.compress(range(first, first + len(digits)), map("1".__eq__, digits)))
         if self._live is None:

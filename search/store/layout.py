@@ -9,7 +9,7 @@ WHOOSH_INDEX_NAME = "MAIN"
 CURRENT = "CURRENT"
 LOCK = "LOCK"
 META = "zhsearch.json"
-# In META: Whoosh's field length of each length byte, 0-255 (searching.py; absent from older indexes).
+# In META: Whoosh's field length of each length byte, 0-255 (query/index.py reads it; absent from older indexes).
 LENGTH_DECODING = "length_decoding"
 RANGES = "ranges.json"
 RANGES_BINARY = "ranges.bin"  # how the RANGES table is written whole since format 4 (RangeColumns.to_bytes)

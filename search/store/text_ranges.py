@@ -18,9 +18,7 @@ from .layout import DOCUMENTS, RANGES, RANGES_BINARY
 class RangeColumns(NamedTuple):
     """The RANGES table (path → [text store file, start, end]) as columns, in file and then start order.
 
-    Format 3 wrote them as JSON: parsing 20k [file, start, end] lists and then sorting them by file had been about
-    35 ms of every cold query on a 20k-post index, and the JSON columns still took 30-40 ms. Since format 4 they are
-    binary (`to_bytes`): the names in one UTF-8 string each, split on NUL (which no path holds), and the numbers as
+    Written binary, as every cold query reads them (`to_bytes`): the names in one UTF-8 string each, split on NUL (which no path holds), and the numbers as
     arrays, all read in C.
     """
 
@@ -182,9 +180,7 @@ def updated_document_ranges(previous: RangeColumns, previous_signature: str, seg
     most more documents deleted or a segment dropped (an update drops segments left with deleted documents only):
     their rows less the deleted and dropped documents', and the rows of the segments after them, whose posts' ranges
     are `added` (path → (file, start, end)). None when Whoosh merged or rewrote segments, or a new document's path is
-    not in `added`: then `document_ranges` works the table out from every path.
-
-    An update of one post at 20k posts: 3 ms instead of 44 (decoding every path Whoosh stores and mapping each)."""
+    not in `added`: then `document_ranges` works the table out from every path."""
     old = [entry.rsplit(":", 2) for entry in previous_signature.split(";")] if previous_signature else []
     names = [segment.name for segment in segments]
     kept = [entry for entry in old if entry[0] in names]  # (the dropped ones' documents were all deleted)

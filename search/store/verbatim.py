@@ -82,7 +82,7 @@ class TextStoreWriter:
 class _StoreFile:
     """One text file of the store: its path, and the (start, end, key) of each post in it, in file order."""
 
-    # A plain class: the dataclasses module costs every cold query 7 ms to import.
+    # A plain class: importing the dataclasses module would be paid by every cold query.
     __slots__ = ("path", "starts", "ends", "keys", "_map", "_grams", "_positions")
 
     def __init__(self, path: Path, starts: list[int] | None = None, ends: list[int] | None = None,
@@ -162,8 +162,7 @@ class TextStore:
         return store
 
     def _range(self, key: Any) -> tuple[str, int, int]:
-        # Looked up file by file (a store has a few), not in a table of every post: at 20k posts, making that for
-        # the ten snippets of a cold query took 7 ms.
+        # Looked up file by file (a store has a few), not in a table of every post made for ten snippets.
         for name, f in self._files.items():
             i = f.position(key)
             if i is not None:
@@ -223,7 +222,7 @@ class TextStore:
                 continue
             start, end = starts[i], ends[i]
             # As in the full scan, hand the pages behind back to the kernel: a common text's candidates are a
-            # third of a 5k-post store, and keeping their pages resident raised a cold query's peak by 9 MB.
+            # large share of a store, and keeping their pages resident raises a query's peak memory.
             released = _release(data, released, start)
             if wanted is None:
                 if data.find(needle, start, end) >= 0:
@@ -247,8 +246,7 @@ class TextStore:
         at = starts[0]
         limit = ends[-1]
         # The scan goes through the file a window at a time and hands each scanned window's pages back to the
-        # kernel: resident pages of a mapping count in the process's memory, and the store of a 20k-post corpus
-        # is hundreds of MB.
+        # kernel: resident pages of a mapping count in the process's memory, and a large corpus's store is large.
         released = 0
         while at < limit:
             # Also after hits: a common text (found in most posts) otherwise kept the whole store resident.

@@ -55,7 +55,7 @@ def fold_table_record() -> dict[str, str]:
 def adopt_fold_table(record: dict[str, str]) -> None:
     """Fold with the table an index was built with (fold_table_record), unless this process already folded.
 
-    Building the table from OpenCC takes 25 ms of a cold query; reading it from the index, under 1 ms. It also keeps
+    Reading the table from the index is much faster than building it from OpenCC; it also keeps
     a query folded exactly as the posts were, whatever OpenCC version is installed now.
     """
     global _fold_table_in_use
@@ -68,9 +68,8 @@ def adopt_fold_table(record: dict[str, str]) -> None:
 
 @functools.lru_cache(maxsize=1)
 def _traditional_re() -> re.Pattern[str]:
-    # str.translate looks up every character (about 70 ns each); finding the first traditional one first is far
-    # cheaper (5 ns) on the simplified text that most posts are. But compiling the class of 4,221 characters takes
-    # 4-8 ms: worth it only to a process that folds a lot of text (a build), not to a query's snippets.
+    # Finding the first traditional character first is far cheaper than str.translate on the simplified text most
+    # posts are; compiling the class of 4,221 characters pays only in a process that folds a lot (a build).
     return re.compile("[" + "".join(map(chr, _fold_table())) + "]")
 
 
@@ -110,8 +109,7 @@ def normalize(text: str) -> Normalized:
         # The common case: NFKC changed characters one for one (full-width forms, compatibility ideographs).
         return Normalized(_fold_chinese(folded), None, len(text))
     # NFKC expanded or composed something (ligatures, ㍿, …, combining marks): rebuild character by character,
-    # but only the lines where it happened (it never composes across a line break). A post's body with one "…"
-    # took 9 ms to map whole, most of a warm query's time with snippets.
+    # but only the lines where it happened (it never composes across a line break).
     pieces: list[str] = []
     origin: list[int] = []
     line_start = 0
@@ -136,8 +134,7 @@ def normalize(text: str) -> Normalized:
 # Characters that NFKC and lower case map one for one, whatever stands beside them: ASCII, CJK unified
 # ideographs, CJK punctuation (but not its combining tone marks 〪-〯), full-width ASCII, and the dashes and
 # quotes of General Punctuation before the ellipsis ‥ … (which expand).
-# Like the other rarely used patterns, compiled on first use by re's own cache: a class spanning thousands of
-# characters takes 1-3 ms to compile, which every cold query would pay at import.
+# Like the other rarely used patterns, compiled on first use by re's own cache, not by every cold query at import.
 _ONE_FOR_ONE = ("[\x00-\x7f\u4e00-\u9fff\u3000-\u3029\u3030-\u303f\uff01-\uff5e"
                 "\u2010-\u2016\u2018-\u2024]+")
 
@@ -152,8 +149,8 @@ def _normalize_chars(line: str, start: int, end: int, line_start: int, pieces: l
 class LineOffsets:
     """Original offsets of `fold(text)` (given, as the index stores it), computed only for the lines asked about.
 
-    A snippet maps a handful of offsets; normalising a whole post to map them was most of a warm query's time
-    (about 1.4 ms a hit on blog posts). Folding never adds, removes or moves a line feed and never composes across
+    A snippet maps a handful of offsets; normalising a whole post to map them was most of a warm query's time.
+    Folding never adds, removes or moves a line feed and never composes across
     one, so line k of the folded text is `normalize` of line k of the original, except where fold() composes
     characters that normalize keeps apart: `original_offset` raises ValueError for such a line.
     """

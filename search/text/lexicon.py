@@ -79,9 +79,8 @@ def emissions_copy() -> bytes:
 
 class _StateEmissions(dict):  # type: ignore[type-arg]
     """One state's emissions, as jieba's dict of them, answering `get` (all jieba's HMM asks: a few characters of a
-    query) from the sorted copy without making the dict; anything else asked of it fills the dict first.
-
-    Making the four dicts, 140k entries, took most of a cold query's first use of the HMM (8-15 ms)."""
+    query) from the sorted copy without making the dict; anything else asked of it fills the dict first. Making the four dicts
+    (140k entries) was most of a cold query's first use of the HMM."""
 
     def __init__(self, chars: str, probabilities: array) -> None:
         super().__init__()
@@ -148,8 +147,7 @@ def _read_emissions(path: Path) -> dict[str, dict[str, float]] | None:
 
 class _EmissionsOnUse(types.ModuleType):
     """Stands for ``jieba.finalseg.prob_emit``: its table ``P``, when jieba's HMM first asks for it, is read from an
-    index's copy (about 1 ms, `_StateEmissions`) instead of importing the module (12 ms: a dict literal of 140k
-    entries). A copy not made from the module installed now is not used: the module is imported as usual."""
+    index's copy (`_StateEmissions`) instead of importing the module (a dict literal of 140k entries). A copy not made from the module installed now is not used: the module is imported as usual."""
 
     def __init__(self, name: str, copy: Path) -> None:
         super().__init__(name)
@@ -180,7 +178,7 @@ def write_lexicon(tokenizer: jieba.Tokenizer, path: Path) -> None:
     jieba = import_jieba()
     tokenizer.check_initialized()
     # Code point order is the order of the UTF-8 bytes (lone surrogates included), and sorting strings is much
-    # cheaper than sorting (bytes, count) pairs: the lexicon of jieba's dictionary, 0.40-0.51 -> 0.2 s.
+    # cheaper than sorting (bytes, count) pairs.
     words = sorted(tokenizer.FREQ)
     try:
         freqs = _frequencies(tokenizer.FREQ, words)
@@ -246,8 +244,7 @@ _ENCODE_CHUNK = 1 << 16
 def _encoded_string_table(words: list[str]) -> tuple[array, bytes]:
     """`_string_table` of the words' UTF-8 bytes, encoded a chunk at a time.
 
-    The bytes of all 500,000 words of jieba's dictionary at once (about 50 bytes an object) took a build's first
-    process, which writes the lexicon, from 73 to 156 MB at its start: more than any other moment of a 1k-post build.
+    The bytes of all 500,000 words of jieba's dictionary at once were the peak of a build's first process's memory.
     """
     offsets = array("I", [0])
     pieces = []
@@ -360,8 +357,7 @@ class Lexicon:
         """Index of `key` in the sorted keys at or after `lo`, or -1 (a hand-written bisect: no object per probe).
 
         From a given `lo` (the index of a prefix of `key`: `entries_for`) the search first gallops forward, as the
-        key is usually a few entries on: 4,000 lookups for a 20,000-character post took 40 ms bisecting the
-        500,000 keys each time."""
+        key is usually a few entries on, rather than bisecting the 500,000 keys each time."""
         mm, offs, base = self._mm, self._offsets, self._keys_pos
         hi = self._n
         if lo:

@@ -132,12 +132,9 @@ class _RunCutter:
     `_RUN_KEPT_CHARS` characters, each word with its search-mode sub-words (`_search_subwords`), so a repeated run
     costs a dict lookup (and `_WORDS_KEPT` words). The segmenter's dictionary must not change after its first cut
     (zhsearch never changes one).
-    A cutter of our own (one backward pass for the DAG, a Viterbi on four floats) cut the blogs build from 9.4-9.9 to
-    7.6-8.2 s wall (two alternating runs): left out, the segmentation staying jieba's own code.
 
     Each word is kept once, as one `(word, sub-words)` pair that every run holding it shares (and a run that is one
-    word is keyed by that word's string): a run kept as its own tuple of new pairs and strings took about 500 bytes,
-    19 MB for the 37,500 runs of a 5k-post build's 100 largest posts, and a build's process kept it all build long.
+    word is keyed by that word's string), so that the runs kept take little memory.
     """
 
     def __init__(self, segmenter: Segmenter) -> None:
@@ -166,12 +163,7 @@ class _RunCutter:
         return words
 
 
-# Bounds of a _RunCutter's memory. Repeats are short runs: of the blogs corpus's 70,000 repeated runs, 67,000 have at
-# most 6 characters (60,000 distinct runs), and keeping every run of up to 16 characters took 92 MB for 7% more hits.
-# The bounds are about what a build's process reaches on a small corpus, so that its memory does not grow with the
-# corpus: each process of a 1k-post build ends with 35,000-37,000 runs and 19,000 words (about 9 MB), and the cutter
-# of 4,000 posts of the 20k corpus held 46,700 runs and 24,300 words (13.5 MB), growing with the posts it cuts, up to
-# 100,000 of each before. Those 4,000 posts cut with 30,000 runs kept took 52.1 s against 49.7 (side by side).
+# Bounds of a _RunCutter's memory: repeats are short runs, and a build's process must not grow with the corpus.
 _RUN_KEPT_CHARS = 6
 _RUNS_KEPT = 30_000
 _WORDS_KEPT = 25_000
@@ -192,10 +184,7 @@ def _run_cutter(segmenter: Segmenter) -> _RunCutter | None:
 def word_postings(text: str, segmenter: Segmenter) -> dict[str, list[int]]:
     """Positions of each word of normalised `text`, as the index stores them: `postings_of(word_tokens(...))`.
 
-    Written out without the token objects, which cost a build's analysis about a tenth of its time: 12.6 s →
-    11.1 s for the 707 blogs posts in one process (jieba's own cut is most of the rest); calling jieba's DAG cut
-    directly and inlining the posting appends: 12.0 / 13.6 → 10.8 / 11.1 s CPU (two alternating runs, loaded
-    machine). Runs inside jieba's Han range are cut by `_RunCutter`. Tests check it equals
+    Written out without the token objects (a build's hottest loop). Runs inside jieba's Han range are cut by `_RunCutter`. Tests check it equals
     `postings_of(word_tokens(...))`.
     """
     postings: dict[str, list[int]] = {}

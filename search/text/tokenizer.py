@@ -31,11 +31,11 @@ class _ModuleOnUse(types.ModuleType):
     """Stands for a module jieba imports, while jieba loads, until the module is first used.
 
     - ``jieba.finalseg`` (jieba's HMM for words not in the dictionary): its emission table is a 35k-entry dict
-      literal, 12 ms of every cold query (python -X importtime, median of 7), although a query made of dictionary
+      literal, a large part of a cold query's imports, although a query made of dictionary
       words never runs the HMM.
-    - ``tempfile`` (with shutil, bz2 and lzma: 6-8 ms), which jieba uses only to find and write its cache file
+    - ``tempfile`` (with shutil, bz2 and lzma), which jieba uses only to find and write its cache file
       when it loads its whole dictionary: a build does, a query (lexicon.py's dictionary) never.
-    - ``hashlib`` (its OpenSSL binding: 4-5 ms), whose md5 jieba takes at import (`from hashlib import md5`) to name
+    - ``hashlib`` (its OpenSSL binding), whose md5 jieba takes at import (`from hashlib import md5`) to name
       that cache file: it gets a function that imports hashlib when called.
 
     The first attribute asked for imports the real module, the one every other importer gets.
@@ -60,7 +60,7 @@ class _ModuleOnUse(types.ModuleType):
 
 
 def import_jieba() -> types.ModuleType:
-    """Import jieba in ~20 ms instead of ~250 ms, with its "Building prefix dict" chatter silenced.
+    """Import jieba quickly, with its "Building prefix dict" chatter silenced.
 
     jieba 0.42 imports ``pkg_resources`` (all of setuptools) only to locate its data files, and falls back to
     plain paths when that import fails. So the import is blocked while jieba loads -- and only if nothing has
@@ -129,8 +129,8 @@ def new_tokenizer(user_dict: Path | None = None) -> jieba.Tokenizer:
 
 
 # A copy of jieba's default prefix dictionary in a form that loads fast, beside jieba's own cache (jieba.cache, a
-# marshal dump) in the temp directory: jieba's load took 0.87 s CPU here, before the build's workers can start;
-# this one, 0.27-0.32 s. It stands for the jieba.cache it was made from (size, mtime and inode), which is what
+# marshal dump) in the temp directory: it loads in a third of jieba's time, which a build pays before its workers
+# start. It stands for the jieba.cache it was made from (size, mtime and inode), which is what
 # jieba itself loads for its default dictionary, whatever dictionary file is installed.
 _DEFAULT_COPY = "zhsearch-jieba-default.dict"
 _DEFAULT_COPY_MAGIC = b"ZHSJDIC1"
