@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import functools
 import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..segments import access
 from ..segments.fieldnames import PINYIN_FIELD, SEARCH_FIELDS
@@ -49,6 +51,19 @@ def is_question(folded: str, words: list[str], content: list[str]) -> bool:
 
 class Matching:
     """The matching half of `Index`."""
+
+    if TYPE_CHECKING:  # provided by Index (index.py)
+        generation: Path
+        meta: dict[str, Any]
+        _segments: list[Any]
+        _store: Any
+
+        @property
+        def _all(self) -> frozenset[int]: ...
+        def _whoosh(self) -> Any: ...
+        def _words(self, folded: str) -> list[str]: ...
+        def _word_groups(self, folded: str) -> dict[str, list[str]]: ...
+        def _word_docs(self, words: list[str], fields: tuple[str, ...]) -> set[int]: ...
 
     def _literal_docs(self, folded: str, field: str | None, quoted: bool) -> tuple[set[int], set[int], Coverage]:
         """(docs containing the text verbatim or, unless quoted, its words; the verbatim ones; for a run of

@@ -17,7 +17,7 @@ import heapq
 import math
 import re
 from collections import Counter
-from typing import Collection
+from typing import TYPE_CHECKING, Any, Collection
 
 from ..segments.fieldnames import SEARCH_FIELDS, word_field
 from ..text import folding, segmentation
@@ -116,6 +116,22 @@ def _saturated(tf: int) -> float:
 
 class Ranking:
     """The ranking half of `Index`."""
+
+    if TYPE_CHECKING:  # provided by Index (index.py)
+        _doc_count_all: int
+        _store: Any
+
+        @property
+        def _paths(self) -> dict[int, str]: ...
+        @property
+        def _length_of_byte(self) -> list[int]: ...
+        def _path(self, docnum: int) -> str: ...
+        def _postings(self, field: str, word: str) -> dict[int, float]: ...
+        def _idf(self, name: str, word: str) -> float: ...
+        def _total_length(self, name: str) -> int: ...
+        def _length_bytes(self, field: str) -> bytes: ...
+        def _words(self, folded: str) -> list[str]: ...
+        def _word_groups(self, folded: str) -> dict[str, list[str]]: ...
 
     def _bm25f(self, words: list[tuple[str, tuple[str, ...]]], docs: set[int]) -> dict[int, float]:
         """BM25F of `docs` for (word, fields) pairs: Whoosh's scoring.BM25F summed over words and fields, each
