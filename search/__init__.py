@@ -60,11 +60,12 @@ _LAZY = {"Document": "searching", "Facets": "searching", "Hit": "searching", "In
          "IndexStats": "searching", "Results": "searching", "open_index": "searching",
          "BuildReport": "indexing", "build_index": "indexing", "update_index": "indexing",
          "Config": "config", "load_config": "config",
-         "Post": "posts", "read_post": "posts"}
+         "Post": "posts", "read_post": "posts", "tokens_to_dict": "jsonout"}
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time, __getattr__ imports each on first use
     from .config import Config as Config, load_config as load_config
     from .indexing import BuildReport as BuildReport, build_index as build_index, update_index as update_index
+    from .jsonout import tokens_to_dict as tokens_to_dict
     from .posts import Post as Post, read_post as read_post
     from .searching import (Document as Document, Facets as Facets, Hit as Hit, Index as Index,
                             IndexStats as IndexStats, Results as Results, open_index as open_index)
@@ -85,5 +86,5 @@ __all__ = [
     "BuildReport", "Config", "ConfigError", "Document", "Facets", "Hit", "Index", "IndexCorrupt", "IndexLocked",
     "IndexNotFound", "IndexStats", "NotInIndex", "Post",
     "PostError", "QueryError", "RebuildNeeded", "Results", "SearchError", "build_index", "open_index",
-    "load_config", "read_post", "update_index", "__version__",
+    "load_config", "read_post", "tokens_to_dict", "update_index", "__version__",
 ]

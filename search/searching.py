@@ -832,6 +832,13 @@ class Index:
         stored = self._stored_fields(docnum)
         return Document(**_shown_fields(stored), text=stored.get("text", ""))
 
+    def is_current(self) -> bool:
+        """Whether this is still the index's live generation (False once a writer has committed a newer one)."""
+        try:
+            return generations.current_generation(self.index_dir) == self.generation
+        except SearchError:
+            return False
+
     def stale_reason(self) -> str | None:
         """Why the index no longer matches its configuration (the user dictionary changed), or None."""
         settings = self.meta.get("settings", {})
