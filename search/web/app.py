@@ -17,11 +17,10 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import jinja2
 from starlette.applications import Starlette
-from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -33,81 +32,15 @@ from starlette.staticfiles import StaticFiles
 import search
 
 from .live import LiveIndex, watch_corpus
+from .params import MAX_QUERY_CHARS, BadRequest, SearchRequest, parse_search
 from .views import landing_context, post_context, results_context
 
 HERE = Path(__file__).parent
-MAX_QUERY_CHARS = 256
-MAX_LIMIT = 100
-SORTS = ("relevance", "newest", "oldest")
-_TRUE, _FALSE = ("", "1", "true", "yes", "on"), ("0", "false", "no", "off")
 # The pages load nothing but their own script and style sheet: were anything a post says ever left unescaped,
 # the browser would still run none of it.
 _PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
                                             "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
                  "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
-
-
-class BadRequest(ValueError):
-    """A request parameter is missing, malformed or out of range."""
-
-
-class SearchRequest(NamedTuple):
-    """The parameters of one search, as `Index.search` takes them."""
-
-    query: str
-    limit: int
-    page: int
-    categories: tuple[str, ...]
-    authors: tuple[str, ...]
-    tags: tuple[str, ...]
-    since: str | None
-    until: str | None
-    sort: str
-    facets: bool
-
-    def run(self, ix: search.Index) -> search.Results:
-        return ix.search(self.query, limit=self.limit, page=self.page, categories=self.categories,
-                         authors=self.authors, tags=self.tags, since=self.since, until=self.until, sort=self.sort,
-                         facets=self.facets)
-
-
-def _number(params: QueryParams, name: str, default: int, low: int, high: int) -> int:
-    value = params.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise BadRequest(f"{name} must be a whole number, not {value[:20]!r}") from None
-    if not low <= number <= high:
-        raise BadRequest(f"{name} must be between {low} and {high}")
-    return number
-
-
-def parse_search(params: QueryParams, *, facets: bool = False) -> SearchRequest:
-    """A search from the query string (the parameters of `zhsearch search`); BadRequest says what is wrong."""
-    query = params.get("q", "")
-    if len(query) > MAX_QUERY_CHARS:
-        raise BadRequest(f"the query is longer than {MAX_QUERY_CHARS} characters")
-    sort = params.get("sort") or "relevance"
-    if sort not in SORTS:
-        raise BadRequest(f"unknown sort {sort[:20]!r}: choose one of {', '.join(SORTS)}")
-    flag = params.get("facets")
-    if flag is not None:
-        if flag.lower() not in _TRUE + _FALSE:
-            raise BadRequest("facets must be 1 or 0")
-        facets = flag.lower() in _TRUE
-
-    def names(key: str) -> tuple[str, ...]:
-        values = tuple(v for v in params.getlist(key) if v)
-        if len(values) > 20 or any(len(v) > MAX_QUERY_CHARS for v in values):
-            raise BadRequest(f"too many or too long {key} values")
-        return values
-
-    return SearchRequest(query=query, limit=_number(params, "limit", 10, 1, MAX_LIMIT),
-                         page=_number(params, "page", 1, 1, 10_000), categories=names("category"),
-                         authors=names("author"), tags=names("tag"), since=params.get("since") or None,
-                         until=params.get("until") or None, sort=sort, facets=facets)
 
 
 def _error_status(error: Exception) -> int:
@@ -203,7 +136,7 @@ def create_app(index_dir: Path | str, *, cors_origin: str | None = None, watch: 
                 return pages.render(template, landing_context(stats, params))
             results, ms = search_timed(wanted)
         except (search.QueryError, ValueError) as e:
-            return pages.render(template, {"error": _first_line(e), **landing_context(None, params)}, status=400)
+            return pages.render(template, {**landing_context(None, params), "error": _first_line(e)}, status=400)
         return pages.render(template, results_context(results, wanted, params, ms), headers=_timing(ms))
 
     async def page_index(request: Request) -> Response:

@@ -10,29 +10,20 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from starlette.datastructures import QueryParams
 
 import search
 
+from .params import SearchRequest
+
 Parts = list[tuple[str, bool]]
 SORT_LABELS = {"relevance": "相关度", "newest": "最新", "oldest": "最早"}
 _OPERATORS = {"OR", "AND", "NOT"}
 # A query's words as the user typed them: an optional `-`, an optional `field:`, a quoted phrase or a word.
 _QUERY_WORD = re.compile(r'(-?)(?:[A-Za-z_]+:)?(?:"([^"]*)"?|(\S+))')
-
-
-class _Wanted(Protocol):
-    query: str
-    limit: int
-    categories: tuple[str, ...]
-    authors: tuple[str, ...]
-    tags: tuple[str, ...]
-    since: str | None
-    until: str | None
-    sort: str
 
 
 def query_words(query: str) -> list[str]:
@@ -47,7 +38,7 @@ def query_words(query: str) -> list[str]:
         if text and not minus and not excluded:
             words.append(text)
         excluded = False
-    return sorted(set(words), key=len, reverse=True)[:20]
+    return sorted(dict.fromkeys(words), key=len, reverse=True)[:20]  # longest first: a regex tries them in order
 
 
 def mark_words(text: str, words: Sequence[str]) -> Parts:
@@ -176,7 +167,7 @@ def _facet(counts: dict[str, int], chosen: tuple[str, ...], key: str, params: Qu
     return items
 
 
-def results_context(results: search.Results, wanted: _Wanted, params: QueryParams, ms: float) -> dict[str, Any]:
+def results_context(results: search.Results, wanted: SearchRequest, params: QueryParams, ms: float) -> dict[str, Any]:
     """The search page with results: hits, facets, filters, sorts, pages, and help when nothing matched."""
     context = _base(params)
     words = query_words(wanted.query)
