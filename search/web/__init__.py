@@ -8,6 +8,7 @@
 
 from .app import create_app as create_app
 from .app import is_loopback as is_loopback
+from .app import running as running
 from .app import serve as serve
 
-__all__ = ["create_app", "is_loopback", "serve"]
+__all__ = ["create_app", "is_loopback", "running", "serve"]

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +222,32 @@ def serve(index_dir: Path | str, *, host: str = "127.0.0.1", port: int = 8000, w
     app = create_app(index_dir, cors_origin=cors_origin, watch=watch, log=say)
     say(f"serving {index_dir} on http://{_url_host(host)}:{port}/ (Ctrl-C stops)")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+@contextlib.contextmanager
+def running(app: Starlette, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve `app` under uvicorn from a background thread on a free port (for tests, screenshots and benchmarks);
+    gives its base URL, and stops it on leaving."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.bind((host, 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the server did not start")
+            time.sleep(0.01)
+        yield f"http://{_url_host(host)}:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
 
 
 def _url_host(host: str) -> str:
