@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import PROJECT_CORPUS
 
 import search
-
-from conftest import PROJECT_CORPUS
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install "
                                                                   "-e '.[test]')")

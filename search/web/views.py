@@ -100,10 +100,13 @@ def _year_chart(years: dict[str, int], params: QueryParams, active: str | None, 
     if not years:
         return None
     ordered = sorted(years.items())
+    first, last = ordered[0][0], ordered[-1][0]
+    if first.isdigit() and last.isdigit() and int(last) - int(first) < 100:  # years without posts: empty bars
+        ordered = [(str(y), years.get(str(y), 0)) for y in range(int(first), int(last) + 1)]
     top = max(years.values())
     bars = []
     for i, (year, count) in enumerate(ordered):
-        height = max(2.0, 48 * count / top)
+        height = 48 * count / top if count else 0.0
         if by_query:
             url = link(QueryParams(), q=f"date:{year}")
         elif year == active:
