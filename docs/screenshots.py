@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import search  # noqa: E402
-from search.web import create_app, running  # noqa: E402
+import search
+from search.web import create_app, running
 
 SHOTS = [  # file name, path, viewport width, height
     ("web-desktop.png", "/?q=知乎 工作", 1280, 860),
