@@ -258,3 +258,21 @@ def test_cli_serve_warns_on_a_public_host(tmp_path, monkeypatch):
 def test_web_package_data_ships_templates_and_static():
     here = Path(search.__file__).parent / "web"
     assert (here / "templates" / "index.html").is_file() and (here / "static" / "app.js").is_file()
+
+
+def test_web_watch_updates_the_index_when_posts_change(fresh_corpus, tmp_path):
+    import time
+
+    index_dir = tmp_path / "index"
+    search.build_index(fresh_corpus, index_dir, workers=1)
+    lines: list[str] = []
+    with TestClient(create_app(index_dir, watch=fresh_corpus, log=lines.append)) as c:
+        time.sleep(0.5)  # the watcher is running
+        (fresh_corpus / "blog" / "watched.md").write_text("---\ntitle: 看守\n---\n看守者写下的新词汇。\n",
+                                                          encoding="utf-8")
+        for _ in range(120):  # bounded: up to 30 s on a busy machine
+            if c.get("/api/search", params={"q": "看守者"}).json()["total"]:
+                break
+            time.sleep(0.25)
+        assert c.get("/api/search", params={"q": "看守者"}).json()["total"] == 1
+    assert any(line.startswith("updated ") and "1 added" in line for line in lines), lines
