@@ -31,13 +31,14 @@ _LAZY = {"Document": "query.results", "Facets": "query.results", "Hit": "query.r
          "IndexStats": "query.results", "Results": "query.results", "open_index": "query.index",
          "BuildReport": "build.generation", "build_index": "build.building", "update_index": "build.updating",
          "Config": "config", "load_config": "config",
-         "Post": "posts.post", "read_post": "posts.post"}
+         "Post": "posts.post", "read_post": "posts.post", "tokens_to_dict": "jsonout"}
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time, __getattr__ imports each on first use
     from .config import Config as Config, load_config as load_config
     from .build.building import build_index as build_index
     from .build.generation import BuildReport as BuildReport
     from .build.updating import update_index as update_index
+    from .jsonout import tokens_to_dict as tokens_to_dict
     from .posts.post import Post as Post, read_post as read_post
     from .query.index import Index as Index, open_index as open_index
     from .query.results import (Document as Document, Facets as Facets, Hit as Hit, IndexStats as IndexStats,
@@ -59,5 +60,5 @@ __all__ = [
     "BuildReport", "Config", "ConfigError", "Document", "Facets", "Hit", "Index", "IndexCorrupt", "IndexLocked",
     "IndexNotFound", "IndexStats", "NotInIndex", "Post",
     "PostError", "QueryError", "RebuildNeeded", "Results", "SearchError", "build_index", "open_index",
-    "load_config", "read_post", "update_index", "__version__",
+    "load_config", "read_post", "tokens_to_dict", "update_index", "__version__",
 ]

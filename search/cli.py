@@ -275,9 +275,7 @@ def analyze_command(text: str, index_dir: Path, as_json: bool) -> None:
     except search.SearchError as e:
         raise _Failure(str(e)) from None
     if as_json:
-        click.echo(json.dumps({"text": text, "tokens": [
-            {"token": t.text, "position": t.pos, "start": t.start, "end": t.end, "field": t.field,
-             "original": text[t.start:t.end]} for t in tokens]}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(search.tokens_to_dict(text, tokens), ensure_ascii=False, indent=2))
         return
     for t in tokens:
         click.echo(f"{t.pos:>4}  {t.start:>4}-{t.end:<4} {t.field:<7} {t.text}")
@@ -331,6 +329,30 @@ def stats_command(index_dir: Path, as_json: bool) -> None:
     click.echo(f"built: {stats.built}, updated: {stats.updated}")
     click.echo(f"corpus: {stats.corpus}")
     click.echo("analysis: " + ", ".join(f"{k}={v}" for k, v in stats.settings.items()))
+
+
+@main.command("serve")
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
+@click.option("--watch", type=click.Path(path_type=Path), is_flag=False, flag_value=str(DEFAULT_CORPUS),
+              metavar="[CORPUS]", help="Keep the index current as posts in CORPUS (default ./corpus) change.")
+@click.option("--cors", "cors_origin", metavar="ORIGIN", help="Let pages on ORIGIN call the JSON API.")
+def serve_command(index_dir: Path, host: str, port: int, watch: Path | None, cors_origin: str | None) -> None:
+    """Serve a search page and a JSON API over the index (read-only).
+
+    \b
+    zhsearch serve                          # http://127.0.0.1:8000/
+    zhsearch serve --watch ~/blog/source/_posts --index ~/.cache/blog-index
+    zhsearch serve --cors https://blog.example --port 8080
+    curl -G http://127.0.0.1:8000/api/search --data-urlencode q=内推 -d limit=5
+    """
+    from search.web import is_loopback, serve
+
+    if not is_loopback(host):
+        click.echo(f"zhsearch: warning: listening on {host}: anyone who can reach port {port} can read the index",
+                   err=True)
+    _library_call(serve, index_dir, host=host, port=port, watch=watch, cors_origin=cors_origin)
 
 
 def run() -> None:

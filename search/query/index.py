@@ -19,7 +19,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from ..errors import IndexCorrupt, NotInIndex
+from ..errors import IndexCorrupt, NotInIndex, SearchError
 from ..segments import access
 from ..segments.fieldnames import word_field
 from ..segments.reader import live_documents
@@ -326,6 +326,13 @@ class Index(Matching, Ranking):
             raise NotInIndex(f"no post {path!r} in the index at {self.index_dir}")
         stored = self._stored_fields(docnum)
         return Document(**shown_fields(stored), text=stored.get("text", ""))
+
+    def is_current(self) -> bool:
+        """Whether this is still the index's live generation (False once a writer has committed a newer one)."""
+        try:
+            return generations.current_generation(self.index_dir) == self.generation
+        except SearchError:
+            return False
 
     def stale_reason(self) -> str | None:
         """Why the index no longer matches its configuration (the user dictionary changed), or None."""
