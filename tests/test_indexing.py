@@ -11,8 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import search
+from search import cli
 from search.build import forking, readahead, updating, workers
 from search.segments import writing
 from search.store import fileio, generations, layout, path_tables, text_ranges
@@ -206,6 +208,7 @@ def test_search_folds_with_the_index_table_without_opencc(index_dir):
     script = """
 import sys
 import search
+from search import cli
 with search.open_index(sys.argv[1]) as ix:
     print(sorted(h.path for h in ix.search("臺灣", limit=None)) == sorted(h.path for h in ix.search("台湾", limit=None)))
     print(len(ix.search("臺灣", limit=None)) > 1, "opencc" in sys.modules)
@@ -322,36 +325,23 @@ def test_touched_post_recorded_in_changes(tmp_path):
     assert found(index_dir, "鲲鹏") == {"a.md"}
 
 
-@pytest.mark.parametrize("old_format", [1, 2, 3, 4])
-def test_index_of_an_older_format_is_read_and_updated(fresh_corpus, tmp_path, old_format):
-    # Formats 1 (no changes file) and 2 (changes) are what earlier versions wrote, with the ranges table a mapping of
-    # paths, format 3 with it as JSON columns, format 4 binary, none with the table by document number: still
-    # searched and updated without a rebuild, the older table linked into the new generation.
+@pytest.mark.parametrize("old_format", [4, 5])
+def test_index_of_an_older_format_needs_a_rebuild(fresh_corpus, tmp_path, old_format):
+    # An index of another format is never read: a search says which command rebuilds it, an update rebuilds it.
     index_dir = tmp_path / "index"
     search.build_index(fresh_corpus, index_dir, workers=1)
     gen = live_generation(index_dir)
-    (gen / layout.DOCUMENTS).unlink()
-    if old_format < 4:
-        table = path_tables.read_table(gen, layout.RANGES)
-        fileio.write_json(gen / layout.RANGES,
-                               text_ranges.RangeColumns.of(table).to_json() if old_format == 3 else table)
-        (gen / layout.RANGES_BINARY).unlink()
     meta = fileio.read_json(gen / layout.META)
-    fileio.write_json(gen / layout.META,
-                           {**meta, "format": old_format, "files": generations.file_sizes(gen)})
-    assert found(index_dir, "马克思") == {"blog/marx.md"}
-    (fresh_corpus / "blog" / "new.md").write_text("---\ntitle: 新文章\n---\n这里提到了鲲鹏。\n", encoding="utf-8")
+    fileio.write_json(gen / layout.META, {**meta, "format": old_format})
+    with pytest.raises(search.RebuildNeeded, match=r"zhsearch index --rebuild"):
+        search.open_index(index_dir)
+    result = CliRunner().invoke(cli.main, ["search", "马克思", "--index", str(index_dir)])
+    assert result.exit_code == 2 and "zhsearch index --rebuild" in result.output, result.output
+    assert "Traceback" not in result.output
     report = search.update_index(fresh_corpus, index_dir)
-    assert (report.rebuilt, report.added) == (False, 1)
-    new_gen = live_generation(index_dir)
-    assert fileio.read_json(new_gen / layout.META)["format"] == layout.INDEX_FORMAT
-    assert (new_gen / layout.DOCUMENTS).exists()
-    if old_format < 4:
-        assert ("columns" in fileio.read_json(new_gen / layout.RANGES)) == (old_format == 3)  # linked
-        assert not (new_gen / layout.RANGES_BINARY).exists()
-    assert found(index_dir, "鲲鹏") == {"blog/new.md"}
+    assert report.rebuilt
+    assert fileio.read_json(live_generation(index_dir) / layout.META)["format"] == layout.INDEX_FORMAT
     assert found(index_dir, "马克思") == {"blog/marx.md"}
-    assert found(index_dir, '"鲲鹏"') == {"blog/new.md"}  # quoted: the text store alone
 
 
 def _by_document(columns: text_ranges.RangeColumns) -> dict[int, tuple[str, int, int]]:
@@ -970,7 +960,7 @@ def test_packed_post_names_give_back_each_name():
 
 
 def test_ranges_table_round_trips_as_binary_columns(tmp_path):
-    # Format 4 writes the ranges table as binary columns: names with any characters, in file then start order.
+    # The ranges table is written as binary columns: names with any characters, in file then start order.
     table = {"博客/第一篇 (1).md": ["text-0.bin", 0, 10], "a.md": ["text-1.bin", 5, 9], "b.md": ["text-0.bin", 10, 30]}
     path_tables.write_table(tmp_path, layout.RANGES, table)
     assert path_tables.read_table(tmp_path, layout.RANGES, {}) == table

@@ -7,6 +7,7 @@ import contextlib
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from ..errors import IndexCorrupt
 from ..store.layout import WHOOSH_INDEX_NAME
 from . import reader as segment_files
 
@@ -40,12 +41,9 @@ def phrase_documents(whoosh_reader: Any, field: str, splits: list[list[str]]) ->
 def length_of_byte(decoding: list[int] | None) -> list[int]:
     """Field length by Whoosh's length byte, as its doc_field_length gives it; 1 for none (BM25 needs a length).
 
-    `decoding` is Whoosh's table as the index stores it (layout.LENGTH_DECODING); an index from before it
-    was stored takes it from Whoosh."""
+    `decoding` is Whoosh's table as the index stores it (layout.LENGTH_DECODING)."""
     if decoding is None:
-        from whoosh.util.numeric import byte_to_length
-
-        decoding = [byte_to_length(b) for b in range(256)]
+        raise IndexCorrupt("the index has no table of field lengths; rebuild it with `zhsearch index --rebuild`")
     return [1] + [length or 1 for length in decoding[1:256]]
 
 @contextlib.contextmanager

@@ -28,7 +28,7 @@ from typing import Any, Iterator
 from ..errors import IndexCorrupt, IndexLocked, IndexNotFound, RebuildNeeded
 from ..text import ANALYSIS_VERSION, folding
 from .fileio import fsync_path, read_json
-from .layout import (CHANGES, CURRENT, FOLD, GENERATION_GLOB, LOCK, MANIFEST, META, READABLE_FORMATS,
+from .layout import (CHANGES, CURRENT, FOLD, GENERATION_GLOB, INDEX_FORMAT, LOCK, MANIFEST, META,
                      generation_name, generation_number, is_generation_name)
 
 def current_generation(index_dir: Path) -> Path:
@@ -249,21 +249,18 @@ def check_files(gen: Path, meta: dict[str, Any]) -> None:
 
 
 def adopt_fold_table(gen: Path) -> None:
-    """Fold queries and new posts as this generation's posts were folded (indexes older than the table file fold
-    with OpenCC's table of now)."""
-    path = gen / FOLD
-    if path.exists():
-        try:
-            folding.adopt_fold_table(read_json(path))
-        except (ValueError, AttributeError) as e:
-            raise IndexCorrupt(f"{FOLD} in {gen} is damaged ({e}); rebuild with `zhsearch index --rebuild`") from e
+    """Fold queries and new posts as this generation's posts were folded."""
+    try:
+        folding.adopt_fold_table(read_json(gen / FOLD))
+    except (ValueError, AttributeError) as e:
+        raise IndexCorrupt(f"{FOLD} in {gen} is damaged ({e}); rebuild with `zhsearch index --rebuild`") from e
 
 
 def check_compatible(meta: dict[str, Any]) -> None:
     """RebuildNeeded unless the index was written in this format by a compatible analysis."""
-    if meta.get("format") not in READABLE_FORMATS:
-        raise RebuildNeeded(f"rebuild needed: the index format is {meta.get('format')!r}, "
-                            f"this zhsearch reads {' or '.join(map(str, READABLE_FORMATS))} (run `zhsearch index --rebuild`)")
+    if meta.get("format") != INDEX_FORMAT:
+        raise RebuildNeeded(f"rebuild needed: the index format is {meta.get('format')!r}, this zhsearch reads "
+                            f"{INDEX_FORMAT} (run `zhsearch index --rebuild`)")
     found = meta.get("settings", {}).get("analysis_version")
     if found != ANALYSIS_VERSION:
         raise RebuildNeeded(f"rebuild needed: the index was analysed with version {found!r}, "

@@ -10,8 +10,7 @@ rejects: results are exactly those of the full scan. A store file without a side
 
 Layout of a sidecar (integers and bitmaps little-endian; pair codes depend on the writer's byte order, which the
 header records: another order's sidecar is ignored): a header (`_HEADER`: magic, byte order of the writer, the
-size of each bank, posts per block, post count, offset of the starts table; `_HEADER_V1` for the one bank of
-earlier versions), then for each block of `BLOCK` posts one bitmap per bucket (bit i = i-th post of the block;
+size of each bank, posts per block, post count, offset of the starts table), then for each block of `BLOCK` posts one bitmap per bucket (bit i = i-th post of the block;
 `BLOCK // 8` bytes each, the last block's as many bytes as its posts need), then the start offset of each post in
 the store file (uint64). A query reads one small slice per bucket and block, with pread.
 """
@@ -38,8 +37,6 @@ BANKS = (18119, 25033)
 BLOCK = 1024  # posts per block: the writer holds one block's bitmaps (sum(BANKS) * BLOCK / 8 bytes)
 _MAGIC = b"ZHGRAMS2"
 _HEADER = struct.Struct("<8sBxxxIIIQQ")  # magic, big-endian flag, bank sizes, block, posts, offset of starts
-_MAGIC_V1 = b"ZHGRAMS1"
-_HEADER_V1 = struct.Struct("<8sBxxxIIQQ")  # magic, big-endian flag, buckets (one bank), block, posts, starts
 _UNIGRAM = 1 << 32  # a character's code: beside the pairs' codes, which are < 2**32
 
 
@@ -155,7 +152,7 @@ class Grams:
         except OSError as e:
             raise IndexCorrupt(f"cannot read {path.name}: {e}") from e
         damaged = IndexCorrupt(f"{path.name} is damaged; rebuild the index with `zhsearch index --rebuild`")
-        header = _HEADER_V1 if head[:len(_MAGIC_V1)] == _MAGIC_V1 else _HEADER
+        header = _HEADER
         if len(head) < header.size:
             raise damaged
         magic, big, *banks, self.block, self.posts, starts_at = header.unpack_from(head, 0)
@@ -165,7 +162,7 @@ class Grams:
         width = self.block // 8
         full, rest = divmod(self.posts, self.block) if self.block else (0, 0)
         bitmaps = buckets * (full * width + (rest + 7) // 8)
-        if (magic not in (_MAGIC, _MAGIC_V1) or not all(self.banks) or not self.block or self.block % 8
+        if (magic != _MAGIC or not all(self.banks) or not self.block or self.block % 8
                 or starts_at != header.size + bitmaps or size != starts_at + 8 * self.posts):
             raise damaged
         self.usable = bool(big) == (sys.byteorder == "big")  # pair codes depend on the writer's byte order

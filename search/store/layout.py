@@ -1,18 +1,15 @@
 """The files of an index directory and of each generation in it, and the index format's version."""
 
-# The version of the files a generation holds; READABLE_FORMATS are those this version reads (DOCUMENTS is new in
-# 5, binary RANGES in 4, CHANGES in 2: a generation without them is read the older way).
-
-INDEX_FORMAT = 5
-READABLE_FORMATS = (1, 2, 3, 4, 5)
+# The version of the files a generation holds: an index of any other version is rebuilt, never read.
+INDEX_FORMAT = 6
 WHOOSH_INDEX_NAME = "MAIN"
 CURRENT = "CURRENT"
 LOCK = "LOCK"
 META = "zhsearch.json"
-# In META: Whoosh's field length of each length byte, 0-255 (query/index.py reads it; absent from older indexes).
+# In META: Whoosh's field length of each length byte, 0-255 (query/index.py reads it).
 LENGTH_DECODING = "length_decoding"
-RANGES = "ranges.json"
-RANGES_BINARY = "ranges.bin"  # how the RANGES table is written whole since format 4 (RangeColumns.to_bytes)
+RANGES = "ranges.json"  # the table's name (in CHANGES); it is written whole as RANGES_BINARY
+RANGES_BINARY = "ranges.bin"  # RangeColumns.to_bytes
 DOCUMENTS = "documents.bin"
 MANIFEST = "manifest.json"
 POSTS = "posts.json"

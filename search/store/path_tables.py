@@ -14,7 +14,7 @@ from ..errors import IndexCorrupt
 from .fileio import read_binary, read_json, write_bytes, write_json
 from .layout import CHANGES, DOCUMENTS, RANGES, RANGES_BINARY
 from . import text_ranges
-from .text_ranges import RangeColumns, binary_ranges, range_columns, read_ranges, segments_signature
+from .text_ranges import RangeColumns, read_ranges, segments_signature
 
 def read_changes(gen: Path) -> dict[str, dict[str, Any]]:
     """The generation's changes to its tables since they were last written whole (empty if none)."""
@@ -33,30 +33,19 @@ def write_table(gen: Path, name: str, table: dict[str, Any]) -> None:
     `RangeColumns`), the others as JSON."""
     if name == RANGES:
         write_bytes(gen / RANGES_BINARY, RangeColumns.of(table).to_bytes())
-        (gen / RANGES).unlink(missing_ok=True)  # an older index's table, linked in by an update
     else:
         write_json(gen / name, table)
 
 
 def table_file(gen: Path, name: str) -> Path:
-    """The file holding table `name` of `gen` as last written whole (RANGES: RANGES_BINARY since format 4)."""
-    if name == RANGES and (gen / RANGES_BINARY).exists():
-        return gen / RANGES_BINARY
-    return gen / name
+    """The file holding table `name` of `gen` as last written whole."""
+    return gen / (RANGES_BINARY if name == RANGES else name)
 
 
 def read_table(gen: Path, name: str, changes: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Table `name` (one of TABLES) of generation `gen`: as last written whole, with `changes` applied (read from
     the generation when not given)."""
-    binary = binary_ranges(gen) if name == RANGES else None
-    if binary is not None:
-        table = binary.table()
-    else:
-        table = read_json(gen / name)
-    if name == RANGES and binary is None:
-        columns = range_columns(gen / name, table)
-        if columns is not None:
-            table = columns.table()
+    table = read_ranges(gen, {})[0].table() if name == RANGES else read_json(gen / name)
     if not isinstance(table, dict):
         raise IndexCorrupt(f"{gen / name} is damaged (not a table); rebuild the index with `zhsearch index --rebuild`")
     for rel, entry in (read_changes(gen) if changes is None else changes).get(name, {}).items():

@@ -8,11 +8,11 @@ import sys
 from array import array
 from itertools import compress
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple
 
 from ..errors import IndexCorrupt
 from ..segments.reader import live_documents
-from .fileio import read_binary, read_json
+from .fileio import Parsed, read_binary
 from .layout import DOCUMENTS, RANGES, RANGES_BINARY
 
 class RangeColumns(NamedTuple):
@@ -34,21 +34,6 @@ class RangeColumns(NamedTuple):
         number = {name: i for i, name in enumerate(files)}
         rows = sorted((number[name], start, end, key) for key, (name, start, end) in table.items())
         return cls(files, [r[3] for r in rows], [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
-
-    @classmethod
-    def from_json(cls, value: Any) -> RangeColumns | None:
-        """The columns of a table read from disk; None if it is the older form, a mapping of paths."""
-        if not isinstance(value, dict) or value.get("columns") != 1:
-            return None
-        columns = cls(*(value.get(name) for name in cls._fields))
-        n = len(columns.keys) if isinstance(columns.keys, list) else -1
-        if not all(isinstance(c, list) for c in columns) or not len(columns.file) == len(columns.start) == len(
-                columns.end) == n:
-            raise ValueError("columns of different lengths")
-        return columns
-
-    def to_json(self) -> dict[str, Any]:
-        return {"columns": 1, **self._asdict()}
 
     def to_bytes(self) -> bytes:
         """Header (magic, rows, bytes of the file names, bytes of the paths), the file names and the paths joined
@@ -119,32 +104,16 @@ _DOCUMENTS_MAGIC = b"ZHSDOC01"
 _RANGES_HEADER = struct.Struct("<8sQQQ")
 
 
-def range_columns(path: Path, value: Any) -> RangeColumns | None:
-    """`RangeColumns.from_json` of the RANGES table read from `path`, damage reported as IndexCorrupt."""
-    try:
-        return RangeColumns.from_json(value)
-    except ValueError as e:
-        raise IndexCorrupt(f"{path} is damaged ({e}); rebuild the index with `zhsearch index --rebuild`") from None
-
-
-def binary_ranges(gen: Path) -> RangeColumns | None:
-    """The RANGES table of `gen` if it is written as RANGES_BINARY (None: it is JSON, as before format 4)."""
-    return read_binary(gen / RANGES_BINARY, RangeColumns.from_bytes)
+def _read_required(path: Path, parse: Callable[[bytes], Parsed]) -> Parsed:
+    found = read_binary(path, parse)
+    if found is None:
+        raise IndexCorrupt(f"{path.name} is missing from {path.parent}; rebuild the index with `zhsearch index --rebuild`")
+    return found
 
 
 def read_ranges(gen: Path, changes: dict[str, dict[str, Any]]) -> tuple[RangeColumns, dict[str, Any]]:
     """The RANGES table as last written whole, as columns, and its entries in `changes` (None: removed), to apply."""
-    binary = binary_ranges(gen)
-    if binary is not None:
-        return binary, changes.get(RANGES, {})
-    path = gen / RANGES
-    value = read_json(path)
-    columns = range_columns(path, value)
-    if columns is None:
-        if not isinstance(value, dict):
-            raise IndexCorrupt(f"{path} is damaged (not a table); rebuild the index with `zhsearch index --rebuild`")
-        columns = RangeColumns.of(value)
-    return columns, changes.get(RANGES, {})
+    return _read_required(gen / RANGES_BINARY, RangeColumns.from_bytes), changes.get(RANGES, {})
 
 
 def segments_signature(segments: Iterable[Any]) -> str:
@@ -235,14 +204,10 @@ def updated_document_ranges(previous: RangeColumns, previous_signature: str, seg
 
 
 
-def read_documents(gen: Path, segments: list[Any]) -> RangeColumns | None:
-    """The DOCUMENTS columns of `gen` (None if it has none, as before format 5); IndexCorrupt if they were not
-    written for `segments`."""
+def read_documents(gen: Path, segments: list[Any]) -> RangeColumns:
+    """The DOCUMENTS columns of `gen`; IndexCorrupt if they are missing or were not written for `segments`."""
     path = gen / DOCUMENTS
-    found = read_binary(path, RangeColumns.from_documents_bytes)
-    if found is None:
-        return None
-    columns, signature = found
+    columns, signature = _read_required(path, RangeColumns.from_documents_bytes)
     if signature != segments_signature(segments):
         raise IndexCorrupt(f"{path} does not match the index's segments; rebuild the index with "
                            "`zhsearch index --rebuild`")
