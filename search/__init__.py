@@ -24,7 +24,6 @@ from .errors import (
     SearchError as SearchError,
 )
 
-
 # Each part is imported on first use: building needs BeautifulSoup, markdown-it and the whole jieba dictionary,
 # searching needs Whoosh's reader, and the command's `--help` needs neither (a cold process pays every import).
 _LAZY = {"Document": "query.results", "Facets": "query.results", "Hit": "query.results", "Index": "query.index",
@@ -34,15 +33,20 @@ _LAZY = {"Document": "query.results", "Facets": "query.results", "Hit": "query.r
          "Post": "posts.post", "read_post": "posts.post", "tokens_to_dict": "jsonout"}
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time, __getattr__ imports each on first use
-    from .config import Config as Config, load_config as load_config
     from .build.building import build_index as build_index
     from .build.generation import BuildReport as BuildReport
     from .build.updating import update_index as update_index
+    from .config import Config as Config, load_config as load_config
     from .jsonout import tokens_to_dict as tokens_to_dict
     from .posts.post import Post as Post, read_post as read_post
     from .query.index import Index as Index, open_index as open_index
-    from .query.results import (Document as Document, Facets as Facets, Hit as Hit, IndexStats as IndexStats,
-                                Results as Results)
+    from .query.results import (
+        Document as Document,
+        Facets as Facets,
+        Hit as Hit,
+        IndexStats as IndexStats,
+        Results as Results,
+    )
 
 
 def __getattr__(name: str) -> object:

@@ -35,7 +35,7 @@ class Config:
     pinyin: bool = False
     source: Path | None = field(default=None, compare=False)  # the file it was read from
 
-    def with_overrides(self, **overrides: Any) -> "Config":
+    def with_overrides(self, **overrides: Any) -> Config:
         """A copy with the options given on the command line (None: keep the file's value)."""
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 

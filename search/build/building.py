@@ -14,8 +14,17 @@ from ..segments import schema, writing
 from ..store import fileio, generations, layout, path_tables
 from ..text import lexicon
 from ..text.tokenizer import new_tokenizer
-from .generation import BuildReport, Chunk, ProgressCallback, SpooledTable, finish_generation, index_files, writer_arguments
+from .generation import (
+    BuildReport,
+    Chunk,
+    ProgressCallback,
+    SpooledTable,
+    finish_generation,
+    index_files,
+    writer_arguments,
+)
 from .workers import PackedNames, claimed, fewer_collections, run_workers, worker_count
+
 
 def build_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: bool = False,
                 workers: int | None = None, progress: ProgressCallback | None = None,

@@ -7,7 +7,9 @@ import marshal
 import os
 import signal
 import sys
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
+
 
 def may_fork() -> bool:
     """Whether this process can fork a helper: a POSIX system, and no other thread (a fork copies only the calling

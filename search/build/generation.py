@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..config import Config, file_digest, load_config, read_synonyms

@@ -18,8 +18,9 @@ import os
 import pickle
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..errors import PostError
 
@@ -183,7 +184,7 @@ def serve(root: str, expected_file: str) -> None:
     when this module is not the file the update runs (`expected_file`)."""
     from ..posts.post import prepare_parsers
 
-    if _THIS_FILE != expected_file:
+    if expected_file != _THIS_FILE:
         return
     prepare_parsers()
     base = Path(root)

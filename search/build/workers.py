@@ -12,8 +12,9 @@ import gc
 import os
 import signal
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from ..config import Config
 from ..errors import IndexCorrupt
@@ -24,6 +25,7 @@ from ..store.grams import GRAMS_SUFFIX
 from ..text import lexicon
 from ..text.tokenizer import new_tokenizer
 from .generation import Chunk, index_files
+
 
 def _exit_with_parent(parent: int) -> None:
     """Make this worker die with the build that forked it.

@@ -26,9 +26,10 @@ import struct
 import sys
 import zlib
 from array import array
+from collections.abc import Sequence
 from itertools import accumulate, filterfalse
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 try:  # CPython's own MD5: hashlib's OpenSSL binding is slow to load for a cold query
     from _md5 import md5

@@ -31,8 +31,9 @@ import pickle
 import struct
 import tempfile
 from array import array
+from collections.abc import Iterable, Iterator
 from operator import itemgetter
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from .loading import import_whoosh
 

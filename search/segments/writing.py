@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import bisect
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..store.layout import WHOOSH_INDEX_NAME
 from . import schema

@@ -22,14 +22,27 @@ import fcntl
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import IndexCorrupt, IndexLocked, IndexNotFound, RebuildNeeded
 from ..text import ANALYSIS_VERSION, folding
 from .fileio import fsync_path, read_json
-from .layout import (CHANGES, CURRENT, FOLD, GENERATION_GLOB, INDEX_FORMAT, LOCK, MANIFEST, META,
-                     generation_name, generation_number, is_generation_name)
+from .layout import (
+    CHANGES,
+    CURRENT,
+    FOLD,
+    GENERATION_GLOB,
+    INDEX_FORMAT,
+    LOCK,
+    MANIFEST,
+    META,
+    generation_name,
+    generation_number,
+    is_generation_name,
+)
+
 
 def current_generation(index_dir: Path) -> Path:
     """The directory of the live generation; IndexNotFound when there is none."""

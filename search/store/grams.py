@@ -24,8 +24,8 @@ import os
 import struct
 import sys
 from array import array
+from collections.abc import Collection, Iterator
 from pathlib import Path
-from typing import Collection, Iterator
 
 from ..errors import IndexCorrupt
 

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IndexCorrupt
+from . import text_ranges
 from .fileio import read_binary, read_json, write_bytes, write_json
 from .layout import CHANGES, DOCUMENTS, RANGES, RANGES_BINARY
-from . import text_ranges
 from .text_ranges import RangeColumns, read_ranges, segments_signature
+
 
 def read_changes(gen: Path) -> dict[str, dict[str, Any]]:
     """The generation's changes to its tables since they were last written whole (empty if none)."""

@@ -6,14 +6,16 @@ from __future__ import annotations
 import struct
 import sys
 from array import array
+from collections.abc import Callable, Iterable
 from itertools import compress
 from pathlib import Path
-from typing import Any, Callable, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 from ..errors import IndexCorrupt
 from ..segments.reader import live_documents
 from .fileio import Parsed, read_binary
 from .layout import DOCUMENTS, RANGES, RANGES_BINARY
+
 
 class RangeColumns(NamedTuple):
     """The RANGES table (path → [text store file, start, end]) as columns, in file and then start order.

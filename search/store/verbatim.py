@@ -22,8 +22,9 @@ import itertools
 import mmap
 import operator
 import os
+from collections.abc import Container, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Container, Iterable
+from typing import TYPE_CHECKING, Any
 
 from ..errors import IndexCorrupt
 from .grams import GRAMS_SUFFIX, Grams, GramsWriter
@@ -72,7 +73,7 @@ class TextStoreWriter:
         if self._grams is not None:
             self._grams.close()
 
-    def __enter__(self) -> "TextStoreWriter":
+    def __enter__(self) -> TextStoreWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -95,7 +96,7 @@ class _StoreFile:
         self._grams: Grams | None | bool = False  # False: not looked for yet; None: the file has no sidecar
         self._positions: dict[Any, int] | bool | None = None  # see position
 
-    def grams(self) -> "Grams | None":
+    def grams(self) -> Grams | None:
         """The file's sidecar, opened on first use; None when it has none (or one for another byte order)."""
         if self._grams is False:
             path = self.path.with_name(self.path.name + GRAMS_SUFFIX)

@@ -19,7 +19,8 @@ import re
 import unicodedata
 import weakref
 from collections import defaultdict
-from typing import Iterable, Iterator, NamedTuple, Protocol
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple, Protocol
 
 from .folding import HAN, normalize
 

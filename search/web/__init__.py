@@ -6,9 +6,6 @@
 `serve` runs it under uvicorn; app.py has the routes, views.py what the pages show, live.py the live index.
 """
 
-from .app import create_app as create_app
-from .app import is_loopback as is_loopback
-from .app import running as running
-from .app import serve as serve
+from .app import create_app as create_app, is_loopback as is_loopback, running as running, serve as serve
 
 __all__ = ["create_app", "is_loopback", "running", "serve"]
