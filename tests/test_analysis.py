@@ -107,33 +107,6 @@ def test_word_postings_equal_word_tokens_on_random_text(tokenizer):
         assert segmentation.word_postings(folded, tokenizer) == expected, folded
 
 
-def test_word_postings_joined_from_the_halves_split_at_a_line_break(tokenizer):
-    # An update analyses a large post's body in two processes, split at the line feed nearest the middle: the halves'
-    # postings joined are the whole's, the same keys in the same order.
-    import random
-
-    from conftest import POSTS
-
-    rng = random.Random(11)
-    alphabet = "中华人民共和国研究生命起源的了是在臺灣台湾㐀鿰豈 ，。a1.-\n\n"
-    texts = [folding.fold(text) for text in POSTS.values()]
-    texts += [folding.fold("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))) for _ in range(300)]
-    texts += ["中华\n中华人民共和国", "\n中华", "中华\n", "python\n3.11", "\n", "中华人民"]
-    for text in texts:
-        middle = segmentation.middle_line_break(text)
-        if middle is None:
-            assert "\n" not in text
-            continue
-        assert text[middle] == "\n" and abs(middle - len(text) // 2) == min(
-            abs(i - len(text) // 2) for i, char in enumerate(text) if char == "\n")
-        whole = segmentation.word_postings(text, tokenizer)
-        joined = segmentation.joined_postings(segmentation.word_postings(text[:middle], tokenizer),
-                                          segmentation.word_postings(text[middle + 1:], tokenizer))
-        assert list(joined.items()) == list(whole.items()), text
-    assert segmentation.middle_line_break("ab\ncdefgh\nij") == 9  # (line feeds at 2 and 9; the middle is 6)
-    assert segmentation.middle_line_break("abcdef\ngh\nij") == 6
-
-
 def test_word_postings_positions(tokenizer):
     assert segmentation.word_postings("中华人民共和国和中华", tokenizer) == {
         "中华人民共和国": [0], "中华": [0, 2], "华人": [0], "人民": [0], "共和": [0], "共和国": [0], "和": [1]}

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,12 +13,12 @@ from click.testing import CliRunner
 
 import search
 from search import cli
-from search.build import forking, readahead, updating, workers
+from search.build import updating, workers
 from search.segments import writing
 from search.store import fileio, generations, layout, path_tables, text_ranges
 from search.text import folding
 
-from conftest import POSTS, UNDECODABLE, VISIBLE
+from conftest import UNDECODABLE, VISIBLE
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -723,26 +721,15 @@ def test_updates_never_merge_the_builds_segments(fresh_corpus, tmp_path, monkeyp
             assert sorted((h.path, h.snippet) for h in updated.search(query, limit=None)) == expected, query
 
 
-def test_update_analyses_a_large_posts_body_in_two_processes_as_the_build_does(fresh_corpus, tmp_path, monkeypatch):
-    # An update cuts the second half of a large post's body in a forked process (PARALLEL_BODY_CHARS, lowered here so
-    # that the test posts count as large): the post's Whoosh fields are the build's, and so are the answers.
+def test_update_analyses_a_post_as_the_build_does(fresh_corpus, tmp_path):
+    # An update cuts each changed post with only the lexicon entries its text needs: the post's Whoosh fields are the
+    # build's, and so are the answers.
+    from search.posts.corpus import find_posts
+    from search.posts.post import read_post
     from search.segments import schema
     from search.text.lexicon import Lexicon
     from search.text.tokenizer import new_tokenizer
-    from search.posts.corpus import find_posts
-    from search.posts.post import read_post
 
-    forks: list[int] = []
-    forked = forking.forked
-
-    @contextlib.contextmanager
-    def counted(compute):
-        forks.append(1)
-        with forked(compute) as child:
-            yield child
-
-    monkeypatch.setattr(updating, "PARALLEL_BODY_CHARS", 40)
-    monkeypatch.setattr(updating, "forked", counted)
     lines = ["中华人民共和国的人脉背书", "Python3.11和C++ 的内推", "研究生命起源，臺灣與台湾。", "", "- 列表：数据库 索引",
              "<b>加粗</b>的文字", "```\ncode_block = 1\n```", "人民共和国研究"]
     for i in range(3):
@@ -763,7 +750,6 @@ def test_update_analyses_a_large_posts_body_in_two_processes_as_the_build_does(f
             assert got == expected, file.name
             assert [list(value) for value in got[0].values() if isinstance(value, dict)] == [
                 list(value) for value in expected[0].values() if isinstance(value, dict)]  # (keys in order too)
-    assert len(forks) >= 3 * 2  # (the long posts, with and without pinyin)
     for i in range(3):
         long = fresh_corpus / f"long{i}.md"
         long.write_text(long.read_text(encoding="utf-8") + "\n\n新加的一段：凤凰涅槃，浴火重生。\n" * 3, encoding="utf-8")
@@ -773,148 +759,6 @@ def test_update_analyses_a_large_posts_body_in_two_processes_as_the_build_does(f
         for query in ["凤凰涅槃", '"浴火重生"', "台湾", "内推", '"人脉背书"', "新加"]:
             expected_hits = sorted((h.path, h.snippet) for h in rebuilt.search(query, limit=None))
             assert sorted((h.path, h.snippet) for h in updated.search(query, limit=None)) == expected_hits, query
-
-
-def test_forked_helper_falls_back_to_computing_here_when_the_child_fails():
-    parent = os.getpid()
-
-    def compute():
-        if os.getpid() != parent:
-            raise RuntimeError("the child fails")
-        return {"here": [1, 2]}
-
-    with forking.forked(compute) as child:
-        assert child.result() == {"here": [1, 2]}
-    with forking.forked(lambda: {"there": [os.getpid() != parent]}) as child:
-        assert child.result() == {"there": [True]}
-    with pytest.raises(KeyError), forking.forked(lambda: 1):  # left without asking: the child is reaped
-        raise KeyError
-
-
-def _change_posts_for_reading(corpus: Path) -> None:
-    undecodable = corpus / UNDECODABLE[0]
-    for i, file in enumerate(sorted(p for p in corpus.rglob("*.md") if p != undecodable)[:3]):
-        file.write_text(file.read_text(encoding="utf-8") + f"\n\n预读测试{i}，凤凰涅槃。\n", encoding="utf-8")
-    (corpus / "预读新文.md").write_text("---\ntitle: 新文\n---\n浴火重生的<b>凤凰</b>\n", encoding="utf-8")
-    undecodable.write_bytes(undecodable.read_bytes() + b"\xff\xfe\x00")
-
-
-def _readers_recorded(monkeypatch) -> list[readahead.ReadAhead]:
-    readers = []
-
-    class Recorded(readahead.ReadAhead):
-        def __init__(self, root):
-            super().__init__(root)
-            readers.append(self)
-
-    monkeypatch.setattr(readahead, "ReadAhead", Recorded)
-    return readers
-
-
-@pytest.mark.parametrize("process_fails", [False, True])
-def test_update_reads_the_changed_posts_in_another_process_ahead(fresh_corpus, tmp_path, monkeypatch,
-                                                                 process_fails):
-    # The changed posts are read and parsed by another process while the update walks and analyses; a process
-    # that fails leaves them to the update's own. Either way, the report and the answers are a rebuild's.
-    search.build_index(fresh_corpus, tmp_path / "index", workers=1)
-    _change_posts_for_reading(fresh_corpus)
-    readers = _readers_recorded(monkeypatch)
-    if process_fails:
-        monkeypatch.setattr(readahead.ReadAhead, "_command",
-                            lambda self: [sys.executable, "-c", "import sys; sys.exit(3)"])
-    report = search.update_index(fresh_corpus, tmp_path / "index")
-    assert len(readers) == 1 and readers[0].served == (0 if process_fails else 5)  # (3 changed, 1 new, 1 skipped)
-    assert report.added == 1 and report.changed >= 2  # (one of the three may be a draft)
-    rebuilt_report = search.build_index(fresh_corpus, tmp_path / "rebuilt", workers=1)
-    assert report.skipped == rebuilt_report.skipped and UNDECODABLE[0] in dict(report.skipped)
-    with search.open_index(tmp_path / "index") as updated, search.open_index(tmp_path / "rebuilt") as rebuilt:
-        for query in ["凤凰涅槃", '"浴火重生"', "预读测试", "凤凰", "台湾", "内推", "title:新文"]:
-            expected_hits = sorted((h.path, h.snippet) for h in rebuilt.search(query, limit=None))
-            assert sorted((h.path, h.snippet) for h in updated.search(query, limit=None)) == expected_hits, query
-    with pytest.raises(ChildProcessError):  # reaped
-        os.waitpid(readers[0]._pid, os.WNOHANG)
-
-
-def test_read_ahead_gives_each_post_as_reading_here_does(fresh_corpus, tmp_path):
-    undecodable = fresh_corpus / UNDECODABLE[0]
-    files = sorted(p for p in fresh_corpus.rglob("*.md") if p != undecodable)[:3] + [undecodable]
-    names = [f.relative_to(fresh_corpus).as_posix() for f in files]
-    expected = [readahead.read_here(file, fresh_corpus) for file in files[:3]]
-    with pytest.raises(search.PostError) as here:
-        readahead.read_here(undecodable, fresh_corpus)
-    with readahead.reading_ahead(fresh_corpus) as reader:
-        assert reader is not None
-        reader.request(names[:1])
-        reader.request(names[1:])  # more than it sends at once (_AHEAD)
-        assert [reader.read(file, fresh_corpus) for file in files[:3]] == expected
-        with pytest.raises(search.PostError) as there:
-            reader.read(undecodable, fresh_corpus)
-        assert str(there.value) == str(here.value)
-        assert reader.served == 4
-        pid = reader._pid
-    with pytest.raises(ChildProcessError):  # reaped
-        os.waitpid(pid, os.WNOHANG)
-    with readahead.reading_ahead(fresh_corpus) as reader:
-        assert reader is not None
-        reader.request(names[:2])
-        assert reader.read(files[1], fresh_corpus) == expected[1]  # not the next one: read here, and so is the rest
-        assert reader.read(files[0], fresh_corpus) == expected[0]
-        assert reader.read(files[2], fresh_corpus) == expected[2]
-        assert reader.served == 0
-
-
-def test_read_ahead_never_waits_for_room_in_its_pipe(fresh_corpus):
-    # The reading process blocks once its answer fills their pipe (a large post, not taken yet), and then reads no
-    # more names: a name the request pipe can't take whole (120 KB, more than a Linux pipe holds) must end the
-    # reading ahead instead of waiting for room forever. The posts are then read here.
-    import signal
-
-    large = fresh_corpus / "large.md"
-    large.write_text("---\ntitle: 长文\n---\n" + "一段很长的文字，凤凰涅槃。\n" * 20_000, encoding="utf-8")
-
-    class Stuck(Exception):  # (not an OSError, which the reader takes for a failed process)
-        pass
-
-    def stuck(*args):
-        raise Stuck("the update waited for room in the request pipe")
-
-    previous = signal.signal(signal.SIGALRM, stuck)
-    signal.alarm(20)
-    try:
-        with readahead.reading_ahead(fresh_corpus) as reader:
-            assert reader is not None
-            reader.request(["large.md"])
-            time.sleep(1.0)  # (the process has set up, read the post and filled the answers' pipe)
-            reader.request(["长" * 40_000])
-            assert reader.read(large, fresh_corpus) == readahead.read_here(large, fresh_corpus)
-            assert reader.served == 0
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def test_a_reading_process_that_imports_another_copy_of_the_package_reads_nothing(fresh_corpus, monkeypatch):
-    # The process is run with this process's module path; should it import the package from elsewhere all the same
-    # (here: told to expect another file), it answers nothing and the posts are read here.
-    file = sorted(p for p in fresh_corpus.rglob("*.md") if p != fresh_corpus / UNDECODABLE[0])[0]
-    monkeypatch.setattr(readahead, "_THIS_FILE", "/elsewhere/search/readahead.py")
-    with readahead.reading_ahead(fresh_corpus) as reader:
-        assert reader is not None
-        reader.request([file.relative_to(fresh_corpus).as_posix()])
-        assert reader.read(file, fresh_corpus) == readahead.read_here(file, fresh_corpus)
-        assert reader.served == 0
-
-
-def test_an_update_with_nothing_to_read_ends_its_reading_process(fresh_corpus, tmp_path, monkeypatch):
-    index_dir = tmp_path / "index"
-    (fresh_corpus / UNDECODABLE[0]).unlink()  # (a post that can't be read is read again by every update)
-    search.build_index(fresh_corpus, index_dir, workers=1)
-    readers = _readers_recorded(monkeypatch)
-    report = search.update_index(fresh_corpus, index_dir)
-    assert (report.added, report.changed, report.deleted) == (0, 0, 0)
-    assert len(readers) == 1 and readers[0].served == 0
-    with pytest.raises(ChildProcessError):
-        os.waitpid(readers[0]._pid, os.WNOHANG)
 
 
 def test_a_segment_dropped_in_the_middle_renumbers_the_documents_after_it(fresh_corpus, tmp_path, monkeypatch):

@@ -3,6 +3,5 @@
 Modules: `building` (`build_index`: a complete new generation, its posts spread over worker processes),
 `updating` (`update_index`: a new generation sharing the unchanged files, with only what changed added or
 deleted), `generation` (what both share: `BuildReport`, indexing a list of files, finishing and committing a
-generation), `workers` (a build's forked processes), `forking` (a computation in a forked child, for an update's
-large posts), `readahead` (an update's changed posts read in another process).
+generation), `workers` (a build's forked processes).
 """

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -28,7 +29,6 @@ from ..store.layout import INDEX_FORMAT
 from ..store.verbatim import TextStoreWriter
 from ..text import ANALYSIS_VERSION, folding, lexicon
 from ..text.tokenizer import import_jieba
-from .readahead import read_here
 
 if TYPE_CHECKING:  # reading posts imports PyYAML and markdown-it: not needed when nothing changed
     from ..posts.post import Post
@@ -104,6 +104,16 @@ class Chunk:
     segments: list[Any] = field(default_factory=list)  # the Whoosh segments a build's process wrote
 
 
+def fingerprint(file: Path) -> list[Any]:
+    """[size, mtime_ns, sha1] of a file, for change detection."""
+    digest = hashlib.sha1()
+    with open(file, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    st = file.stat()
+    return [st.st_size, st.st_mtime_ns, digest.hexdigest()]
+
+
 def _relative(file: Path, root: Path) -> str:
     return file.relative_to(root).as_posix()
 
@@ -125,12 +135,13 @@ def settings(tokenizer_fingerprint: str, include_drafts: bool, config: Config) -
 
 def index_files(files: Iterable[Path], root: Path, gen_dir: Path, store_name: str, include_drafts: bool,
                  fields_for: Callable[[Post], tuple[dict[str, Any], dict[str, str]]], writer: Any,
-                 progress: Callable[[], None], moved: Iterable[tuple[str, bytes]] = (), spooled: bool = False,
-                 read: Callable[[Path, Path], tuple[Post, list[Any]]] = read_here) -> Chunk:
-    """Read (`read`: post and fingerprint, or PostError / OSError), analyse (`fields_for`: schema.document_fields)
+                 progress: Callable[[], None], moved: Iterable[tuple[str, bytes]] = (), spooled: bool = False) -> Chunk:
+    """Read, analyse (`fields_for`: schema.document_fields)
     and add `files` with `writer`, appending their folded text to store `store_name`; then append `moved` posts
     (key, bytes as an older store file holds them) to it too.
     `spooled`: the chunk's tables are _SpooledTables beside the store file (a build), else dicts."""
+    from ..posts.post import read_post
+
     chunk = Chunk()
     if spooled:
         stem = store_name.removesuffix(".bin")
@@ -140,7 +151,7 @@ def index_files(files: Iterable[Path], root: Path, gen_dir: Path, store_name: st
         for file in files:
             rel = _relative(file, root)
             try:
-                post, file_fingerprint = read(file, root)
+                post, file_fingerprint = read_post(file, root), fingerprint(file)
             except (PostError, OSError) as e:
                 chunk.skipped.append((rel, str(e).removeprefix(rel + ": ")))
                 progress()

@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..config import Config, file_digest, read_synonyms
 from ..errors import IndexCorrupt, IndexNotFound, RebuildNeeded
@@ -22,12 +22,10 @@ from ..store import fileio, generations, layout, path_tables, text_ranges
 from ..store.generations import check_compatible
 from ..store.grams import GRAMS_SUFFIX
 from ..store.verbatim import TextStore
-from ..text import folding, lexicon, segmentation
+from ..text import folding, lexicon
 from ..text.tokenizer import import_jieba
 from .building import build_locked
-from .forking import forked, may_fork
-from .generation import BuildReport, ProgressCallback, finish_generation, index_files, writer_arguments
-from .readahead import ReadAhead, fingerprint, read_here, reading_ahead
+from .generation import BuildReport, ProgressCallback, fingerprint, finish_generation, index_files, writer_arguments
 
 if TYPE_CHECKING:
     from ..posts.post import Post
@@ -41,27 +39,11 @@ STORE_MERGE_AT = 16
 STORE_MERGE_COUNT = 8
 
 
-# An update analyses a post whose body has this many characters in two processes, the second half in a forked
-# one: cutting a very long post is most of an update of it. Below, forking costs more than it saves.
-PARALLEL_BODY_CHARS = 20_000
-
-
 def _update_fields(lex: lexicon.Lexicon, pinyin: bool) -> Callable[[Post], tuple[dict[str, Any], dict[str, str]]]:
     """schema.document_fields for a few changed posts: jieba loaded with just the dictionary entries each post's
-    text needs, the second half of a large post's body looked up and cut in a forked process meanwhile."""
+    text needs."""
     def fields_for(post: Post) -> tuple[dict[str, Any], dict[str, str]]:
         texts = schema.field_texts(post)
-        if len(post.text) >= PARALLEL_BODY_CHARS and may_fork():
-            body = folding.fold(post.text)
-            middle = segmentation.middle_line_break(body)
-            if middle is not None:
-                head, tail = body[:middle], body[middle + 1:]
-                with forked(lambda: segmentation.word_postings(tail, lex.tokenizer_for(tail))) as tail_postings:
-                    others = "\n".join(value for name, value in texts.items() if name != "body")
-                    tokenizer = lex.tokenizer_for(folding.fold(others) + "\n" + head)
-                    postings = segmentation.word_postings(head, tokenizer)
-                    postings = segmentation.joined_postings(postings, tail_postings.result())
-                return schema.document_fields(post, tokenizer, pinyin, body=(body, postings))
         return schema.document_fields(post, lex.tokenizer_for(folding.fold("\n".join(texts.values()))), pinyin)
 
     return fields_for
@@ -73,8 +55,7 @@ def update_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: b
     """Bring the index up to date with `corpus`, applying only what changed since the last build."""
     corpus, index_dir, config = writer_arguments(corpus, index_dir, config)
     root = corpus.resolve()
-    # The reading process sets up while the live generation's tables are read and the corpus is walked.
-    with generations.write_lock(index_dir, wait), reading_ahead(root) as reader:
+    with generations.write_lock(index_dir, wait):
         rebuild_reason = None
         try:
             gen = generations.current_generation(index_dir)
@@ -89,11 +70,8 @@ def update_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: b
         except (IndexCorrupt, RebuildNeeded) as e:
             rebuild_reason = str(e)
         if rebuild_reason is not None:
-            if reader is not None:
-                reader.close()
             return build_locked(corpus, index_dir, include_drafts, workers, progress, config, rebuild_reason)
-        return _update_locked(root, index_dir, gen, meta, manifest, changes, include_drafts, config, progress,
-                              reader)
+        return _update_locked(root, index_dir, gen, meta, manifest, changes, include_drafts, config, progress)
 
 
 def _read_optional(path: Path) -> Any:
@@ -134,20 +112,19 @@ def _store_files_to_move(gen: Path, changes: dict[str, dict[str, Any]], leaving:
 
 def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any], manifest: dict[str, Any],
                    changes: dict[str, dict[str, Any]], include_drafts: bool, config: Config,
-                   progress: ProgressCallback | None, reader: ReadAhead | None) -> BuildReport:
+                   progress: ProgressCallback | None) -> BuildReport:
     started = time.monotonic()
     generations.remove_stale(index_dir)
     # Relative names and os.stat on strings: a Path per file was most of a no-op update's time.
     stats: dict[str, os.stat_result] = {}
     prefix = os.path.join(str(root), "")
-    to_read: list[Path] = []  # in the order the walk finds them, as the reader is asked for them
+    to_read: list[Path] = []
     changed_paths: list[str] = []
     unchanged = 0
     refreshed: dict[str, Any] = {}
 
     def compare(names: list[str]) -> None:
         nonlocal unchanged
-        new_names = []
         for rel in names:
             old = manifest.get(rel)
             if old is not None:
@@ -162,9 +139,6 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
                     continue
                 changed_paths.append(rel)
             to_read.append(root.joinpath(*rel.split("/")))
-            new_names.append(rel)
-        if reader is not None and new_names:
-            reader.request(new_names)  # read while the walk goes on
 
     names, walk_skipped = find_post_names(root, stats, compare)
     current = set(names)
@@ -207,19 +181,22 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
     store_name = f"text-{final.name}.bin"
     moved = ((rel, old_store.stored(rel)) for rel in to_move)
     chunk = index_files(to_read, root, temp, store_name, include_drafts, _update_fields(lex, config.pinyin),
-                         writer, tick, moved, read=reader.read if reader is not None else read_here)
+                         writer, tick, moved)
     writing.commit(writer, merge_policy)
-    added_hashes = {chunk.manifest[rel][2] for rel in chunk.ranges if rel not in changed_paths}
+    # An update's tables are held in memory (only a build's are spooled to files).
+    ranges = cast("dict[str, list[Any]]", chunk.ranges)
+    chunk_manifest = cast("dict[str, list[Any]]", chunk.manifest)
+    added_hashes = {chunk_manifest[rel][2] for rel in ranges if rel not in changed_paths}
     # A deleted post whose content reappears under a new path was renamed (counted once, not as add + delete).
     renamed = sum(1 for rel in gone if manifest[rel][2] in added_hashes)
     new_changes[layout.RANGES].update(chunk.moved)
-    new_changes[layout.RANGES].update(chunk.ranges)
-    new_changes[layout.POSTS].update(chunk.posts)
+    new_changes[layout.RANGES].update(ranges)
+    new_changes[layout.POSTS].update(cast("dict[str, dict[str, Any]]", chunk.posts))
     new_changes[layout.MANIFEST].update(refreshed)
-    new_changes[layout.MANIFEST].update(chunk.manifest)
-    posts = meta["posts"] - removed_posts + len(chunk.ranges)
-    added = len([r for r in chunk.ranges if r not in changed_paths])
-    counts = {"added": added - renamed, "changed": len([r for r in changed_paths if r in chunk.ranges]),
+    new_changes[layout.MANIFEST].update(chunk_manifest)
+    posts = meta["posts"] - removed_posts + len(ranges)
+    added = len([r for r in ranges if r not in changed_paths])
+    counts = {"added": added - renamed, "changed": len([r for r in changed_paths if r in ranges]),
               "deleted": len(gone) - renamed, "renamed": renamed, "unchanged": unchanged}
     json_files: dict[str, Any]
     if len(new_changes[layout.MANIFEST]) > max(layout.COMPACT_MIN, posts * layout.COMPACT_SHARE):
@@ -229,5 +206,5 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
         json_files = {layout.CHANGES: new_changes}
     return finish_generation(index_dir, root, temp, final, [chunk], walk_skipped, include_drafts, config,
                               rebuilt=False, started=started, reason="", json_files=json_files, posts=posts,
-                              built=meta["built"], counts=counts, added=None if chunk.moved else dict(chunk.ranges),
+                              built=meta["built"], counts=counts, added=None if chunk.moved else dict(ranges),
                               build_segments=meta.get(layout.BUILD_SEGMENTS))

@@ -20,7 +20,7 @@ from ..config import Config
 from ..errors import IndexCorrupt
 from ..segments import schema
 from ..segments.writing import SegmentsInTurn, open_worker_index
-from ..store import layout
+from ..store import generations, layout
 from ..store.grams import GRAMS_SUFFIX
 from ..text import lexicon
 from ..text.tokenizer import new_tokenizer
@@ -54,6 +54,7 @@ def _exit_with_parent(parent: int) -> None:
 def _worker(names: PackedNames, counter: Any, root: Path, gen_dir: Path, number: int, include_drafts: bool,
             config: Config, tokenizer: Any, queue: Any, parent: int) -> None:
     """One build process: the build's tokenizer (forked), its own Whoosh segments and text-store file."""
+    generations.close_inherited_locks()
     _exit_with_parent(parent)
     try:
         if number == 0:

@@ -4,5 +4,5 @@ Modules: `fieldnames` (the indexed fields' names; no Whoosh), `schema` (the Whoo
 `reader` (Whoosh's segment files read without importing Whoosh), `writer` (a segment writer that takes postings in
 bulk), `writing` (creating and committing segments: a build's segments in turn, an update's writer and its merge
 policy, a patch of Whoosh's posting pool), `access` (the segments of a generation for reading, and what only
-Whoosh's own reader answers), `loading` (importing Whoosh without what it imports for nothing).
+Whoosh's own reader answers).
 """

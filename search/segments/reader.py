@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 try:  # CPython's own MD5: hashlib's OpenSSL binding is slow to load for a cold query
-    from _md5 import md5
+    from _md5 import md5  # type: ignore[import-not-found]  # (no stubs)
 except ImportError:
     from hashlib import md5
 
@@ -53,7 +53,14 @@ class Unsupported(Exception):
 
 
 class _SegmentState:
-    """What the TOC's pickled W3Segment holds: indexname, segid, _doccount, _deleted, compound, _fieldlengths."""
+    """What the TOC's pickled W3Segment holds (set by unpickling)."""
+
+    indexname: str
+    segid: str
+    _doccount: int
+    _deleted: set[int] | None
+    compound: bool
+    _fieldlengths: dict[str, int]
 
 
 class _CodecState:

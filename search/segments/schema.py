@@ -10,11 +10,8 @@ Parts:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
-
-from .loading import import_whoosh
-
-import_whoosh()  # before anything imports whoosh.compat
 
 from whoosh import fields, formats
 from whoosh.analysis import SpaceSeparatedTokenizer
@@ -43,7 +40,7 @@ class WordField(fields.FieldType):
         self.vector = None
         self.column_type = None
 
-    def index(self, value: Any, **kwargs: Any):
+    def index(self, value: Any, **kwargs: Any) -> Iterator[tuple[bytes, int, float, bytes]]:
         if isinstance(self.format, formats.Positions):
             # The pinyin field; and every word field of an index written when they all kept positions (an update
             # writes with the schema stored in the index).
@@ -121,10 +118,9 @@ def field_texts(post: Post) -> dict[str, str]:
     }
 
 
-def document_fields(post: Post, segmenter: segmentation.Segmenter, pinyin: bool = False,
-                    body: tuple[str, dict[str, list[int]]] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
-    """The keyword arguments of `writer.add_document` for `post`, and its folded fields for the text store.
-    `body`: the folded body and its word postings, worked out already (then `segmenter` needn't cut the body)."""
+def document_fields(post: Post, segmenter: segmentation.Segmenter,
+                    pinyin: bool = False) -> tuple[dict[str, Any], dict[str, str]]:
+    """The keyword arguments of `writer.add_document` for `post`, and its folded fields for the text store."""
     doc: dict[str, Any] = {
         "path": post.path,
         "meta": post_meta(post),
@@ -133,11 +129,8 @@ def document_fields(post: Post, segmenter: segmentation.Segmenter, pinyin: bool 
     folded_fields: dict[str, str] = {}
     readings: dict[str, list[int]] = {}
     for number, (name, value) in enumerate(field_texts(post).items()):
-        if name == "body" and body is not None:
-            folded, postings = body
-        else:
-            folded = folding.fold(value) if value else ""
-            postings = segmentation.word_postings(folded, segmenter) if folded else {}
+        folded = folding.fold(value) if value else ""
+        postings = segmentation.word_postings(folded, segmenter) if folded else {}
         folded_fields[name] = folded
         if folded:
             doc[word_field(name)] = postings

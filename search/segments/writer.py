@@ -33,11 +33,7 @@ import tempfile
 from array import array
 from collections.abc import Iterable, Iterator
 from operator import itemgetter
-from typing import Any
-
-from .loading import import_whoosh
-
-import_whoosh()  # before anything imports whoosh.compat
+from typing import Any, cast
 
 from whoosh import formats
 from whoosh.util.numeric import length_to_byte
@@ -166,7 +162,7 @@ class BuildSegmentWriter(SegmentWriter):
                 if isinstance(part, array):  # (held: the last part)
                     postings.extend(part)
                 else:
-                    postings.frombytes(part)
+                    postings.frombytes(cast(bytes, part))  # a run's postings
             yield term, postings
 
     def _flush_segment(self) -> None:
@@ -233,10 +229,10 @@ class BuildSegmentWriter(SegmentWriter):
             for start in range(0, len(docnums), block_limit):
                 if start:
                     postings_writer._write_block()
-                weights = list(map(float, counts[start:start + block_limit]))
+                block_weights = list(map(float, counts[start:start + block_limit]))
                 postings_writer._ids = array("I", docnums[start:start + block_limit])
-                postings_writer._weights = array("f", weights)
-                postings_writer._maxweight = max(weights)
+                postings_writer._weights = array("f", block_weights)
+                postings_writer._maxweight = max(block_weights)
             field_writer.finish_term()
         _add_to_term_table(term_table, inlined)
         field_writer.finish_field()

@@ -7,7 +7,7 @@ Parts:
   at any moment leaves `CURRENT` naming a whole generation, and the next writer removes the leftovers.
 - `write_lock`: one writer at a time (`LOCK`, an flock that the kernel releases when its holder dies); the holder
   writes who it is into the file so a waiting writer can name it. Processes forked while the lock is held (build
-  workers) close their copy of it, so the lock dies with its holder even if a worker outlives it.
+  workers) close their copy of it (`close_inherited_locks`), so the lock dies with its holder.
 - `open_generation`: a reader's pin on the live generation (a shared flock on its directory), so that writers
   keep a generation while anyone still reads it; `remove_stale` removes only unpinned ones.
 - `check_files`, `check_compatible`, `adopt_fold_table`: what a reader or writer checks on opening one.
@@ -218,19 +218,17 @@ def write_lock(index_dir: Path, wait: float) -> Iterator[None]:
         os.close(fd)
 
 
-# Descriptors of write locks this process holds. A forked child (a build worker) shares the lock with its parent
-# until it closes its copy: without this, a worker left running after its parent is killed keeps the index locked.
+# Descriptors of write locks this process holds (see close_inherited_locks).
 _held_locks: set[int] = set()
 
 
-def _drop_inherited_locks() -> None:
+def close_inherited_locks() -> None:
+    """In a process forked by a lock holder (a build worker): close its copy of the lock, which it otherwise shares
+    with its parent, so that the lock dies with the parent even if the child outlives it."""
     for fd in _held_locks:
         with contextlib.suppress(OSError):
             os.close(fd)
     _held_locks.clear()
-
-
-os.register_at_fork(after_in_child=_drop_inherited_locks)
 
 
 # Not size-checked: META holds the sizes, and MANIFEST and CHANGES are rewritten in place when only mtimes moved

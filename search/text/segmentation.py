@@ -5,7 +5,7 @@ Parts:
   (中华人民共和国 → 中华, 华人, 人民, 共和, 共和国) at their parent's position, Latin/digit tokens (python3.11 with
   its parts python and 3.11) and single characters of other scripts (kana, emoji, CJK extensions);
 - `main_words`: a query's words; `word_postings`: a post's words and their positions (a build's fast form of
-  `postings_of(word_tokens(...))`), `middle_line_break` and `joined_postings` to cut a long text in two;
+  `postings_of(word_tokens(...))`);
 - `QUESTION_WORDS` and `INTERROGATIVES`: words that carry no topic, words that make a question;
 - `analyze`: what `zhsearch analyze` prints.
 
@@ -242,33 +242,6 @@ def word_postings(text: str, segmenter: Segmenter) -> dict[str, list[int]]:
                 positions.append(pos)
             pos += 1
     return postings
-
-
-def middle_line_break(text: str) -> int | None:
-    """The offset of the line feed of `text` nearest its middle, or None: no token runs across a line feed, so the
-    word postings of `text` are those of the text before it joined to those of the text after it (`joined_postings`).
-    """
-    middle = len(text) // 2
-    before, after = text.rfind("\n", 0, middle), text.find("\n", middle)
-    if before < 0 and after < 0:
-        return None
-    if before < 0 or (after >= 0 and after - middle < middle - before):
-        return after
-    return before
-
-
-def joined_postings(head: dict[str, list[int]], tail: dict[str, list[int]]) -> dict[str, list[int]]:
-    """The word postings of a text from those of its two parts (`head`, then `tail` with positions from 0), as
-    `word_postings` makes them of the whole: the same keys in the same order, the same positions. `head` is reused."""
-    shift = 1 + max((positions[-1] for positions in head.values()), default=-1)  # (each list ascends)
-    for word, positions in tail.items():
-        moved = [position + shift for position in positions]
-        known = head.get(word)
-        if known is None:
-            head[word] = moved
-        else:
-            known.extend(moved)
-    return head
 
 
 def postings_of(tokens: Iterable[WordToken]) -> dict[str, list[int]]:
