@@ -25,7 +25,7 @@ class RangeColumns(NamedTuple):
     """
 
     files: list[str]       # the text store files' names
-    keys: list[str]        # post paths
+    keys: list[Any]        # post paths (RANGES) or Whoosh document numbers (DOCUMENTS)
     file: list[int]        # index into `files` of each post's file
     start: list[int]
     end: list[int]
