@@ -12,7 +12,7 @@ Parts:
 - `write_lexicon` -- dumps a tokenizer's dictionary to a lexicon file, atomically.
 - `Lexicon` -- reads a lexicon file and builds per-text tokenizers: `Lexicon.cut`, `Lexicon.cut_for_search`.
 - `emissions_copy` / `offer_emissions` -- a copy of jieba's HMM emission table in the index, which jieba takes
-  from there if a query needs its HMM.
+  from there instead of importing its own.
 
 File format (all integers little-endian), one header then six sections::
 
@@ -29,7 +29,6 @@ File format (all integers little-endian), one header then six sections::
 from __future__ import annotations
 
 import bisect
-import importlib
 import itertools
 import mmap
 import os
@@ -37,6 +36,7 @@ import struct
 import sys
 import types
 from array import array
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,7 +59,12 @@ _STATES = "BMES"
 
 def _emissions_source() -> list[Any]:
     """What a copy must have been made from: the installed module's size and mtime, and the byte order."""
-    source = Path(import_jieba().__file__).parent / "finalseg" / "prob_emit.py"
+    import importlib.util
+
+    spec = importlib.util.find_spec("jieba")  # (not imported: the copy is offered before jieba loads)
+    if spec is None or spec.origin is None:
+        raise ValueError("jieba is not installed")
+    source = Path(spec.origin).parent / "finalseg" / "prob_emit.py"
     stat = source.stat()
     return [stat.st_size, stat.st_mtime_ns, sys.byteorder]
 
@@ -77,52 +82,33 @@ def emissions_copy() -> bytes:
     return _EMISSIONS_MAGIC + marshal.dumps((_emissions_source(), chars, probabilities))
 
 
-class _StateEmissions(dict):  # type: ignore[type-arg]
-    """One state's emissions, as jieba's dict of them, answering `get` (all jieba's HMM asks: a few characters of a
-    query) from the sorted copy without making the dict; anything else asked of it fills the dict first. Making the four dicts
-    (140k entries) was most of a cold query's first use of the HMM."""
+class _StateEmissions(Mapping[str, float]):
+    """One HMM state's emissions, read-only, looked up in the index's sorted copy: jieba's HMM asks a query's few
+    characters, and making jieba's dicts (or importing them) cost a cold query more than 10 % (docs/decisions.md)."""
 
-    def __init__(self, chars: str, probabilities: array) -> None:
-        super().__init__()
+    def __init__(self, chars: str, probabilities: array[float]) -> None:
         self._chars = chars
         self._probabilities = probabilities
-        self._filled = False
+        self._len: int | None = None
 
-    def get(self, char: str, default: object = None) -> object:  # type: ignore[override]
-        if self._filled:
-            return dict.get(self, char, default)
+    def __getitem__(self, char: str) -> float:
         at = bisect.bisect_left(self._chars, char) if len(char) == 1 else len(self._chars)
         if at < len(self._chars) and self._chars[at] == char:
             probability = self._probabilities[at]
-            if probability == probability:  # NaN: no such entry
+            if probability == probability:  # NaN: the state has no such entry
                 return probability
-        return default
+        raise KeyError(char)
 
-    def _fill(self) -> None:
-        if not self._filled:
-            self._filled = True
-            dict.update(self, ((c, p) for c, p in zip(self._chars, self._probabilities) if p == p))
+    def __iter__(self) -> Iterator[str]:
+        return (c for c, p in zip(self._chars, self._probabilities) if p == p)
 
-
-def _filling(name: str) -> Any:
-    method = getattr(dict, name)
-
-    def filled_first(self: _StateEmissions, *args: Any, **kwargs: Any) -> Any:
-        self._fill()
-        return method(self, *args, **kwargs)
-
-    filled_first.__name__ = name
-    return filled_first
+    def __len__(self) -> int:
+        if self._len is None:
+            self._len = sum(1 for _ in self)
+        return self._len
 
 
-for _name in ("__getitem__", "__contains__", "__iter__", "__len__", "__eq__", "__ne__", "__repr__", "__reversed__",
-              "__or__", "__ror__", "__ior__", "__reduce__", "__reduce_ex__", "keys", "values", "items", "copy",
-              "pop", "popitem", "setdefault", "update", "__setitem__", "__delitem__", "clear"):
-    setattr(_StateEmissions, _name, _filling(_name))
-del _name
-
-
-def _read_emissions(path: Path) -> dict[str, dict[str, float]] | None:
+def _read_emissions(path: Path) -> dict[str, Mapping[str, float]] | None:
     """The table copied to `path`, if it was copied from the module installed now; else None."""
     import marshal
 
@@ -133,7 +119,7 @@ def _read_emissions(path: Path) -> dict[str, dict[str, float]] | None:
         source, chars, probabilities = marshal.loads(data[len(_EMISSIONS_MAGIC):])
         if source != _emissions_source() or not isinstance(chars, str) or len(probabilities) != len(_STATES):
             return None
-        table = {}
+        table: dict[str, Mapping[str, float]] = {}
         for state, raw in zip(_STATES, probabilities):
             column = array("d")
             column.frombytes(raw)
@@ -145,32 +131,17 @@ def _read_emissions(path: Path) -> dict[str, dict[str, float]] | None:
     return table
 
 
-class _EmissionsOnUse(types.ModuleType):
-    """Stands for ``jieba.finalseg.prob_emit``: its table ``P``, when jieba's HMM first asks for it, is read from an
-    index's copy (`_StateEmissions`) instead of importing the module (a dict literal of 140k entries). A copy not made from the module installed now is not used: the module is imported as usual."""
-
-    def __init__(self, name: str, copy: Path) -> None:
-        super().__init__(name)
-        self._copy = copy
-
-    def __getattr__(self, name: str) -> object:
-        if name != "P":
-            raise AttributeError(name)
-        table = _read_emissions(self._copy)
-        if table is None:
-            if sys.modules.get(self.__name__) is self:
-                del sys.modules[self.__name__]
-            table = importlib.import_module(self.__name__).P
-        self.P = table
-        return table
-
-
 def offer_emissions(path: Path) -> None:
-    """Let jieba's HMM take its emission table from `path` (`emissions_copy`, written at build time) if this
-    process ever runs it (a query or an update with a word jieba's dictionary lacks, as 内推) and has not loaded it
-    yet."""
-    if _EMISSIONS_NAME not in sys.modules and path.exists():
-        sys.modules[_EMISSIONS_NAME] = _EmissionsOnUse(_EMISSIONS_NAME, path)
+    """Let jieba's HMM take its emission table from `path` (`emissions_copy`, written at build time) instead of
+    importing ``jieba.finalseg.prob_emit``, if this process has not loaded it yet and the copy was made from the
+    jieba installed now."""
+    if _EMISSIONS_NAME in sys.modules:
+        return
+    table = _read_emissions(path)
+    if table is not None:
+        module = types.ModuleType(_EMISSIONS_NAME, "jieba's HMM emission table, from an index's copy")
+        module.P = table  # type: ignore[attr-defined]
+        sys.modules[_EMISSIONS_NAME] = module
 
 
 def write_lexicon(tokenizer: jieba.Tokenizer, path: Path) -> None:

@@ -5,7 +5,6 @@ jieba's default dictionary is loaded from a copy in a faster form beside jieba's
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import struct
@@ -13,7 +12,7 @@ import sys
 import types
 from array import array
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
 
@@ -27,45 +26,13 @@ LITTLE_ENDIAN = sys.byteorder == "little"
 _jieba: types.ModuleType | None = None
 
 
-class _ModuleOnUse(types.ModuleType):
-    """Stands for a module jieba imports, while jieba loads, until the module is first used.
-
-    - ``jieba.finalseg`` (jieba's HMM for words not in the dictionary): its emission table is a 35k-entry dict
-      literal, a large part of a cold query's imports, although a query made of dictionary
-      words never runs the HMM.
-    - ``tempfile`` (with shutil, bz2 and lzma), which jieba uses only to find and write its cache file
-      when it loads its whole dictionary: a build does, a query (lexicon.py's dictionary) never.
-    - ``hashlib`` (its OpenSSL binding), whose md5 jieba takes at import (`from hashlib import md5`) to name
-      that cache file: it gets a function that imports hashlib when called.
-
-    The first attribute asked for imports the real module, the one every other importer gets.
-    """
-
-    def __init__(self, name: str, *called: str) -> None:
-        super().__init__(name)
-        for attribute in called:
-            setattr(self, attribute, self._on_call(attribute))
-
-    def _on_call(self, attribute: str) -> Any:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            return getattr(importlib.import_module(self.__name__), attribute)(*args, **kwargs)
-
-        return call
-
-    def __getattr__(self, name: str) -> object:
-        module = importlib.import_module(self.__name__)
-        if module is self:  # still standing in, while jieba loads: `from hashlib import md5` asks for __path__
-            raise AttributeError(name)
-        return getattr(module, name)
-
-
 def import_jieba() -> types.ModuleType:
     """Import jieba quickly, with its "Building prefix dict" chatter silenced.
 
     jieba 0.42 imports ``pkg_resources`` (all of setuptools) only to locate its data files, and falls back to
     plain paths when that import fails. So the import is blocked while jieba loads -- and only if nothing has
     imported ``pkg_resources`` yet -- then ``sys.modules`` is restored, so a later ``import pkg_resources``
-    still works. Its HMM module, tempfile and hashlib are imported on first use (`_ModuleOnUse`).
+    still works.
     """
     global _jieba
     if _jieba is not None:
@@ -74,18 +41,11 @@ def import_jieba() -> types.ModuleType:
         import jieba as module
     else:
         sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # makes the import raise ImportError
-        called = {"jieba.finalseg": (), "tempfile": (), "hashlib": ("md5",)}
-        stand_ins = [name for name in called if name not in sys.modules]
-        for name in stand_ins:
-            sys.modules[name] = _ModuleOnUse(name, *called[name])
         try:
             import jieba as module
         finally:
             if sys.modules.get("pkg_resources", False) is None:
                 del sys.modules["pkg_resources"]
-            for name in stand_ins:
-                if isinstance(sys.modules.get(name), _ModuleOnUse):
-                    del sys.modules[name]
     # jieba pins its loggers at DEBUG with a stderr handler; WARNING still lets "Dump cache file failed" through.
     logging.getLogger("jieba").setLevel(logging.WARNING)
     logging.getLogger("jieba._compat").setLevel(logging.WARNING)
