@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime
 import os
 import re
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -691,34 +689,3 @@ def test_markdown_with_html_gives_what_the_whole_post_through_html_gives_on_blog
             compared += 1
             cut += was_cut
     assert compared > 100 and cut > 90
-
-
-def test_bs4_helpers_imported_only_when_used(tmp_path):
-    # Parsing HTML doesn't import soupsieve or charset_normalizer; a program using bs4 itself still gets what a
-    # plain `import bs4` gives it (CSS selectors; encoding detection, with whatever detector is installed).
-    post = tmp_path / "a.html"
-    post.write_text("<html><head><title>标题</title></head><body><p>正文<b>内容</b></p></body></html>",
-                    encoding="utf-8")
-    uses_bs4 = """
-import bs4
-print(bs4.BeautifulSoup('<p class="a">x</p><p>y</p>', "html.parser").select("p.a")[0].text)
-print(bs4.UnicodeDammit("中文编码测试，这是一段较长的中文文字。".encode("gb18030")).original_encoding)
-"""
-    parses_first = """
-import sys
-from pathlib import Path
-from search.posts.post import read_post
-post = read_post(Path(sys.argv[1]), Path(sys.argv[1]).parent)
-print(post.title, post.text.strip(), "soupsieve" in sys.modules, "charset_normalizer" in sys.modules)
-""" + uses_bs4
-    repo = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "PYTHONPATH": str(repo) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    outputs = []
-    for script in (parses_first, uses_bs4):
-        result = subprocess.run([sys.executable, "-c", script, str(post)], capture_output=True, encoding="utf-8",
-                                env=env, check=False)
-        assert result.returncode == 0, result.stderr
-        outputs.append(result.stdout.split("\n"))
-    assert outputs[0][0] == "标题 正文内容 False False"
-    assert outputs[0][1:3] == outputs[1][0:2]
-    assert outputs[1][0] == "x"

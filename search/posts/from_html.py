@@ -3,59 +3,18 @@
 from __future__ import annotations
 
 import functools
-import importlib
 import re
-import sys
-import types
 import warnings
 from typing import Any
 
 from .frontmatter import http_url
 from .liquid import BRACE
 
-class _ImportedOnUse(types.ModuleType):
-    """Stands for a module until one of its attributes is asked for, then imports it and answers from it."""
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(importlib.import_module(self.__name__), name)
-
-
-# Modules bs4 imports for what zhsearch never asks of it: CSS selectors (soupsieve compiles its regexes on import)
-# and guessing the encoding of bytes (zhsearch hands it text): bs4 imports several times faster without them, which
-# an update of one HTML post pays.
-_BS4_DEFERRED = (("soupsieve", "css", "soupsieve"), ("charset_normalizer", "dammit", "chardet_module"))
-
-
 @functools.lru_cache(maxsize=1)
 def _soup() -> Any:
-    """The bs4 module, imported on first use (see `_markdown`), its optional helpers imported only when used.
+    """The bs4 module, imported on first use: a query never parses HTML."""
+    import bs4
 
-    While bs4 is imported the helpers are blocked (bs4 takes them for not installed), then bs4's reference to each
-    is pointed at a stand-in that imports the real module on first use: a program that imports zhsearch and
-    uses bs4's CSS selectors or encoding detection itself still gets them (tests check both).
-    """
-    import importlib.util
-
-    if "bs4" in sys.modules:
-        import bs4
-
-        return bs4
-    deferred = [entry for entry in _BS4_DEFERRED
-                if entry[0] not in sys.modules and importlib.util.find_spec(entry[0]) is not None]
-    for name, _, _ in deferred:
-        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` raise ImportError
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "The soupsieve package is not installed"
-            import bs4
-    finally:
-        for name, _, _ in deferred:
-            if sys.modules.get(name, False) is None:
-                del sys.modules[name]
-    for name, module_name, attribute in deferred:
-        module = getattr(bs4, module_name, None)
-        if module is not None and getattr(module, attribute, False) is None:
-            setattr(module, attribute, _ImportedOnUse(name))
     return bs4
 
 _DROP = frozenset(("script", "style", "noscript", "template", "head", "iframe", "object", "embed", "svg",
