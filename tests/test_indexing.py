@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 import search
 from search import cli
-from search.build import updating, workers
+from search.build import updating
 from search.segments import writing
 from search.store import fileio, generations, layout, path_tables, text_ranges
 from search.text import folding
@@ -792,15 +792,6 @@ def test_a_segment_dropped_in_the_middle_renumbers_the_documents_after_it(fresh_
         for query in ["台湾", "内推", '"人脉背书"', "python", "马克思"]:
             expected = sorted((h.path, h.snippet) for h in rebuilt.search(query, limit=None))
             assert sorted((h.path, h.snippet) for h in updated.search(query, limit=None)) == expected, query
-
-
-def test_packed_post_names_give_back_each_name():
-    # A build hands its processes the posts' names packed as UTF-8: names past U+FFFF, and undecodable file names
-    # (surrogate-escaped by os.scandir), come back as they were.
-    names = ["a.md", "博客/第一篇 (1).md", "emoji/😀.md", "raw/\udcff\udcfe.md", ""]
-    packed = workers.PackedNames(names)
-    assert len(packed) == len(names) and [packed[i] for i in range(len(names))] == names
-    assert len(workers.PackedNames([])) == 0
 
 
 def test_ranges_table_round_trips_as_binary_columns(tmp_path):

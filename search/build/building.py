@@ -23,7 +23,7 @@ from .generation import (
     index_files,
     writer_arguments,
 )
-from .workers import PackedNames, claimed, fewer_collections, run_workers, worker_count
+from .workers import claimed, run_workers, worker_count
 
 
 def build_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: bool = False,
@@ -40,14 +40,12 @@ def build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: i
     started = time.monotonic()
     root = corpus.resolve()
     generations.remove_stale(index_dir)
-    # The posts' relative names, packed: the build's processes are forked from this one, and each counts what it
-    # holds in its RSS (see PackedNames).
     stats: dict[str, os.stat_result] = {}
-    found, walk_skipped = find_post_names(root, stats)
-    total = len(found)
-    count = min(worker_count(found, workers), max(total, 1))
-    names = PackedNames(sorted(found, key=lambda name: stats[name].st_size, reverse=True) if count > 1 else found)
-    del found, stats
+    names, walk_skipped = find_post_names(root, stats)
+    total = len(names)
+    count = min(worker_count(names, workers), max(total, 1))
+    if count > 1:  # the largest posts first, so that the processes end together
+        names.sort(key=lambda name: stats[name].st_size, reverse=True)
     temp, final = generations.new_generation_dir(index_dir)
     ix = writing.create_index(temp)
     done = 0
@@ -63,13 +61,12 @@ def build_locked(corpus: Path, index_dir: Path, include_drafts: bool, workers: i
         tokenizer = new_tokenizer(config.user_dict)
         lexicon.write_lexicon(tokenizer, temp / layout.LEXICON)
         writer = writing.SegmentsInTurn(ix, temp)
-        with fewer_collections():
-            chunk = index_files(claimed(names, root, None), root, temp, "text-0.bin", include_drafts,
-                                 lambda post: schema.document_fields(post, tokenizer, config.pinyin), writer, tick,
-                                 spooled=True)
-            chunk.segments = writer.close()
+        chunk = index_files(claimed(names, root, None), root, temp, "text-0.bin", include_drafts,
+                             lambda post: schema.document_fields(post, tokenizer, config.pinyin), writer, tick,
+                             spooled=True)
+        chunk.segments = writer.close()
         results.append(chunk)
-    else:  # the largest posts first, so that the processes end together
+    else:
         results = run_workers(names, count, root, temp, include_drafts, config, tick)
 
     written = [segment for c in results for segment in c.segments]

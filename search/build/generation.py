@@ -168,7 +168,8 @@ def index_files(files: Iterable[Path], root: Path, gen_dir: Path, store_name: st
             start, end = store.add(folded)
             chunk.ranges[rel] = [store_name, start, end]
             chunk.posts[rel] = schema.post_meta(post)
-            gc.collect(1)  # the post's cyclic garbage, now (see fewer_collections)
+            # BeautifulSoup's trees are cycles: freed after each post, not left to pile up in an older generation.
+            gc.collect(1)
             progress()
         for rel, data in moved:
             start, end = store.add_stored(data)

@@ -1,14 +1,11 @@
 """A build's worker processes: forked from the build, each writes its own segments and text store file.
 
-Parts: `run_workers` (processes started, fed and collected), `worker` (one process), `PackedNames` (the posts'
-names as the processes are handed them), `claimed` (each post to whichever process asks first), `fewer_collections`
-(Python's garbage collector tuned while posts are indexed), `exit_with_parent`.
+Parts: `run_workers` (processes started, fed and collected), `_worker` (one process), `claimed` (each post to
+whichever process asks first), `_exit_with_parent`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 import signal
 import time
@@ -51,7 +48,7 @@ def _exit_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _worker(names: PackedNames, counter: Any, root: Path, gen_dir: Path, number: int, include_drafts: bool,
+def _worker(names: list[str], counter: Any, root: Path, gen_dir: Path, number: int, include_drafts: bool,
             config: Config, tokenizer: Any, queue: Any, parent: int) -> None:
     """One build process: the build's tokenizer (forked), its own Whoosh segments and text-store file."""
     generations.close_inherited_locks()
@@ -66,11 +63,10 @@ def _worker(names: PackedNames, counter: Any, root: Path, gen_dir: Path, number:
         # The process ends with its first segment (see run_workers), its last post having filled it.
         posts = claimed(names, root, counter, more=lambda: not writer.closed)
         store = gen_dir / f"text-{number}.bin"
-        with fewer_collections():
-            chunk = index_files(posts, root, gen_dir, store.name, include_drafts,
-                                 lambda post: schema.document_fields(post, tokenizer, config.pinyin), writer,
-                                 lambda: queue.put(("tick", None)), spooled=True)
-            chunk.segments = writer.close()
+        chunk = index_files(posts, root, gen_dir, store.name, include_drafts,
+                             lambda post: schema.document_fields(post, tokenizer, config.pinyin), writer,
+                             lambda: queue.put(("tick", None)), spooled=True)
+        chunk.segments = writer.close()
         if not len(chunk.ranges):  # the other processes took the last posts: no store file
             store.unlink()
             store.with_name(store.name + GRAMS_SUFFIX).unlink(missing_ok=True)
@@ -79,47 +75,7 @@ def _worker(names: PackedNames, counter: Any, root: Path, gen_dir: Path, number:
         queue.put(("error", f"{type(e).__name__}: {e}"))
 
 
-@contextlib.contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Python's cyclic garbage collector run less often while posts are indexed.
-
-    Parsing a post makes hundreds of thousands of objects (markdown-it tokens, BeautifulSoup trees): the default
-    threshold ran a collection every few hundred of them. BeautifulSoup's trees are cycles that only the collector
-    frees, so `index_files` collects the two young generations after each post, when its tree has just become
-    garbage, rather than letting large posts' trees pile up in an older generation.
-    """
-    before = gc.get_threshold()
-    gc.set_threshold(50_000, 20, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-
-
-class PackedNames:
-    """A list of post names packed in one byte string: what a build's forked processes are handed.
-
-    Each forked process counts what the parent holds in its RSS: packed as UTF-8, the names take the least.
-    """
-
-    def __init__(self, names: list[str]) -> None:
-        from array import array
-
-        # UTF-8: a str takes 4 bytes a character once one name has a character past U+FFFF.
-        encoded = [name.encode("utf-8", "surrogateescape") for name in names]
-        self._data = b"".join(encoded)
-        self._starts = array("q", [0])
-        for name in encoded:
-            self._starts.append(self._starts[-1] + len(name))
-
-    def __len__(self) -> int:
-        return len(self._starts) - 1
-
-    def __getitem__(self, i: int) -> str:
-        return self._data[self._starts[i]:self._starts[i + 1]].decode("utf-8", "surrogateescape")
-
-
-def claimed(names: PackedNames, root: Path, counter: Any | None,
+def claimed(names: list[str], root: Path, counter: Any | None,
              more: Callable[[], bool] = lambda: True) -> Iterator[Path]:
     """The posts `names` (relative to `root`) in order, each to whichever build process asks first, for as long as
     `more()` holds.
@@ -149,7 +105,7 @@ def worker_count(files: list[str], requested: int | None) -> int:
     return max(1, min(os.cpu_count() or 1, 1 + len(files) // 64))
 
 
-def run_workers(names: PackedNames, count: int, root: Path, temp: Path, include_drafts: bool,
+def run_workers(names: list[str], count: int, root: Path, temp: Path, include_drafts: bool,
                  config: Config, tick: Callable[[], None]) -> list[Chunk]:
     """Index the posts `names` in `count` processes at a time, each writing one segment and one store file, then
     ending: while posts are left, a new process takes over from each that ends.
@@ -165,10 +121,8 @@ def run_workers(names: PackedNames, count: int, root: Path, temp: Path, include_
     counter = context.Value("q", 0)  # the next of `names` to claim (forked: the list itself is shared)
     parent = os.getpid()
     # jieba's dictionary is loaded once, here, and the processes share it (forked, copy-on-write): loaded by each,
-    # it cost every one of them about a second of CPU. Frozen, it is left out of the processes' garbage collections,
-    # which would otherwise walk it and write to the pages it shares.
+    # it cost every one of them about a second of CPU.
     tokenizer = new_tokenizer(config.user_dict)
-    gc.freeze()
     processes: list[Any] = []
 
     def start() -> None:
@@ -198,7 +152,6 @@ def run_workers(names: PackedNames, count: int, root: Path, temp: Path, include_
             else:
                 errors.append(value)
     finally:
-        gc.unfreeze()
         for process in processes:
             process.join(timeout=5)
             if process.is_alive():
