@@ -66,7 +66,7 @@ class SpooledTable:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.count = 0
-        self._file: Any = open(path, "w", encoding="utf-8")
+        self._file: Any = open(path, "w", encoding="utf-8")  # noqa: SIM115 - held open until close()
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._file.write(f"{fileio.json_text(key)}:{fileio.json_text(value)}\n")

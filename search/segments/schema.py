@@ -54,7 +54,8 @@ class WordField(fields.FieldType):
 
 # Posting lists this short are stored inside the term's dictionary entry instead of as a block of their own in
 # the postings file: most words of a blog corpus occur in one or two posts, and writing each its own pickled,
-# compressed block was a quarter of a segment's commit time. Whoosh reads inlined postings without help (W3Codec.postings_reader).
+# compressed block was a quarter of a segment's commit time. Whoosh reads inlined postings without help
+# (W3Codec.postings_reader).
 INLINE_LIMIT = 8
 
 

@@ -1,4 +1,4 @@
-"""The Whoosh segment writer of a build: word-field postings kept by term, and written without Whoosh's per-posting path.
+"""The Whoosh segment writer of a build: word-field postings kept by term, written without Whoosh's per-posting path.
 
 Whoosh's `SegmentWriter` turns every posting into a tuple, sorts them all in its posting pool, then feeds them one by
 one to its codec, which makes a term-info object, a postings block and a hash-table entry per term: about a fifth of
@@ -265,7 +265,7 @@ class _Run:
     anonymous temporary file gone when it is closed (or when the process ends)."""
 
     def __init__(self, folder: str | None) -> None:
-        self._file = tempfile.TemporaryFile(dir=folder)
+        self._file = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115 - held open until close()
         self.fields: dict[str, list[tuple[int, int]]] = {}  # field -> (offset, length) of each of its blocks
 
     def write_field(self, name: str, terms: Iterable[tuple[str, array[int]]]) -> None:

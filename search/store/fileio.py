@@ -78,7 +78,8 @@ def read_binary(path: Path, parse: Callable[[bytes], Parsed]) -> Parsed | None:
     except FileNotFoundError:
         return None
     except OSError as e:
-        raise IndexCorrupt(f"{path} cannot be read ({e.strerror}); rebuild the index with `zhsearch index --rebuild`")
+        raise IndexCorrupt(f"{path} cannot be read ({e.strerror}); "
+                           "rebuild the index with `zhsearch index --rebuild`") from e
     try:
         return parse(data)
     except (ValueError, UnicodeDecodeError) as e:

@@ -10,9 +10,10 @@ rejects: results are exactly those of the full scan. A store file without a side
 
 Layout of a sidecar (integers and bitmaps little-endian; pair codes depend on the writer's byte order, which the
 header records: another order's sidecar is ignored): a header (`_HEADER`: magic, byte order of the writer, the
-size of each bank, posts per block, post count, offset of the starts table), then for each block of `BLOCK` posts one bitmap per bucket (bit i = i-th post of the block;
-`BLOCK // 8` bytes each, the last block's as many bytes as its posts need), then the start offset of each post in
-the store file (uint64). A query reads one small slice per bucket and block, with pread.
+size of each bank, posts per block, post count, offset of the starts table), then for each block of `BLOCK` posts
+one bitmap per bucket (bit i = i-th post of the block; `BLOCK // 8` bytes each, the last block's as many bytes as its
+posts need), then the start offset of each post in the store file (uint64). A query reads one small slice per bucket
+and block, with pread.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class GramsWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._file = open(path, "wb")
+        self._file = open(path, "wb")  # noqa: SIM115 - held open until close()
         self._file.write(bytes(_HEADER.size))
         self._starts = array("Q")
         self._block = bytearray(sum(BANKS) * (BLOCK // 8))
@@ -146,7 +147,7 @@ class Grams:
         # Read by pread, not mapped: mapped, each small slice read put a whole large folio of the kernel's page cache
         # (up to a few MB) in the process's memory.
         try:
-            self._file = open(path, "rb", buffering=0)
+            self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - held open until close()
             size = os.fstat(self._file.fileno()).st_size
             head = os.pread(self._file.fileno(), _HEADER.size, 0)
         except OSError as e:
@@ -171,8 +172,8 @@ class Grams:
             starts.byteswap()
         self._starts = starts.tolist()
         # The starts of the live posts of this file, when some of its posts are not (then a candidate's index is
-        # found by bisection, not a dict of every start made for a few hundred candidates). A live post the sidecar does not know means it is not this file's sidecar (or is damaged):
-        # the prefilter would miss it.
+        # found by bisection, not a dict of every start made for a few hundred candidates). A live post the sidecar
+        # does not know means it is not this file's sidecar (or is damaged): the prefilter would miss it.
         self._live: list[int] | None = None
         if self._starts != live_starts:
             if not set(self._starts).issuperset(live_starts):

@@ -20,8 +20,8 @@ from .layout import DOCUMENTS, RANGES, RANGES_BINARY
 class RangeColumns(NamedTuple):
     """The RANGES table (path → [text store file, start, end]) as columns, in file and then start order.
 
-    Written binary, as every cold query reads them (`to_bytes`): the names in one UTF-8 string each, split on NUL (which no path holds), and the numbers as
-    arrays, all read in C.
+    Written binary, as every cold query reads them (`to_bytes`): the names in one UTF-8 string each, split on NUL
+    (which no path holds), and the numbers as arrays, all read in C.
     """
 
     files: list[str]       # the text store files' names
@@ -109,7 +109,8 @@ _RANGES_HEADER = struct.Struct("<8sQQQ")
 def _read_required(path: Path, parse: Callable[[bytes], Parsed]) -> Parsed:
     found = read_binary(path, parse)
     if found is None:
-        raise IndexCorrupt(f"{path.name} is missing from {path.parent}; rebuild the index with `zhsearch index --rebuild`")
+        raise IndexCorrupt(f"{path.name} is missing from {path.parent}; "
+                           "rebuild the index with `zhsearch index --rebuild`")
     return found
 
 

@@ -18,6 +18,7 @@ two fields or two posts.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import itertools
 import mmap
 import operator
@@ -43,7 +44,7 @@ class TextStoreWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._file = open(path, "ab")
+        self._file = open(path, "ab")  # noqa: SIM115 - held open until close()
         self._offset = self._file.tell()
         grams_path = path.with_name(path.name + GRAMS_SUFFIX)
         # A sidecar covers a whole store file: none for a store appended to (its earlier posts are unknown here).
@@ -109,10 +110,8 @@ class _StoreFile:
 
     def close(self) -> None:
         if self._map is not None:
-            try:
+            with contextlib.suppress(BufferError):  # a view of it is still in use: the map's finalizer closes it
                 self._map.close()
-            except BufferError:  # a view of it is still in use: the map's finalizer closes it
-                pass
             self._map = None
         if self._grams:
             self._grams.close()  # type: ignore[union-attr]

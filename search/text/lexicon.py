@@ -29,6 +29,7 @@ File format (all integers little-endian), one header then six sections::
 from __future__ import annotations
 
 import bisect
+import contextlib
 import itertools
 import mmap
 import os
@@ -38,7 +39,7 @@ import types
 from array import array
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import IndexCorrupt
 from .tokenizer import ENCODING_ERRORS, LITTLE_ENDIAN, import_jieba
@@ -197,10 +198,8 @@ def write_lexicon(tokenizer: jieba.Tokenizer, path: Path) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
 
 
@@ -416,7 +415,7 @@ class Lexicon:
         return self.tokenizer_for(text).lcut_for_search(text, HMM=hmm)
 
 
-def _le_view(view: memoryview, code: str) -> memoryview | array:
+def _le_view(view: memoryview, code: Literal["I", "q"]) -> memoryview | array[int]:
     if LITTLE_ENDIAN:
         return view.cast(code)
     # Big-endian hosts: copy and swap once; lookups then run unchanged.

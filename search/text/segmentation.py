@@ -52,8 +52,8 @@ QUESTION_WORDS = frozenset(
 
 # Words that make a run of words a question (哪一年成立, 为什么会, 可以退保吗), not a keyword run.
 INTERROGATIVES = frozenset(
-    "什么 怎么 怎样 怎么样 如何 为什么 为何 哪 哪个 哪些 哪里 哪儿 哪边 哪一 谁 多少 几 多久 何时 何 是否 是不是 有没有 "
-    "吗 呢 么".split())
+    "什么 怎么 怎样 怎么样 如何 为什么 为何 哪 哪个 哪些 哪里 哪儿 哪边 哪一 谁 多少 几 多久 何时 何 是否 是不是 "
+    "有没有 吗 呢 么".split())
 
 
 class Segmenter(Protocol):
@@ -185,8 +185,8 @@ def _run_cutter(segmenter: Segmenter) -> _RunCutter | None:
 def word_postings(text: str, segmenter: Segmenter) -> dict[str, list[int]]:
     """Positions of each word of normalised `text`, as the index stores them: `postings_of(word_tokens(...))`.
 
-    Written out without the token objects (a build's hottest loop). Runs inside jieba's Han range are cut by `_RunCutter`. Tests check it equals
-    `postings_of(word_tokens(...))`.
+    Written out without the token objects (a build's hottest loop). Runs inside jieba's Han range are cut by
+    `_RunCutter`. Tests check it equals `postings_of(word_tokens(...))`.
     """
     postings: dict[str, list[int]] = {}
     get = postings.get

@@ -5,6 +5,7 @@ jieba's default dictionary is loaded from a copy in a faster form beside jieba's
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import struct
@@ -76,7 +77,7 @@ def new_tokenizer(user_dict: Path | None = None) -> jieba.Tokenizer:
         return tokenizer
     try:
         # Open it first, to fail before the slow initialization; and given a path, jieba 0.42 leaves it open.
-        f = open(user_dict, "rb")
+        f = open(user_dict, "rb")  # noqa: SIM115 - closed by the `with f` below
     except OSError as e:
         raise ConfigError(f"cannot read user dictionary {user_dict}: {e}") from e
     with f:
@@ -181,7 +182,5 @@ def _save_default_copy(tokenizer: jieba.Tokenizer, directory: str, key: tuple[in
         os.replace(tmp, os.path.join(directory, _DEFAULT_COPY))
     except (OSError, struct.error):
         if tmp is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            except OSError:
-                pass

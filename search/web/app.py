@@ -159,7 +159,8 @@ def create_app(index_dir: Path | str, *, cors_origin: str | None = None, watch: 
     def error_response(request: Request, status: int, message: str) -> Response:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": message}, status_code=status)
-        return pages.render("error.html", {"status": status, "message": message, "query": "", "hidden": []}, status=status)
+        return pages.render("error.html", {"status": status, "message": message, "query": "", "hidden": []},
+                            status=status)
 
     async def on_library_error(request: Request, error: Exception) -> Response:
         status = _error_status(error)
