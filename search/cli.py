@@ -11,8 +11,9 @@ import atexit
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -135,20 +136,26 @@ def index_command(corpus: Path, index_dir: Path, rebuild: bool, drafts: bool, wa
     _print_report(report)
 
 
+def _marked(text: str, spans: Any, colour: bool, bold: bool = False) -> str:
+    """`text` with its matched `spans` in red (and all of it bold with `bold`), on a colour terminal."""
+    if not colour:
+        return text
+    pieces, last = [], 0
+    for start, end in spans:
+        pieces.append(click.style(text[last:start], bold=bold))
+        pieces.append(click.style(text[start:end], fg="red", bold=True))
+        last = end
+    pieces.append(click.style(text[last:], bold=bold))
+    return "".join(pieces)
+
+
 def _format_hit(rank: int, hit: Any, colour: bool) -> str:
     def style(text: str, **kw: Any) -> str:
         return click.style(text, **kw) if colour else text
 
-    snippet = hit.snippet
-    if colour and hit.highlights:
-        pieces, last = [], 0
-        for start, end in hit.highlights:
-            pieces.append(snippet[last:start])
-            pieces.append(click.style(snippet[start:end], fg="red", bold=True))
-            last = end
-        pieces.append(snippet[last:])
-        snippet = "".join(pieces)
-    heading = f"{style(f'{rank:>3}.', dim=True)} {style(hit.title, bold=True)}"
+    snippet = _marked(hit.snippet, hit.highlights, colour)
+    title = _marked(hit.title, hit.title_highlights, colour, bold=True)
+    heading = f"{style(f'{rank:>3}.', dim=True)} {title}"
     details = "  ".join(x for x in (hit.date[:10] if hit.date else "", " / ".join(hit.categories)) if x)
     lines = [heading + (f"  {style(details, fg='cyan')}" if details else ""),
              f"     {style(hit.path, fg='green')}"]
@@ -231,6 +238,8 @@ def search_command(query: tuple[str, ...], index_dir: Path, limit: int, page: in
             first = (results.page - 1) * (limit or results.total) + 1
             click.echo(f"{results.total} posts match; showing {first}–{first + len(results.hits) - 1}"
                        if results.hits else f"{results.total} posts match; page {results.page} is empty", err=True)
+        if results.notice:
+            click.echo(f"zhsearch: {results.notice}", err=True)
         for rank, hit in enumerate(results, (results.page - 1) * (limit or 0) + 1):
             lines.append(_format_hit(rank, hit, colour) + "\n")
         if results.facets is not None:
@@ -246,6 +255,8 @@ def search_command(query: tuple[str, ...], index_dir: Path, limit: int, page: in
                        err=True)
             if results.suggestion:
                 click.echo(f"zhsearch: try: zhsearch search {results.suggestion}", err=True)
+            if results.hint:
+                click.echo(f"zhsearch: {results.hint}", err=True)
     sys.exit(0 if results.total else 1)
 
 
@@ -263,8 +274,8 @@ def analyze_command(text: str, index_dir: Path, as_json: bool) -> None:
     zhsearch analyze 韭菜盒子兄弟 --index ~/.cache/zhsearch/blog --json
     """
     import search
-    from search.text import tokenizer, segmentation
     from search.errors import IndexNotFound
+    from search.text import segmentation, tokenizer
 
     try:
         with search.open_index(index_dir) as ix:

@@ -538,11 +538,11 @@ def test_cli_combined(bix, browse_index):
 # -- zero hits ----------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("query", "filters", "counts", "suggestion"), [
-    ("咖啡 麒麟果", {}, (("咖啡", 14), ("麒麟果", 0)), "咖啡"),
-    ("拿铁 摩卡", {}, (("拿铁", 1), ("摩卡", 1)), "拿铁"),             # each alone matches, not together
+    ("咖啡 +麒麟果", {}, (("咖啡", 14), ("+麒麟果", 0)), "咖啡"),
+    ("+拿铁 +摩卡", {}, (("+拿铁", 1), ("+摩卡", 1)), "+拿铁"),         # each alone matches, not together
     ("咖啡 title:麒麟果", {}, (("咖啡", 14), ("title:麒麟果", 0)), "咖啡"),
     ("咖啡 date:2030", {}, (("咖啡", 14),), "咖啡"),
-    ("咖啡 拿铁", {"categories": ("技术",)}, (("咖啡", 14), ("拿铁", 1)), "咖啡"),  # the filter emptied it
+    ("咖啡 +拿铁", {"categories": ("技术",)}, (("咖啡", 14), ("+拿铁", 1)), "咖啡"),  # the filter emptied it
     ("麒麟果", {}, (("麒麟果", 0),), None),                            # nothing smaller to suggest
 ])
 def test_zero_hits_library(bix, query, filters, counts, suggestion):
@@ -557,11 +557,22 @@ def test_zero_hits_library(bix, query, filters, counts, suggestion):
     assert results.to_dict()["suggestion"] == suggestion
 
 
+def test_partial_hits_cli_say_which_word_they_lack(browse_index):
+    result = run(browse_index, "search", "咖啡", "麒麟果", "-n", "3")
+    assert result.exit_code == 0
+    assert result.stderr.splitlines()[:2] == ["14 posts match; showing 1–3",
+                                              "zhsearch: no post holds every word; 14 more hold some: without 麒麟果"]
+    doc = json.loads(run(browse_index, "search", "咖啡", "麒麟果", "-n", "3", "--json").stdout)
+    assert (doc["total"], doc["complete"]) == (14, 0)
+    assert doc["notice"] == "no post holds every word; 14 more hold some: without 麒麟果"
+    assert [h["matched_terms"] for h in doc["hits"]] == [["咖啡"]] * 3
+
+
 def test_zero_hits_cli(browse_index):
-    result = run(browse_index, "search", "咖啡", "麒麟果")
+    result = run(browse_index, "search", "咖啡", "+麒麟果")
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert result.stderr.splitlines() == ["zhsearch: nothing matches 咖啡 麒麟果 (posts per term: 咖啡: 14, 麒麟果: 0)",
+    assert result.stderr.splitlines() == ["zhsearch: nothing matches 咖啡 +麒麟果 (posts per term: 咖啡: 14, +麒麟果: 0)",
                                           "zhsearch: try: zhsearch search 咖啡"]
     result = run(browse_index, "search", "麒麟果")
     assert result.exit_code == 1
@@ -569,12 +580,12 @@ def test_zero_hits_cli(browse_index):
 
 
 def test_zero_hits_cli_json(browse_index):
-    result = run(browse_index, "search", "拿铁", "摩卡", "--json", "--facets")
+    result = run(browse_index, "search", "+拿铁", "+摩卡", "--json", "--facets")
     assert result.exit_code == 1
     doc = json.loads(result.stdout)
     assert doc["total"] == 0 and doc["hits"] == []
-    assert doc["term_counts"] == {"拿铁": 1, "摩卡": 1}
-    assert doc["suggestion"] == "拿铁"
+    assert doc["term_counts"] == {"+拿铁": 1, "+摩卡": 1}
+    assert doc["suggestion"] == "+拿铁"
     assert doc["facets"] == {"categories": {}, "authors": {}, "years": {}}
 
 
