@@ -73,7 +73,8 @@ def read_posts(corpus: Path) -> tuple[dict[str, str], dict[str, str]]:
             if not post.draft:
                 texts[post.path] = post.text
         # Every file, drafts too: a peer that indexes them returns them rightly.
-        searchable[file.relative_to(corpus).as_posix()] = fold("\n".join([fields, raw, _HAN_LINE_BREAK.sub("", raw)]))
+        joined = _HAN_LINE_BREAK.sub("", raw)
+        searchable[file.relative_to(corpus).as_posix()] = fold(f"{fields}\n{raw}\n{joined}")
     return texts, searchable
 
 
@@ -149,7 +150,8 @@ def zhsearch_hits(ix: search.Index, query: str) -> list[tuple[str, str, list[tup
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=BLOGS, help="default: ../shared/corpora/blogs")
-    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help=f"indexes go here (default {DEFAULT_WORKDIR})")
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR,
+                        help=f"indexes go here (default {DEFAULT_WORKDIR})")
     parser.add_argument("--reuse", action="store_true", help="reuse the indexes in --workdir when present")
     parser.add_argument("--samples", type=int, default=300, help="substrings to search (default 300)")
     parser.add_argument("--seed", type=int, default=20)
