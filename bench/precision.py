@@ -7,8 +7,8 @@ character such as 的 or 是 — searches each one unquoted, and reports per eng
   precision  of all the posts returned, the share whose text holds the substring (both folded: NFKC, lower
              case, traditional -> simplified; a post's text is its title, authors, categories, tags and body as
              the engine reads them, and its file as written, lines joined where a break splits Han text)
-  snippets   of the top-10 hits that hold it, the share whose snippet highlights it whole: a highlighted span
-             whose folded text equals the folded substring
+  snippets   of the top-10 hits that hold it, the share that show it highlighted whole: a highlighted span of
+             the snippet (or, for zhsearch, of the title) whose folded text equals the folded substring
   recall     of the posts holding it (drafts left out: zhsearch skips them), the share returned (for
              context; no target)
 
@@ -144,7 +144,13 @@ def zhsearch_hits(ix: search.Index, query: str) -> list[tuple[str, str, list[tup
     except search.SearchError as e:
         print(f"zhsearch: {query!r}: {e}", file=sys.stderr)
         return []
-    return [(hit.path, hit.snippet, list(hit.highlights)) for hit in results]
+    # What a hit shows: its title and its snippet, each with its marked spans.
+    shown = []
+    for hit in results:
+        shift = len(hit.title) + 1
+        spans = list(hit.title_highlights) + [(a + shift, b + shift) for a, b in hit.highlights]
+        shown.append((hit.path, f"{hit.title}\n{hit.snippet}", spans))
+    return shown
 
 
 def main() -> int:
