@@ -148,15 +148,8 @@ def parse_post(data: bytes, path: str) -> Post:
     stem = name[: -len(Path(name).suffix)] if name.lower().endswith(POST_SUFFIXES) else name
     is_html = name.lower().endswith(".html")
 
-    front, first_line, body, problem = frontmatter.split_front_matter(content)
-    if problem:
-        problems.append(problem)
-    meta: dict = {}
-    if front is not None:
-        loaded, problem = frontmatter.load_yaml(front, first_line)
-        if problem:
-            problems.append(problem)
-        meta = loaded or {}
+    meta, body, front_problems = frontmatter.read_front_matter(content)
+    problems += front_problems
 
     title = " ".join(frontmatter.scalars(meta.get("title")))
     authors = frontmatter.meta_list(meta, "author", "authors")
