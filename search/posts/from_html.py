@@ -103,7 +103,9 @@ def html_walk(html: str, want_title: bool, zhihu: bool) -> tuple[str, list[str],
     source: str | None = CONTROL.sub("", html)
     walk = _Walk(zhihu)
     title = None
-    while source is not None:
+    for _ in range(_MAX_PARSES):
+        if source is None:
+            break
         soup = _parse(source)
         if want_title and title is None and soup.title is not None:
             title = " ".join(soup.title.get_text().split()) or None
@@ -119,6 +121,10 @@ def _parse(html: str) -> Any:
         warnings.simplefilter("ignore", bs4.MarkupResemblesLocatorWarning)
         warnings.simplefilter("ignore", bs4.XMLParsedAsHTMLWarning)
         return bs4.BeautifulSoup(html, "lxml", multi_valued_attributes=None)
+
+
+# A post that opens raw-text elements over and over (`<iframe><iframe>…`) would be parsed once for each of them.
+_MAX_PARSES = 20
 
 
 # Void in HTML, but libxml2 nests what follows some of them (`<embed>`, `<source>`, `<track>`, `<wbr>`) inside
