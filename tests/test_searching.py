@@ -602,3 +602,14 @@ def test_snippet_prefers_the_run_as_typed(exact_ix):
 def test_snippet_of_a_run_apart_marks_its_units(exact_ix):
     hit = next(h for h in exact_ix.search("量子纠缠") if h.path == "apart.md")
     assert highlighted(hit) == ["量子", "纠缠"]
+
+
+def test_particle_typed_alone_counts_for_nothing_beside_other_words(exact_ix):
+    # 和 stands in many posts: it neither lets posts in nor ranks them
+    assert paths(exact_ix.search("量子 和 纠缠", limit=None)) == paths(exact_ix.search("量子 纠缠", limit=None))
+
+
+def test_question_beside_other_words_counts_by_its_pieces(exact_ix):
+    results = exact_ix.search("物理 量子纠缠是什么？", limit=None)
+    assert paths(results)[0] == "quantum.md"
+    assert results.hits[0].matched_terms == ("物理", "量子", "纠缠")

@@ -181,8 +181,9 @@ class Matching:
         items: list[tuple[str, set[int]]] = []
         for term in plain:
             self._evaluate(term, seen)
-            match = seen[term]
-            items.extend(match.units or [(term.text, match.docs)])
+            items.extend(self._plain_items(term, seen[term], len(plain)))
+        if not items:  # only particles (的, 和): they count then
+            items = [(term.text, seen[term].docs) for term in plain]
         reading = self._query_reading(plain) if not required else None
         if reading is not None:  # `nei tui` also as the one reading neitui: such posts hold every term
             extra = self._pinyin_docs(reading)
@@ -195,6 +196,21 @@ class Matching:
             return Matched(complete, items, len(complete), readings)
         some = base & set().union(*(docs for _, docs in items))
         return Matched(some, items, len(complete), readings)
+
+    def _plain_items(self, term: querylang.Term, match: TermMatch, terms: int) -> list[tuple[str, set[int]]]:
+        """What a post may hold of a plain term, as (label, posts holding it): its pieces, or the term whole.
+
+        Beside other terms, a particle typed alone (和) counts for nothing, and a question counts by its pieces
+        (as a keyword run would); a question typed alone is matched by any of its words and ranked by its share."""
+        if match.units:
+            return list(match.units)
+        folded = folding.fold(term.text).strip()
+        if terms > 1 and all(w in segmentation.QUESTION_WORDS for w in self._words(folded)):
+            return []
+        if terms > 1 and match.share is not None:
+            pieces = units.term_units(folded, self._lexicon_tokens(folded))
+            return [(piece, self._unit_docs(piece, SEARCH_FIELDS) | match.verbatim) for piece in pieces]
+        return [(term.text, match.docs)]
 
     def _term_reading(self, term: querylang.Term) -> str | None:
         """The pinyin reading a term is also matched by: a Latin term of two syllables or more (pinyin indexes)."""
