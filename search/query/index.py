@@ -66,6 +66,7 @@ class Index(Matching, Ranking):
         self._segmented: dict[str, list[str]] = {}
         self._postings_cache: dict[tuple[str, str], dict[int, float]] = {}
         self._pinyin_cache: dict[str, dict[int, list[tuple[str, int, int]]]] = {}
+        self._verbatim_cache: dict[tuple[str, tuple[str, ...]], set[int]] = {}
         self._length_columns: dict[str, bytes] = {}
         # The pin keeps writers from removing this generation while it is open: the text store, the posts'
         # metadata and Whoosh's files are read lazily, long after later commits may have replaced it.
@@ -313,6 +314,7 @@ class Index(Matching, Ranking):
         # cost must not depend on what was asked before.
         self._postings_cache.clear()
         self._pinyin_cache.clear()
+        self._verbatim_cache.clear()
         try:
             allowed = self._filter(tuple(categories), tuple(authors), tuple(tags), since, until)
             found = self.match(node, allowed, limit or DEFAULT_PAGE, seen)
