@@ -14,9 +14,13 @@ from typing import TYPE_CHECKING
 
 from .errors import (
     ConfigError as ConfigError,
+    CorpusMismatch as CorpusMismatch,
+    CorpusNotFound as CorpusNotFound,
+    IndexClosed as IndexClosed,
     IndexCorrupt as IndexCorrupt,
     IndexLocked as IndexLocked,
     IndexNotFound as IndexNotFound,
+    IndexPathInvalid as IndexPathInvalid,
     NotInIndex as NotInIndex,
     PostError as PostError,
     QueryError as QueryError,
@@ -30,6 +34,7 @@ from .errors import (
 _LAZY = {"Document": "query.results", "Facets": "query.results", "Hit": "query.results", "Index": "query.index",
          "IndexStats": "query.results", "Results": "query.results", "open_index": "query.index",
          "BuildReport": "build.generation", "build_index": "build.building", "update_index": "build.updating",
+         "corpus_of": "store.generations",
          "Config": "config", "load_config": "config",
          "Post": "posts.post", "read_post": "posts.post", "tokens_to_dict": "jsonout"}
 
@@ -38,6 +43,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time, __getattr_
     from .build.building import build_index as build_index
     from .build.generation import BuildReport as BuildReport
     from .build.updating import update_index as update_index
+    from .store.generations import corpus_of as corpus_of
     from .jsonout import tokens_to_dict as tokens_to_dict
     from .posts.post import Post as Post, read_post as read_post
     from .query.index import Index as Index, open_index as open_index
@@ -57,8 +63,9 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
-    "BuildReport", "Config", "ConfigError", "Document", "Facets", "Hit", "Index", "IndexCorrupt", "IndexLocked",
-    "IndexNotFound", "IndexStats", "NotInIndex", "Post",
-    "PostError", "QueryError", "RebuildNeeded", "Results", "SearchError", "build_index", "open_index",
+    "BuildReport", "Config", "ConfigError", "CorpusMismatch", "CorpusNotFound", "Document", "Facets", "Hit", "Index",
+    "IndexClosed", "IndexCorrupt", "IndexLocked", "IndexNotFound", "IndexPathInvalid", "IndexStats", "NotInIndex",
+    "Post", "PostError", "QueryError", "RebuildNeeded", "Results", "SearchError", "build_index", "corpus_of",
+    "open_index",
     "load_config", "read_post", "tokens_to_dict", "update_index", "__version__",
 ]

@@ -46,13 +46,15 @@ class Results:
     """A page of hits, in the order asked for, and how many posts matched in all; iterating gives the hits.
 
     When nothing matched, `term_counts` says how many posts each term alone matches and `suggestion` is the
-    query without the term that emptied it (None when there is no such query).
+    query without the term that emptied it (None when there is no such query); when the query matched posts and
+    the filters kept none, `filter_note` says so and names the filter.
     """
 
-    __slots__ = ("query", "total", "hits", "page", "facets", "term_counts", "suggestion")
+    __slots__ = ("query", "total", "hits", "page", "facets", "term_counts", "suggestion", "filter_note")
 
     def __init__(self, query: str, total: int, hits: tuple[Hit, ...], page: int = 1, facets: Facets | None = None,
-                 term_counts: tuple[tuple[str, int], ...] = (), suggestion: str | None = None) -> None:
+                 term_counts: tuple[tuple[str, int], ...] = (), suggestion: str | None = None,
+                 filter_note: str | None = None) -> None:
         self.query = query
         self.total = total
         self.hits = hits
@@ -60,10 +62,12 @@ class Results:
         self.facets = facets
         self.term_counts = term_counts
         self.suggestion = suggestion
+        self.filter_note = filter_note
 
     def __repr__(self) -> str:
         return (f"Results(query={self.query!r}, total={self.total}, page={self.page}, hits={list(self.hits)!r}, "
-                f"facets={self.facets!r}, term_counts={self.term_counts!r}, suggestion={self.suggestion!r})")
+                f"facets={self.facets!r}, term_counts={self.term_counts!r}, suggestion={self.suggestion!r}, "
+                f"filter_note={self.filter_note!r})")
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not Results:
@@ -87,6 +91,8 @@ class Results:
         if not self.total and self.term_counts:
             doc["term_counts"] = dict(self.term_counts)
             doc["suggestion"] = self.suggestion
+        if self.filter_note:
+            doc["filter_note"] = self.filter_note
         return doc
 
 
