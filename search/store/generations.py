@@ -187,9 +187,9 @@ def disk_usage(index_dir: Path) -> int:
     seen: set[tuple[int, int]] = set()
     total = 0
     for folder, _, files in os.walk(index_dir):
-        for name in files:
+        for path in (folder, *(os.path.join(folder, name) for name in files)):
             try:
-                st = os.lstat(os.path.join(folder, name))
+                st = os.lstat(path)
             except OSError:  # removed meanwhile by a writer
                 continue
             if (st.st_dev, st.st_ino) not in seen:
