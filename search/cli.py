@@ -23,7 +23,6 @@ DEFAULT_INDEX = Path("index")
 INDEX_VARIABLE = "ZHSEARCH_INDEX"
 CORPUS_VARIABLE = "ZHSEARCH_CORPUS"
 INTERRUPTED = 130  # what a shell reports for a command ended by SIGINT
-_UNNAMED = "\0"  # an option given without its value (no path holds a NUL)
 
 
 class _Failure(click.ClickException):
@@ -426,11 +425,11 @@ def stats_command(index_dir: Path, as_json: bool) -> None:
 @index_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
-@click.option("--watch", type=click.Path(path_type=Path), is_flag=False, flag_value=_UNNAMED, metavar="[CORPUS]",
+@click.option("--watch", "watch_text", is_flag=False, flag_value="", metavar="[CORPUS]",
               help="Keep the index current as posts in CORPUS change (default: the corpus the index holds, "
                    f"else ${CORPUS_VARIABLE}, else ./corpus).")
 @click.option("--cors", "cors_origin", metavar="ORIGIN", help="Let pages on ORIGIN call the JSON API.")
-def serve_command(index_dir: Path, host: str, port: int, watch: Path | None, cors_origin: str | None) -> None:
+def serve_command(index_dir: Path, host: str, port: int, watch_text: str | None, cors_origin: str | None) -> None:
     """Serve a search page and a JSON API over the index (read-only).
 
     \b
@@ -441,8 +440,8 @@ def serve_command(index_dir: Path, host: str, port: int, watch: Path | None, cor
     """
     from search.web import is_loopback, serve
 
-    if watch == Path(_UNNAMED):  # --watch without a value
-        watch = _default_corpus(index_dir)
+    # --watch without a value: "" (a str option, as a click.Path would make it ".")
+    watch = None if watch_text is None else Path(watch_text) if watch_text else _default_corpus(index_dir)
     if not is_loopback(host):
         click.echo(f"zhsearch: warning: listening on {host}: anyone who can reach port {port} can read the index",
                    err=True)

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import VISIBLE
 
 import search
 from search.cli import main
 from search.store import generations
-
-from conftest import VISIBLE
 
 
 @pytest.fixture(autouse=True)
@@ -105,7 +104,7 @@ def test_corpus_of_no_index(tmp_path):
 # -- 3. a search builds an index only for the quickstart or a named corpus ----------------------------------------
 
 def test_cli_search_mistyped_index_is_exit_2(built_copy, tmp_path, monkeypatch):
-    corpus, index_dir = built_copy
+    corpus = built_copy[0]
     monkeypatch.chdir(corpus.parent)  # ./corpus exists: it must not be indexed into the mistyped folder
     typo = tmp_path / "indexx"
     result = run("search", "马克思", "--index", str(typo))
@@ -185,7 +184,7 @@ def test_cli_ctrl_c_exits_130_and_the_old_index_answers(built_copy):
         "cli.run()\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZHSEARCH_")}
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, encoding="utf-8", timeout=120,
-                            env=env)
+                            env=env, check=False)
     assert result.returncode == 130, result.stderr
     assert result.stderr.endswith(f"zhsearch: interrupted; the index at {index_dir} is as it was\n")
     assert "Traceback" not in result.stderr and "Aborted" not in result.stderr
@@ -420,7 +419,7 @@ def test_cli_variables_build_and_update(fresh_corpus, tmp_path, monkeypatch):
 
 
 def test_cli_recorded_corpus_wins_over_the_variable(built_copy, tmp_path):
-    corpus, index_dir = built_copy
+    index_dir = built_copy[1]
     (tmp_path / "other").mkdir()
     result = run("index", "--index", str(index_dir), env={"ZHSEARCH_CORPUS": str(tmp_path / "other")})
     assert result.exit_code == 0, result.stderr
