@@ -274,7 +274,7 @@ class Index(Matching, Ranking):
             allowed = passing if allowed is None else allowed & passing
         return allowed
 
-    def search(self, query: str | None, limit: int | None = 10, *, page: int = 1,
+    def search(self, query: str | None = None, limit: int | None = 10, *, page: int = 1,
                categories: filters.Names | None = (), authors: filters.Names | None = (),
                tags: filters.Names | None = (), since: filters.DateLike | None = None,
                until: filters.DateLike | None = None, sort: str = "relevance", facets: bool = False) -> Results:
