@@ -16,6 +16,9 @@ from .errors import (
     ConfigError as ConfigError,
 )
 from .errors import (
+    ExportError as ExportError,
+)
+from .errors import (
     IndexCorrupt as IndexCorrupt,
 )
 from .errors import (
@@ -46,7 +49,8 @@ _LAZY = {"Coverage": "query.results", "Document": "query.results", "Facets": "qu
          "IndexStats": "query.results", "Results": "query.results", "open_index": "query.index",
          "BuildReport": "build.generation", "build_index": "build.building", "update_index": "build.updating",
          "Config": "config", "load_config": "config",
-         "Post": "posts.post", "read_post": "posts.post", "tokens_to_dict": "jsonout"}
+         "Post": "posts.post", "read_post": "posts.post", "tokens_to_dict": "jsonout",
+         "ExportReport": "export", "export_index": "export"}
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time, __getattr__ imports each on first use
     from .build.building import build_index as build_index
@@ -54,6 +58,8 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time, __getattr_
     from .build.updating import update_index as update_index
     from .config import Config as Config
     from .config import load_config as load_config
+    from .export import ExportReport as ExportReport
+    from .export import export_index as export_index
     from .jsonout import tokens_to_dict as tokens_to_dict
     from .posts.post import Post as Post
     from .posts.post import read_post as read_post
@@ -79,8 +85,8 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
-    "BuildReport", "Config", "ConfigError", "Coverage", "Document", "Facets", "Hit", "Index", "IndexCorrupt", "IndexLocked",
-    "IndexNotFound", "IndexStats", "NotInIndex", "Post",
-    "PostError", "QueryError", "RebuildNeeded", "Results", "SearchError", "build_index", "open_index",
-    "load_config", "read_post", "tokens_to_dict", "update_index", "__version__",
+    "BuildReport", "Config", "ConfigError", "Coverage", "Document", "ExportError", "ExportReport", "Facets", "Hit",
+    "Index", "IndexCorrupt", "IndexLocked", "IndexNotFound", "IndexStats", "NotInIndex", "Post", "PostError",
+    "QueryError", "RebuildNeeded", "Results", "SearchError", "__version__", "build_index", "export_index",
+    "load_config", "open_index", "read_post", "tokens_to_dict", "update_index",
 ]

@@ -354,7 +354,12 @@ class Index(Matching, Ranking):
         if docnum is None:
             raise NotInIndex(f"no post {path!r} in the index at {self.index_dir}")
         stored = self._stored_fields(docnum)
-        return Document(**shown_fields(stored), text=stored.get("text", ""))
+        return Document(**shown_fields(stored), text=stored.get("text", ""),
+                        authors=tuple(stored.get("meta", {}).get("authors", ())))
+
+    def paths(self) -> list[str]:
+        """The path of every live post (as search prints it), sorted: with `show`, how to read every post."""
+        return sorted(self._docnums)
 
     def is_current(self) -> bool:
         """Whether this is still the index's live generation (False once a writer has committed a newer one)."""
