@@ -17,6 +17,7 @@ Parts:
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shutil
@@ -288,6 +289,16 @@ class Engines:
     zhsearch: Path
     naive: Path
     fts5: Path
+
+
+def quality_arguments(description: str) -> argparse.ArgumentParser:
+    """The options precision.py and knownitem.py share: the corpus, where their indexes go, and reusing them."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--corpus", type=Path, default=BLOGS, help="default: ../shared/corpora/blogs")
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR,
+                        help=f"indexes go here (default {DEFAULT_WORKDIR})")
+    parser.add_argument("--reuse", action="store_true", help="reuse the indexes in --workdir when present")
+    return parser
 
 
 def build_engines(corpus: Path, workdir: Path, reuse: bool, naive_too: bool = True) -> Engines:

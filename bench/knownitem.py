@@ -12,7 +12,6 @@ zhsearch misses. Targets for zhsearch: success@10 >= 0.98, MRR@10 >= 0.95, never
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from _util import BLOGS, DEFAULT_WORKDIR, Fts5Peer, build_engines, corpus_or_exit, table
+from _util import Fts5Peer, build_engines, corpus_or_exit, quality_arguments, table
 from naive import NaiveIndex
 
 import search
@@ -57,11 +56,7 @@ def scores(ranks: list[int | None]) -> tuple[float, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", type=Path, default=BLOGS, help="default: ../shared/corpora/blogs")
-    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR,
-                        help=f"indexes go here (default {DEFAULT_WORKDIR})")
-    parser.add_argument("--reuse", action="store_true", help="reuse the indexes in --workdir when present")
+    parser = quality_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--queries", type=Path, default=QUERIES, help="default: bench/knownitem.tsv")
     args = parser.parse_args()
     corpus = corpus_or_exit(args.corpus)

@@ -23,7 +23,6 @@ Targets for zhsearch: precision >= 0.99, snippets >= 0.99.
 
 from __future__ import annotations
 
-import argparse
 import random
 import re
 import sys
@@ -36,13 +35,12 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from _util import (
-    BLOGS,
-    DEFAULT_WORKDIR,
     Fts5Peer,
     build_engines,
     corpus_or_exit,
     fold,
     post_files,
+    quality_arguments,
     table,
 )
 
@@ -154,11 +152,7 @@ def zhsearch_hits(ix: search.Index, query: str) -> list[tuple[str, str, list[tup
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", type=Path, default=BLOGS, help="default: ../shared/corpora/blogs")
-    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR,
-                        help=f"indexes go here (default {DEFAULT_WORKDIR})")
-    parser.add_argument("--reuse", action="store_true", help="reuse the indexes in --workdir when present")
+    parser = quality_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=300, help="substrings to search (default 300)")
     parser.add_argument("--seed", type=int, default=20)
     parser.add_argument("--examples", type=int, default=0, help="print up to N failing cases per engine and kind")

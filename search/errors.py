@@ -12,6 +12,22 @@ class IndexNotFound(SearchError):
     """No index at that path."""
 
 
+class IndexPathInvalid(SearchError):
+    """The index path cannot hold an index (it is a file, or a folder that cannot be written)."""
+
+
+class IndexClosed(SearchError):
+    """The Index was closed; open it again with `open_index`."""
+
+
+class CorpusNotFound(SearchError):
+    """No corpus folder at that path."""
+
+
+class CorpusMismatch(SearchError):
+    """The index holds another corpus: rebuild to replace it."""
+
+
 class IndexCorrupt(SearchError):
     """The index exists but cannot be read."""
 

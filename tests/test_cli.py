@@ -161,7 +161,7 @@ def test_python_m_search_exit_statuses(tmp_path):
     missing = command("search", "内推", "--index", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and missing.stdout == ""
     assert missing.stderr.startswith("zhsearch: no index at") and "Traceback" not in missing.stderr
-    bad_usage = command("search")
+    bad_usage = command("search", "内推", "--page", "x")
     assert bad_usage.returncode == 2 and "Usage:" in bad_usage.stderr
     assert command("--version").stdout.strip() == "zhsearch, version 0.1.0"
     corpus = tmp_path / "corpus"

@@ -153,7 +153,7 @@ def test_web_page_facets_link_to_filtered_views(client):
 
 
 def test_web_page_zero_hits_gives_help(client):
-    page = client.get("/", params={"q": "完全不存在的词 内推"}).text
+    page = client.get("/", params={"q": "+完全不存在的词 内推"}).text
     assert "没有文章同时符合所有条件" in page and "各词单独匹配" in page
 
 

@@ -19,7 +19,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from ..errors import IndexCorrupt, NotInIndex, SearchError
+from ..errors import IndexClosed, IndexCorrupt, NotInIndex, SearchError
 from ..segments import access
 from ..segments.fieldnames import word_field
 from ..segments.reader import live_documents
@@ -29,7 +29,7 @@ from ..store.verbatim import TextStore
 from ..text import folding, segmentation
 from ..text.lexicon import Lexicon, offer_emissions
 from ..text.pinyin import pinyin_postings
-from . import snippets
+from . import filters, snippets
 from . import syntax as querylang
 from .matches import Matched, TermMatch
 from .matching import PINYIN_TERM, Matching, content_words
@@ -66,6 +66,7 @@ class Index(Matching, Ranking):
         self._segmented: dict[str, list[str]] = {}
         self._postings_cache: dict[tuple[str, str], dict[int, float]] = {}
         self._pinyin_cache: dict[str, dict[int, list[tuple[str, int, int]]]] = {}
+        self._verbatim_cache: dict[tuple[str, tuple[str, ...]], set[int]] = {}
         self._length_columns: dict[str, bytes] = {}
         # The pin keeps writers from removing this generation while it is open: the text store, the posts'
         # metadata and Whoosh's files are read lazily, long after later commits may have replaced it.
@@ -139,6 +140,17 @@ class Index(Matching, Ranking):
             store.close()
         self._lexicon.close()
         self._unpin()
+        generations.remove_if_old(self.generation)  # the last reader of a replaced generation removes it
+
+    def _check_open(self) -> None:
+        if self._pin < 0:
+            raise IndexClosed(f"the index at {self.index_dir} was closed; open it again with search.open_index")
+
+    @property
+    def corpus(self) -> Path | None:
+        """The corpus folder the index was built from (posts' paths are relative to it)."""
+        corpus = self.meta.get("corpus")
+        return Path(corpus) if corpus else None
 
     def __del__(self) -> None:
         # An Index dropped without close() must not pin its generation (and hold a descriptor) for the life of
@@ -290,34 +302,41 @@ class Index(Matching, Ranking):
             allowed = passing if allowed is None else allowed & passing
         return allowed
 
-    def search(self, query: str, limit: int | None = 10, *, page: int = 1, categories: tuple[str, ...] = (),
-               authors: tuple[str, ...] = (), tags: tuple[str, ...] = (), since: str | None = None,
-               until: str | None = None, sort: str = "relevance", facets: bool = False) -> Results:
+    def search(self, query: str | None = None, limit: int | None = 10, *, page: int = 1,
+               categories: filters.Names | None = (), authors: filters.Names | None = (),
+               tags: filters.Names | None = (), since: filters.DateLike | None = None,
+               until: filters.DateLike | None = None, sort: str = "relevance", facets: bool = False) -> Results:
         """Posts matching `query`, best first (or by date with `sort`).
 
         `limit` is the page size (None or 0: every match), `page` counts from 1. `categories`, `authors` and `tags`
-        keep posts having any of the names given for each; `since`/`until` (YYYY, YYYY-MM or YYYY-MM-DD, both
-        inclusive) keep dated posts in that range. `facets=True` counts categories, authors and years over all
-        matches.
+        (one name or several) keep posts having any of the names given for each; `since`/`until` (a date, a
+        datetime, or YYYY, YYYY-MM or YYYY-MM-DD; both inclusive) keep dated posts in that range. With no query
+        (None or ""), the posts passing the filters, newest first. `facets=True` counts categories, authors and
+        years over all matches.
         """
-        if limit is not None and limit < 0:
-            raise ValueError("limit must be a positive number, 0 or None")
-        if page < 1:
-            raise ValueError("page counts from 1")
-        if sort not in SORTS:
-            raise ValueError(f"unknown sort {sort!r}: choose one of {', '.join(SORTS)}")
-        node = querylang.parse(query)
-        terms = [t for t in querylang.positive_terms(node) if t.field != PINYIN_TERM]
+        self._check_open()
+        request = filters.checked(query, limit, page, categories, authors, tags, since, until, sort)
+        node = None if request.browsing else querylang.parse(request.query)
+        terms = [t for t in querylang.positive_terms(node) if t.field != PINYIN_TERM] if node else []
         seen: dict[querylang.Term, TermMatch] = {}
         # Posting lists are read once per query, for matching and scoring both; not kept across queries, whose
         # cost must not depend on what was asked before.
         self._postings_cache.clear()
         self._pinyin_cache.clear()
+        self._verbatim_cache.clear()
         try:
-            allowed = self._filter(tuple(categories), tuple(authors), tuple(tags), since, until)
-            found = self.match(node, allowed, limit or DEFAULT_PAGE, seen)
+            allowed = self._filter(request.categories, request.authors, request.tags, request.since, request.until)
+            if node is None:  # browsing: every post the filters keep
+                found = Matched(set(self._all) if allowed is None else set(allowed), [], 0, [])
+            else:
+                found = self.match(node, allowed, limit or DEFAULT_PAGE, seen)
             matched = found.docs
+            filter_note = None
+            if not matched and allowed is not None:  # say which filter left none of the posts the query matches
+                unfiltered = self.match(node, None, limit or DEFAULT_PAGE, seen).docs if node else set(self._all)
+                filter_note = filters.emptied_by(self, request, unfiltered, allowed)
             size = limit or len(matched) or 1
+            sort = request.sort
             ranked = self.rank(found, terms, seen, page * size if sort == "relevance" else None)
             if sort != "relevance":
                 ranked = self._by_date(ranked, newest=sort == "newest")
@@ -325,14 +344,14 @@ class Index(Matching, Ranking):
             hits = tuple(self._hit(docnum, score, found, needles)
                          for docnum, score in ranked[(page - 1) * size: page * size])
             counted = self._facets(matched) if facets else None
-            help_counts, suggestion = ((), None) if matched else self._zero_hit_help(node, allowed)
+            help_counts, suggestion = ((), None) if matched or not node else self._zero_hit_help(node, allowed)
         except (OSError, EOFError, UnicodeDecodeError, struct.error, zlib.error, pickle.UnpicklingError) as e:
             # What reading a damaged index file raises; any other exception is a bug and surfaces as itself.
             raise IndexCorrupt(f"the index at {self.index_dir} could not be read ({type(e).__name__}: {e}); "
                                "rebuild it with `zhsearch index --rebuild`") from e
-        return Results(query=query, total=len(matched), hits=hits, page=page, facets=counted,
+        return Results(query=request.query, total=len(matched), hits=hits, page=page, facets=counted,
                        term_counts=help_counts, suggestion=suggestion, coverage=_coverage(found, hits),
-                       hint=None if matched else self._pinyin_hint(terms))
+                       hint=None if matched or not node else self._pinyin_hint(terms), filter_note=filter_note)
 
     def _by_date(self, ranked: list[tuple[int, float]], newest: bool) -> list[tuple[int, float]]:
         stamps = self._stamps
@@ -348,18 +367,36 @@ class Index(Matching, Ranking):
                       years=name_counts(m["date"][:4] for m in metas if m.get("date")))
 
 
-    def show(self, path: str) -> Document:
-        """The indexed metadata and text of the post at `path` (as search prints it)."""
-        docnum = self._docnums.get(path)
+    def show(self, path: str | os.PathLike[str]) -> Document:
+        """The indexed metadata and text of the post at `path`: as search prints it, or its file's path (absolute
+        or relative to the current folder)."""
+        self._check_open()
+        docnum = self._docnums.get(str(path))
         if docnum is None:
-            raise NotInIndex(f"no post {path!r} in the index at {self.index_dir}")
+            docnum = self._docnums.get(self._path_in_corpus(path) or "")
+        if docnum is None:
+            raise NotInIndex(f"no post {str(path)!r} in the index at {self.index_dir} (give the path as search "
+                             "prints it, or the post file's path)")
         stored = self._stored_fields(docnum)
         return Document(**shown_fields(stored), text=stored.get("text", ""),
                         authors=tuple(stored.get("meta", {}).get("authors", ())))
 
     def paths(self) -> list[str]:
         """The path of every live post (as search prints it), sorted: with `show`, how to read every post."""
+        self._check_open()
         return sorted(self._docnums)
+
+    def _path_in_corpus(self, path: str | os.PathLike[str]) -> str | None:
+        """A file path (absolute, or relative to the current folder) as the index names the post, or None."""
+        if self.corpus is None:
+            return None
+        file = Path(path).expanduser()
+        for candidate in (Path(os.path.abspath(file)), file.resolve()):
+            try:
+                return candidate.relative_to(self.corpus).as_posix()
+            except ValueError:
+                continue
+        return None
 
     def is_current(self) -> bool:
         """Whether this is still the index's live generation (False once a writer has committed a newer one)."""
@@ -382,6 +419,7 @@ class Index(Matching, Ranking):
 
     def analyze(self, text: str) -> list[segmentation.AnalyzedToken]:
         """The tokens this index would store for `text`, under its own analysis settings (user dictionary too)."""
+        self._check_open()
         tokens = segmentation.analyze(text, self._lexicon.tokenizer_for(folding.fold(text)))
         if self.pinyin:
             norm = folding.normalize(text)
@@ -392,15 +430,17 @@ class Index(Matching, Ranking):
         return tokens
 
     def stats(self) -> IndexStats:
-        """Posts, top categories and authors, date range, size on disk, when built, analysis settings."""
+        """Posts, top categories and authors, date range (days, YYYY-MM-DD), what the index folder takes on disk,
+        when built, analysis settings."""
+        self._check_open()
         metas = list(self._posts.values())
-        dates = sorted(m["date"] for m in metas if m.get("date"))
-        size = sum(f.stat().st_size for f in self.generation.iterdir() if f.is_file())
+        # The day as written: posts' dates are naive or carry a time zone, as each post gives it.
+        dates = sorted(m["date"][:10] for m in metas if m.get("date"))
         return IndexStats(posts=len(metas),
                           categories=name_counts(c for m in metas for c in distinct_names(m.get("categories", ()))),
                           authors=name_counts(a for m in metas for a in distinct_names(m.get("authors", ()))),
                           years=name_counts(d[:4] for d in dates), first_date=dates[0] if dates else None,
-                          last_date=dates[-1] if dates else None, size_bytes=size,
+                          last_date=dates[-1] if dates else None, size_bytes=generations.disk_usage(self.index_dir),
                           built=self.meta.get("built", ""), updated=self.meta.get("updated", ""),
                           corpus=self.meta.get("corpus", ""), settings=dict(self.meta.get("settings", {})))
 

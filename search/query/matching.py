@@ -57,6 +57,7 @@ class Matching:
         _segments: list[Any]
         _store: Any
         _pinyin_cache: dict[str, dict[int, list[tuple[str, int, int]]]]
+        _verbatim_cache: dict[tuple[str, tuple[str, ...]], set[int]]
 
         @property
         def _all(self) -> frozenset[int]: ...
@@ -83,11 +84,15 @@ class Matching:
         return bool(self.meta.get("settings", {}).get("pinyin"))
 
     def _verbatim_docs(self, folded: str, fields: tuple[str, ...]) -> set[int]:
-        """Posts whose folded `fields` hold `folded` as typed, like grep."""
-        # A post whose word fields hold the text as one word contains it: the word was cut from the same folded
-        # text the store holds. Only the others are scanned.
-        known = self._word_docs([folded], fields)
-        return known | self._store.find(folded, None if fields == SEARCH_FIELDS else fields, known)
+        """Posts whose folded `fields` hold `folded` as typed, like grep (scanned once per query)."""
+        found = self._verbatim_cache.get((folded, fields))
+        if found is None:
+            # A post whose word fields hold the text as one word contains it: the word was cut from the same folded
+            # text the store holds. Only the others are scanned.
+            known = self._word_docs([folded], fields)
+            found = known | self._store.find(folded, None if fields == SEARCH_FIELDS else fields, known)
+            self._verbatim_cache[(folded, fields)] = found
+        return found
 
     def _unit_docs(self, unit: str, fields: tuple[str, ...]) -> set[int]:
         """Posts holding one piece of a term: a Latin word as a word (vs is not in vscode), unless no post has it

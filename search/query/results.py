@@ -71,16 +71,18 @@ class Results:
     """A page of hits, in the order asked for, and how many posts matched in all; iterating gives the hits.
 
     When nothing matched, `term_counts` says how many posts each term alone matches, `suggestion` is the query
-    without the term that emptied it (None when there is no such query) and `hint` may say more (pinyin is off).
+    without the term that emptied it (None when there is no such query) and `hint` may say more (pinyin is off);
+    when the query matched posts and the filters kept none, `filter_note` says so and names the filter.
     `coverage` (for a query of several plain terms) says how many posts hold them all and which terms the others
     lack; `notice` is that in one line, or None when every hit holds every term.
     """
 
-    __slots__ = ("query", "total", "hits", "page", "facets", "term_counts", "suggestion", "coverage", "hint")
+    __slots__ = ("query", "total", "hits", "page", "facets", "term_counts", "suggestion", "coverage", "hint",
+                 "filter_note")
 
     def __init__(self, query: str, total: int, hits: tuple[Hit, ...], page: int = 1, facets: Facets | None = None,
                  term_counts: tuple[tuple[str, int], ...] = (), suggestion: str | None = None,
-                 coverage: Coverage | None = None, hint: str | None = None) -> None:
+                 coverage: Coverage | None = None, hint: str | None = None, filter_note: str | None = None) -> None:
         self.query = query
         self.total = total
         self.hits = hits
@@ -90,6 +92,7 @@ class Results:
         self.suggestion = suggestion
         self.coverage = coverage
         self.hint = hint
+        self.filter_note = filter_note
 
     @property
     def notice(self) -> str | None:
@@ -99,7 +102,7 @@ class Results:
     def __repr__(self) -> str:
         return (f"Results(query={self.query!r}, total={self.total}, page={self.page}, hits={list(self.hits)!r}, "
                 f"facets={self.facets!r}, term_counts={self.term_counts!r}, suggestion={self.suggestion!r}, "
-                f"coverage={self.coverage!r}, hint={self.hint!r})")
+                f"coverage={self.coverage!r}, hint={self.hint!r}, filter_note={self.filter_note!r})")
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not Results:
@@ -127,6 +130,8 @@ class Results:
             doc["suggestion"] = self.suggestion
         if self.hint:
             doc["hint"] = self.hint
+        if self.filter_note:
+            doc["filter_note"] = self.filter_note
         return doc
 
 
