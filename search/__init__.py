@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 from typing import TYPE_CHECKING
 
 from .errors import (
+    BuildFailed as BuildFailed,
     ConfigError as ConfigError,
     CorpusMismatch as CorpusMismatch,
     CorpusNotFound as CorpusNotFound,
@@ -66,9 +67,9 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
-    "BuildReport", "Config", "ConfigError", "CorpusMismatch", "CorpusNotFound", "Coverage", "Document", "ExportError",
-    "ExportReport", "Facets", "Hit", "Index", "IndexClosed", "IndexCorrupt", "IndexLocked", "IndexNotFound",
-    "IndexPathInvalid", "IndexStats", "NotInIndex", "Post", "PostError", "QueryError", "RebuildNeeded", "Results",
-    "SearchError", "build_index", "corpus_of", "export_index", "load_config", "open_index", "read_post",
-    "tokens_to_dict", "update_index", "__version__",
+    "BuildFailed", "BuildReport", "Config", "ConfigError", "CorpusMismatch", "CorpusNotFound", "Coverage", "Document",
+    "ExportError", "ExportReport", "Facets", "Hit", "Index", "IndexClosed", "IndexCorrupt", "IndexLocked",
+    "IndexNotFound", "IndexPathInvalid", "IndexStats", "NotInIndex", "Post", "PostError", "QueryError",
+    "RebuildNeeded", "Results", "SearchError", "build_index", "corpus_of", "export_index", "load_config",
+    "open_index", "read_post", "tokens_to_dict", "update_index", "__version__",
 ]

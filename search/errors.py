@@ -28,6 +28,10 @@ class CorpusMismatch(SearchError):
     """The index holds another corpus: rebuild to replace it."""
 
 
+class BuildFailed(SearchError):
+    """A build or update could not finish (a full disk, a failed process); the index is as it was."""
+
+
 class IndexCorrupt(SearchError):
     """The index exists but cannot be read."""
 

@@ -141,7 +141,7 @@ def remove_stale(index_dir: Path) -> None:
     try:
         live = current_generation(index_dir).name
     except (IndexNotFound, IndexCorrupt):
-        return
+        live = ""  # no index yet: what a writer that died left (its writer held the lock we hold now)
     for path in index_dir.glob(GENERATION_GLOB):
         if path.name != live and path.is_dir():
             _remove_unpinned(path)
@@ -247,13 +247,15 @@ def write_lock(index_dir: Path, wait: float) -> Iterator[None]:
                                       f"gave up after {wait:g} s (try again, or raise --wait)") from None
                 time.sleep(0.05)
         _held_locks.add(fd)
-        os.ftruncate(fd, 0)
         started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-        os.pwrite(fd, f"pid {os.getpid()} ({' '.join(sys.argv[:3])[:200]}, since {started})".encode(), 0)
+        with contextlib.suppress(OSError):  # who holds it, for IndexLocked's message; a full disk must not stop us
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()} ({' '.join(sys.argv[:3])[:200]}, since {started})".encode(), 0)
         try:
             yield
         finally:
-            os.ftruncate(fd, 0)
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         _held_locks.discard(fd)
