@@ -332,19 +332,45 @@ class Fts5Peer:
     def __init__(self, db_path: Path):
         self._db = sqlite3.connect(db_path)
 
+    @staticmethod
+    def _create(db_path: Path) -> sqlite3.Connection:
+        db_path.unlink(missing_ok=True)
+        db = sqlite3.connect(db_path)
+        db.execute("CREATE VIRTUAL TABLE posts USING fts5(path UNINDEXED, title, body, tokenize='trigram')")
+        return db
+
     @classmethod
     def build(cls, corpus: Path, db_path: Path) -> None:
         import naive
 
-        db_path.unlink(missing_ok=True)
-        db = sqlite3.connect(db_path)
-        db.execute("CREATE VIRTUAL TABLE posts USING fts5(path UNINDEXED, title, body, tokenize='trigram')")
+        db = cls._create(db_path)
         for file in post_files(corpus):
             post = naive.read_post(file)
             db.execute("INSERT INTO posts VALUES (?, ?, ?)",
                        (file.relative_to(corpus).as_posix(), post["title"], post["body"]))
         db.commit()
         db.close()
+
+    @classmethod
+    def build_same_posts(cls, corpus: Path, db_path: Path) -> int:
+        """The posts zhsearch indexes (its corpus walk and reader, drafts left out), in one process; their count."""
+        import search
+        from search.posts.corpus import find_posts
+
+        db = cls._create(db_path)
+        files, _ = find_posts(corpus)
+        count = 0
+        for file in files:
+            try:
+                post = search.read_post(file, corpus)
+            except search.PostError:
+                continue
+            if not post.draft:
+                db.execute("INSERT INTO posts VALUES (?, ?, ?)", (post.path, post.title, post.text))
+                count += 1
+        db.commit()
+        db.close()
+        return count
 
     def close(self) -> None:
         self._db.close()
@@ -378,12 +404,48 @@ class Fts5Peer:
         like = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         sql = ("SELECT path, title || char(10) || body FROM posts WHERE title LIKE ? ESCAPE '\\' OR body LIKE ?"
                " ESCAPE '\\' ORDER BY rowid" + (f" LIMIT {int(limit)}" if limit else ""))
-        found = []
-        for path, text in self._db.execute(sql, (like, like)):
-            at = text.lower().find(needle.lower())
-            begin = max(0, at - 30)
-            found.append((path, text[begin:at + len(needle) + 30], [(at - begin, at - begin + len(needle))]))
-        return found
+        return [(path, *self._cut_around(text, needle)) for path, text in self._db.execute(sql, (like, like))]
+
+    @staticmethod
+    def _cut_around(text: str, needle: str) -> tuple[str, list[tuple[int, int]]]:
+        """A snippet cut by hand around the first ``needle`` in ``text``, and its span."""
+        at = text.lower().find(needle.lower())
+        begin = max(0, at - 30)
+        return text[begin:at + len(needle) + 30], [(at - begin, at - begin + len(needle))]
+
+    def _where(self, query: str) -> tuple[str, list[str], str | None]:
+        """(WHERE clause, its parameters, a short term to cut the snippet around) for a query of words that must
+        all stand in a post: a word of 3 characters or more through the trigram index, a shorter one by LIKE."""
+        words = [w for w in re.split(r"\s+", query.replace('"', " ")) if w]
+        long = [w for w in words if len(w) >= 3]
+        short = [w for w in words if len(w) < 3]
+        clauses, params = [], []
+        if long:
+            clauses.append("posts MATCH ?")
+            params.append(" AND ".join('"' + w + '"' for w in long))
+        for word in short:
+            like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            clauses.append("(title LIKE ? ESCAPE '\\' OR body LIKE ? ESCAPE '\\')")
+            params += [like, like]
+        return " AND ".join(clauses) or "0", params, None if long else (short[0] if short else None)
+
+    def search(self, query: str, limit: int = 10) -> list[tuple[str, str, list[tuple[int, int]]]]:
+        """Posts holding every word of ``query``: (path, snippet, highlighted spans). With a word of 3 characters or
+        more, by bm25 with FTS5's snippet(); with short words only, a LIKE scan in table order that stops at
+        ``limit`` posts (unranked), the snippet cut around the first word by hand."""
+        where, params, short = self._where(query)
+        if short is None:
+            sql = (f"SELECT path, snippet(posts, -1, ?, ?, '…', 24) FROM posts WHERE {where} ORDER BY rank"
+                   f" LIMIT {int(limit)}")
+            rows = self._db.execute(sql, [self.MARK_START, self.MARK_END, *params])
+            return [(path, *self._snippet_spans(marked)) for path, marked in rows]
+        sql = f"SELECT path, title || char(10) || body FROM posts WHERE {where} LIMIT {int(limit)}"
+        return [(path, *self._cut_around(text, short)) for path, text in self._db.execute(sql, params)]
+
+    def count(self, query: str) -> int:
+        """How many posts hold every word of ``query`` (as ``search`` matches them)."""
+        where, params, _ = self._where(query)
+        return self._db.execute(f"SELECT count(*) FROM posts WHERE {where}", params).fetchone()[0]
 
     def any_trigram(self, query: str, limit: int = 10) -> list[str]:
         """Paths of the posts holding any trigram of the query's words (split at spaces and punctuation), by bm25."""

@@ -17,6 +17,7 @@ from .errors import (
     ConfigError as ConfigError,
     CorpusMismatch as CorpusMismatch,
     CorpusNotFound as CorpusNotFound,
+    ExportError as ExportError,
     IndexClosed as IndexClosed,
     IndexCorrupt as IndexCorrupt,
     IndexLocked as IndexLocked,
@@ -37,13 +38,15 @@ _LAZY = {"Coverage": "query.results", "Document": "query.results", "Facets": "qu
          "BuildReport": "build.generation", "build_index": "build.building", "update_index": "build.updating",
          "corpus_of": "store.generations",
          "Config": "config", "load_config": "config",
-         "Post": "posts.post", "read_post": "posts.post", "tokens_to_dict": "jsonout"}
+         "Post": "posts.post", "read_post": "posts.post", "tokens_to_dict": "jsonout",
+         "ExportReport": "export", "export_index": "export"}
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time, __getattr__ imports each on first use
     from .build.building import build_index as build_index
     from .build.generation import BuildReport as BuildReport
     from .build.updating import update_index as update_index
     from .config import Config as Config, load_config as load_config
+    from .export import ExportReport as ExportReport, export_index as export_index
     from .jsonout import tokens_to_dict as tokens_to_dict
     from .posts.post import Post as Post, read_post as read_post
     from .query.index import Index as Index, open_index as open_index
@@ -64,8 +67,9 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
-    "BuildFailed", "BuildReport", "Config", "ConfigError", "CorpusMismatch", "CorpusNotFound", "Coverage", "Document", "Facets",
-    "Hit", "Index", "IndexClosed", "IndexCorrupt", "IndexLocked", "IndexNotFound", "IndexPathInvalid", "IndexStats",
-    "NotInIndex", "Post", "PostError", "QueryError", "RebuildNeeded", "Results", "SearchError", "build_index",
-    "corpus_of", "load_config", "open_index", "read_post", "tokens_to_dict", "update_index", "__version__",
+    "BuildFailed", "BuildReport", "Config", "ConfigError", "CorpusMismatch", "CorpusNotFound", "Coverage", "Document",
+    "ExportError", "ExportReport", "Facets", "Hit", "Index", "IndexClosed", "IndexCorrupt", "IndexLocked",
+    "IndexNotFound", "IndexPathInvalid", "IndexStats", "NotInIndex", "Post", "PostError", "QueryError",
+    "RebuildNeeded", "Results", "SearchError", "build_index", "corpus_of", "export_index", "load_config",
+    "open_index", "read_post", "tokens_to_dict", "update_index", "__version__",
 ]

@@ -462,6 +462,25 @@ def serve_command(index_dir: Path, host: str, port: int, watch_text: str | None,
     _library_call(serve, index_dir, host=host, port=port, watch=watch, cors_origin=cors_origin)
 
 
+@main.command("export")
+@click.argument("index_dir", metavar="INDEX", type=click.Path(path_type=Path))
+@click.argument("out_dir", metavar="OUT", type=click.Path(path_type=Path))
+@click.option("--format", "format_name", type=click.Choice(["opensearch", "jsonl"]), default="opensearch",
+              show_default=True, help="opensearch: bulk.ndjson and mapping.json; jsonl: posts.jsonl.")
+@click.option("--force", is_flag=True, help="Overwrite the export's files in OUT.")
+def export_command(index_dir: Path, out_dir: Path, format_name: str, force: bool) -> None:
+    """Export every post of INDEX, with its words as zhsearch indexes them, into OUT for another engine.
+
+    \b
+    zhsearch export index out/                  # out/bulk.ndjson + out/mapping.json (OpenSearch, Elasticsearch)
+    zhsearch export index out/ --format jsonl   # out/posts.jsonl, one post per line
+    """
+    import search
+
+    report = _library_call(search.export_index, index_dir, out_dir, format_name, force=force)
+    click.echo(f"exported {report.posts} posts to {', '.join(str(f) for f in report.files)}", err=True)
+
+
 def run() -> None:
     """The `zhsearch` command (and `python -m search`): `main`, then a quicker exit.
 

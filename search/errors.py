@@ -58,3 +58,7 @@ class PostError(SearchError):
 
 class ConfigError(SearchError):
     """zhsearch.toml (or --config) has an unknown key or a bad value."""
+
+
+class ExportError(SearchError):
+    """The export cannot write its files where it was asked to."""

@@ -604,7 +604,8 @@ SHOW_KEYS = {"path", "title", "author", "categories", "tags", "date", "url", "te
 def test_show_library(bix):
     doc = bix.show("tech/rust.md")
     assert doc == Document(path="tech/rust.md", title="Rust 与咖啡", author="Bob, 小王", categories=("技术",),
-                           tags=("Rust",), date="2021-04-30T23:59:59", url=None, text="写 Rust 的时候来一杯摩卡咖啡。")
+                           tags=("Rust",), date="2021-04-30T23:59:59", url=None, text="写 Rust 的时候来一杯摩卡咖啡。",
+                           authors=("Bob", "小王"))
     assert bix.show("travel/taipei.md").date == "2021-01-01T00:30:00+08:00"
     undated = bix.show("notes/undated-b.md")
     assert (undated.date, undated.categories, undated.author) == (None, (), "Alice")

@@ -378,7 +378,13 @@ class Index(Matching, Ranking):
             raise NotInIndex(f"no post {str(path)!r} in the index at {self.index_dir} (give the path as search "
                              "prints it, or the post file's path)")
         stored = self._stored_fields(docnum)
-        return Document(**shown_fields(stored), text=stored.get("text", ""))
+        return Document(**shown_fields(stored), text=stored.get("text", ""),
+                        authors=tuple(stored.get("meta", {}).get("authors", ())))
+
+    def paths(self) -> list[str]:
+        """The path of every live post (as search prints it), sorted: with `show`, how to read every post."""
+        self._check_open()
+        return sorted(self._docnums)
 
     def _path_in_corpus(self, path: str | os.PathLike[str]) -> str | None:
         """A file path (absolute, or relative to the current folder) as the index names the post, or None."""

@@ -146,6 +146,7 @@ class Document(NamedTuple):
     date: str | None
     url: str | None
     text: str
+    authors: tuple[str, ...] = ()  # each author apart (`author` joins them for display)
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "title": self.title, "author": self.author, "categories": list(self.categories),
