@@ -10,8 +10,9 @@ Parts:
   read_post     file -> dict (YAML front matter via yaml.safe_load, body via
                 BeautifulSoup(lxml).get_text())
   build         full rebuild: create_in + writer.add_document for every post
-  search        QueryParser("body") default (AND of terms), top N hits, and
-                ``hit.highlights("body")`` for each hit when snippets are asked
+  search        QueryParser("body") default (AND of terms; ``any_word=True``: Whoosh's
+                OrGroup, any of them), top N hits, and ``hit.highlights("body")``
+                for each hit when snippets are asked
   main          ``python bench/naive.py index CORPUS DIR`` and
                 ``python bench/naive.py search DIR QUERY...``, so that a cold
                 query can be timed as a new process
@@ -104,13 +105,13 @@ def build(corpus: Path, index_dir: Path) -> dict[str, float]:
 class NaiveIndex:
     """An open naive index; ``search`` returns plain dicts (this is a baseline)."""
 
-    def __init__(self, index_dir: Path):
+    def __init__(self, index_dir: Path, any_word: bool = False):
         from whoosh import index
-        from whoosh.qparser import QueryParser
+        from whoosh.qparser import AndGroup, OrGroup, QueryParser
 
         self._ix = index.open_dir(str(index_dir))
         self._searcher = self._ix.searcher()
-        self._parser = QueryParser("body", self._ix.schema)
+        self._parser = QueryParser("body", self._ix.schema, group=OrGroup if any_word else AndGroup)
 
     def search(self, query: str, limit: int = 10, snippets: bool = True) -> tuple[int, list[dict]]:
         results = self._searcher.search(self._parser.parse(query), limit=limit)
@@ -139,13 +140,14 @@ def main(argv: list[str] | None = None) -> int:
     p_search.add_argument("query", nargs="+")
     p_search.add_argument("-n", type=int, default=10, help="hits to show (default 10)")
     p_search.add_argument("--no-snippets", action="store_true", help="skip highlights")
+    p_search.add_argument("--any", action="store_true", help="posts with any of the words (default: all)")
     args = parser.parse_args(argv)
 
     if args.command == "index":
         report = build(args.corpus, args.index_dir)
         print(json.dumps(report))
         return 0
-    idx = NaiveIndex(args.index_dir)
+    idx = NaiveIndex(args.index_dir, any_word=args.any)
     total, hits = idx.search(" ".join(args.query), limit=args.n, snippets=not args.no_snippets)
     out = sys.stdout
     out.write(f"{total} hits\n")

@@ -1,4 +1,4 @@
-"""Speed benchmark: zhsearch beside the naive baseline (bench/naive.py) on the same corpora.
+"""Speed benchmark: zhsearch beside the naive baseline (bench/naive.py) and SQLite FTS5 on the same corpora.
 
     python bench/speed.py                                   # project corpus + ../shared blogs
     python bench/speed.py --corpora blogs,1k,5k,20k --skip-naive-above 5000 --json bench/out/speed.json
@@ -20,6 +20,11 @@ are never written), then for each engine:
              copy changed, then ``zhsearch index`` in a new process, and
              ``search.update_index`` timed inside a process; also a touch
              (mtime only) and a no-op run
+
+FTS5 (trigram tokenizer, ``Fts5Peer`` in _util.py) is built from the posts zhsearch indexes, read by
+zhsearch's own reader in its one process (the parse counted in its build), and answers the warm queries with
+every word required: a word of 3 characters or more through the index by bm25, a shorter one by a LIKE scan
+(unranked when the query has no longer word), as its users must. It has no command: no cold figure.
 
 The results print as a plain table per corpus with the issue's targets beside
 them; ``--json FILE`` writes every raw figure. Internal: ``speed.py _worker ...``
@@ -44,12 +49,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _util import (  # noqa: E402
-    BLOGS, ROOT, Run, dir_size, fmt, median, post_files, run_measured, table, zhsearch_script,
+    BLOGS, ROOT, Fts5Peer, Run, dir_size, fmt, median, post_files, run_measured, table, zhsearch_script,
 )
 
 HERE = Path(__file__).resolve()
 NAIVE = HERE.parent / "naive.py"
-ENGINES = ("naive", "zhsearch")
+ENGINES = ("naive", "zhsearch", "fts5")
+FTS5_DB = "posts.sqlite"  # in the FTS5 engine's index folder
 
 COLD_QUERIES = ["内推", "人脉背书", "数据库 索引", '"内推二维码"']
 WARM_QUERIES = COLD_QUERIES + [
@@ -96,6 +102,9 @@ def _worker(argv: list[str]) -> int:
             import naive
 
             report: object = naive.build(corpus, index_dir)
+        elif engine == "fts5":
+            index_dir.mkdir(parents=True, exist_ok=True)
+            report = {"posts": Fts5Peer.build_same_posts(corpus, index_dir / FTS5_DB)}
         else:
             import search
 
@@ -130,6 +139,14 @@ def _warm(engine: str, index_dir: Path, queries: list[str], reps: int) -> int:
             for hit in hits:
                 len(hit["snippet"])
             return total
+    elif engine == "fts5":
+        peer = Fts5Peer(index_dir / FTS5_DB)
+
+        def run(q: str, snippets: bool = True) -> int:
+            found = peer.search(q, 10)
+            for _, snippet, _ in found:
+                len(snippet)
+            return len(found)
     else:
         import search
 
@@ -144,6 +161,8 @@ def _warm(engine: str, index_dir: Path, queries: list[str], reps: int) -> int:
 
     open_ms = (time.perf_counter() - start) * 1000
     hits = {q: run(q) for q in queries}  # warm-up pass, also the hit counts
+    if engine == "fts5":  # its search stops at 10 posts: every match counted apart, untimed
+        hits = {q: peer.count(q) for q in queries}
     times: dict[str, list[float]] = {q: [] for q in queries}
     bare: dict[str, list[float]] = {q: [] for q in queries}
     for _ in range(reps):
@@ -237,7 +256,8 @@ def measure_corpus(label: str, source: Path, engines: list[Engine], args: argpar
         built = []
         for e in engines:
             if reused:
-                if (index_dirs[e.name] / "CURRENT").exists() or e.name == "naive" and index_dirs[e.name].is_dir():
+                if ((index_dirs[e.name] / "CURRENT").exists() or e.name == "naive" and index_dirs[e.name].is_dir()
+                        or (index_dirs[e.name] / FTS5_DB).exists()):
                     result["engines"][e.name] = {}
                     built.append(e)
                 continue
@@ -249,6 +269,7 @@ def measure_corpus(label: str, source: Path, engines: list[Engine], args: argpar
                 result["failed"][e.name] = f"build: {err}"[-3000:]
                 say(f"[{label}] {e.name} build FAILED; its other figures are skipped for this corpus")
         engines = built
+        warm_engines, engines = engines, [e for e in engines if e.name != "fts5"]  # FTS5: no command to run cold
 
         # The kernel writes a fresh build's files back to disk for a while after the build (0.6 GB at 20k posts):
         # queries timed meanwhile measured 0.30 s at 20k, and 0.21 s a minute later. Wait for the write-back, so
@@ -288,7 +309,7 @@ def measure_corpus(label: str, source: Path, engines: list[Engine], args: argpar
                 "maxrss_mb_worst": max(v["maxrss_mb"] for v in per_query.values()),
             }
 
-        for e in engines:
+        for e in warm_engines:
             say(f"[{label}] warm queries: {e.name}")
             run = run_measured(
                 e.worker("warm", str(index_dirs[e.name]), json.dumps(WARM_QUERIES, ensure_ascii=False),
@@ -434,7 +455,7 @@ def _yes(ok: bool | None) -> str:
 
 def render(result: dict) -> str:
     eng = result["engines"]
-    nv, zh = eng.get("naive"), eng.get("zhsearch")
+    nv, zh, ft = eng.get("naive"), eng.get("zhsearch"), eng.get("fts5")
     big = result["posts"] >= 20000
     cold_target = COLD_SECONDS_20K if big else COLD_SECONDS
 
@@ -454,11 +475,14 @@ def render(result: dict) -> str:
 
     def row(name: str, path: tuple[str, ...], digits: int = 2, scale: float = 1.0,
             target: str = "", ok: bool | None = None) -> None:
-        a, b = get(nv, *path), get(zh, *path)
-        a = a * scale if a is not None else None
-        b = b * scale if b is not None else None
-        rows.append([name, fmt(a, digits) if nv else absent["naive"],
-                     fmt(b, digits) if zh else absent["zhsearch"], ratio(b, a), target, _yes(ok)])
+        a, b, c = (get(e, *path) for e in (nv, zh, ft))
+        a, b, c = (x * scale if x is not None else None for x in (a, b, c))
+        rows.append([name, fmt(a, digits) if nv else absent["naive"], fmt(b, digits) if zh else absent["zhsearch"],
+                     fmt(c, digits) if ft else absent["fts5"], ratio(b, a), ratio(b, c), target, _yes(ok)])
+
+    def extra(cells: list[str]) -> None:
+        """A row of naive and zhsearch figures only."""
+        rows.append([*cells[:3], "", cells[3], "", *cells[4:]])
 
     nps, zps = get(nv, "build", "posts_per_s"), get(zh, "build", "posts_per_s")
     row("build, s", ("build", "wall_s"), 1)
@@ -474,9 +498,9 @@ def render(result: dict) -> str:
     row("cold query, s (slowest query's median)", ("cold", "wall_s_worst"), 3,
         target=f"<= {cold_target}", ok=(cw <= cold_target) if cw is not None else None)
     if result.get("interpreter_s") is not None:
-        rows.append(["  floor: python alone, s", "", fmt(result["interpreter_s"], 3), "", "", ""])
+        extra(["  floor: python alone, s", "", fmt(result["interpreter_s"], 3), "", "", ""])
     if result.get("floor_s") is not None:
-        rows.append(["  floor: python importing click, jieba, s", "", fmt(result["floor_s"], 3), "", "", ""])
+        extra(["  floor: python importing click, jieba, s", "", fmt(result["floor_s"], 3), "", "", ""])
     row("cold query peak RSS, MB (largest query)", ("cold", "maxrss_mb_worst"), 0,
         target=f"<= {COLD_MB:.0f}", ok=(cm <= COLD_MB) if cm is not None else None)
     wm = get(zh, "warm", "ms_median")
@@ -484,42 +508,51 @@ def render(result: dict) -> str:
         target=f"<= {WARM_MS:.0f}", ok=(wm <= WARM_MS) if wm is not None else None)
     row("warm query + 10 snippets, ms (slowest query)", ("warm", "ms_worst"), 1)
     if get(nv, "warm", "ms_median_no_snippets") is not None:
-        rows.append(["  naive without snippets, ms", fmt(get(nv, "warm", "ms_median_no_snippets"), 1),
+        extra(["  naive without snippets, ms", fmt(get(nv, "warm", "ms_median_no_snippets"), 1),
                      "", "", "", ""])
     uc = get(zh, "update", "changed_cli_s")
     rebuild = get(nv, "build", "wall_s")
-    rows.append(["update, 1 changed post: zhsearch index, s",
+    extra(["update, 1 changed post: zhsearch index, s",
                  f"{fmt(rebuild, 1)} (rebuild)" if nv else absent["naive"],
                  fmt(uc, 2) if uc is not None else absent["zhsearch"], "", f"<= {UPDATE_SECONDS:.0f}",
                  _yes((uc <= UPDATE_SECONDS) if uc is not None else None)])
     if zh and zh.get("update"):
         u = zh["update"]
-        rows.append(["  inside search.update_index, s", "", fmt(u["changed_lib_s"], 3), "", "", ""])
-        rows.append([f"  the largest post ({u['largest_post_kb']:.0f} KB) changed, s", "", fmt(u["largest_cli_s"], 2),
+        extra(["  inside search.update_index, s", "", fmt(u["changed_lib_s"], 3), "", "", ""])
+        extra([f"  the largest post ({u['largest_post_kb']:.0f} KB) changed, s", "", fmt(u["largest_cli_s"], 2),
                      "", f"<= {UPDATE_SECONDS:.0f}", _yes(u["largest_cli_s"] <= UPDATE_SECONDS)])
-        rows.append(["  touched only (mtime), s", "", fmt(u["touched_cli_s"], 2), "", "", ""])
-        rows.append(["  nothing changed, s", "", fmt(u["noop_cli_s"], 2), "", "", ""])
+        extra(["  touched only (mtime), s", "", fmt(u["touched_cli_s"], 2), "", "", ""])
+        extra(["  nothing changed, s", "", fmt(u["noop_cli_s"], 2), "", "", ""])
 
     runs = []
     for name, e in eng.items():
         build = f"build x{e['build']['runs']}" if e.get("build") else "no build (--reuse)"
-        runs.append(f"{name}: {build}, cold x{e['cold']['runs']} per query, "
-                    f"warm x{e['warm']['reps']} over {e['warm']['queries']} queries"
+        cold = f"cold x{e['cold']['runs']} per query, " if e.get("cold") else ""
+        runs.append(f"{name}: {build}, {cold}warm x{e['warm']['reps']} over {e['warm']['queries']} queries"
                     + (f", update x{e['update']['runs']}" if e.get("update") else ""))
     head = (f"== {result['corpus']}: {result['posts']} posts, {result['bytes'] / 1e6:.1f} MB "
             f"({result['path']})\n   medians; " + "; ".join(runs)
             + "\n   load average (1/5/15 min) at start " + _load(result["loadavg_at_start"])
             + ", at end " + _load(result["loadavg_at_end"]))
-    parts = [head, table(["", "naive", "zhsearch", "zh/naive", "target", "met"], rows)]
+    parts = [head, table(["", "naive", "zhsearch", "FTS5", "zh/naive", "zh/FTS5", "target", "met"], rows)]
 
     for name, message in failed.items():
         parts.append(f"!! {name} failed on this corpus: " + message.strip().splitlines()[-1][:300])
     if not eng:
         return "\n\n".join(parts)
 
+    if zh and ft and zh.get("warm") and ft.get("warm"):
+        parts.append(table(["warm query", "zhsearch ms", "hits", "FTS5 ms", "hits"], [
+            [q, fmt(zh["warm"]["ms_per_query"][q], 1), str(zh["warm"]["hits"][q]), fmt(ms, 1),
+             str(ft["warm"]["hits"][q]) + ("" if any(len(w) >= 3 for w in q.strip('"').split()) else " (LIKE)")]
+            for q, ms in ft["warm"]["ms_per_query"].items()]))
+    timed = [e for e in eng.values() if e.get("cold")]
+    if not timed:
+        return "\n\n".join(parts)
+
     # Per query detail for the cold runs.
     detail = []
-    for q in next(iter(eng.values()))["cold"]["per_query"]:
+    for q in timed[0]["cold"]["per_query"]:
         cells = [q]
         for e in (nv, zh):
             if e:
@@ -571,12 +604,12 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["_worker"]:
         return _worker(argv[1:])
     parser = argparse.ArgumentParser(
-        description="Speed of zhsearch beside the naive jieba+Whoosh baseline.",
+        description="Speed of zhsearch beside the naive jieba+Whoosh baseline and SQLite FTS5 (trigram).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--corpora", default="project,blogs",
                         help="comma list of project, blogs, 1k, 5k, 20k (or any N)")
-    parser.add_argument("--engines", default="naive,zhsearch", help="comma list of naive, zhsearch")
+    parser.add_argument("--engines", default="naive,zhsearch,fts5", help="comma list of naive, zhsearch, fts5")
     parser.add_argument("--skip-naive-above", type=int, default=5000, metavar="N",
                         help="don't run the naive engine on corpora of more than N posts")
     parser.add_argument("--build-runs", type=int, default=1)
@@ -636,6 +669,8 @@ def main(argv: list[str] | None = None) -> int:
                 engines.append(Engine("naive"))
         if zh_engine:
             engines.append(zh_engine)
+        if "fts5" in wanted:
+            engines.append(Engine("fts5"))
         if not engines:
             continue
         result = measure_corpus(label, path, engines, args)

@@ -12,6 +12,26 @@ class IndexNotFound(SearchError):
     """No index at that path."""
 
 
+class IndexPathInvalid(SearchError):
+    """The index path cannot hold an index (it is a file, or a folder that cannot be written)."""
+
+
+class IndexClosed(SearchError):
+    """The Index was closed; open it again with `open_index`."""
+
+
+class CorpusNotFound(SearchError):
+    """No corpus folder at that path."""
+
+
+class CorpusMismatch(SearchError):
+    """The index holds another corpus: rebuild to replace it."""
+
+
+class BuildFailed(SearchError):
+    """A build or update could not finish (a full disk, a failed process); the index is as it was."""
+
+
 class IndexCorrupt(SearchError):
     """The index exists but cannot be read."""
 
@@ -38,3 +58,7 @@ class PostError(SearchError):
 
 class ConfigError(SearchError):
     """zhsearch.toml (or --config) has an unknown key or a bad value."""
+
+
+class ExportError(SearchError):
+    """The export cannot write its files where it was asked to."""

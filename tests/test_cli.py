@@ -59,8 +59,9 @@ def test_cli_search_json_shape(index_dir):
     result = run("search", "人脉背书", "--json", "--index", str(index_dir))
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
-    assert set(data) == {"query", "total", "page", "hits"}
+    assert set(data) == {"query", "total", "page", "hits", "complete", "notice"}
     assert (data["query"], data["total"], len(data["hits"])) == ("人脉背书", 2, 2)
+    assert (data["complete"], data["notice"]) == (2, None)  # the second holds 人脉 and 背书 apart
     hit = data["hits"][0]
     assert {"path", "title", "author", "categories", "tags", "date", "url", "score", "snippet"} <= set(hit)
     assert hit["path"] == "zhihu/neitui.md"
@@ -81,6 +82,7 @@ def test_cli_search_json_nothing(index_dir):
     result = run("search", "完全不存在的一句话", "--json", "--index", str(index_dir))
     assert result.exit_code == 1
     assert json.loads(result.stdout) == {"query": "完全不存在的一句话", "total": 0, "page": 1, "hits": [],
+                                         "complete": 0, "notice": None,
                                          "term_counts": {"完全不存在的一句话": 0}, "suggestion": None}
 
 
@@ -159,7 +161,7 @@ def test_python_m_search_exit_statuses(tmp_path):
     missing = command("search", "内推", "--index", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and missing.stdout == ""
     assert missing.stderr.startswith("zhsearch: no index at") and "Traceback" not in missing.stderr
-    bad_usage = command("search")
+    bad_usage = command("search", "内推", "--page", "x")
     assert bad_usage.returncode == 2 and "Usage:" in bad_usage.stderr
     assert command("--version").stdout.strip() == "zhsearch, version 0.1.0"
     corpus = tmp_path / "corpus"

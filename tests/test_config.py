@@ -384,6 +384,8 @@ def syn_index(tmp_path_factory) -> Path:
     post(corpus, "banana.md", "丙", "香蕉是一种水果。")
     post(corpus, "cross.md", "丁", "两条直线相交于一点。")
     post(corpus, "latin.md", "戊", "The word xiangjiao is written in Latin here.")
+    post(corpus, "mars.md", "火星", "火星探测器登陆火星，火星表面有水冰。")
+    post(corpus, "char.md", "己", "活性炭可以吸附异味。")
     index_dir = root / "index"
     search.build_index(corpus, index_dir, workers=1)
     return index_dir
@@ -470,6 +472,31 @@ def test_pinyin_lone_syllable_not_read(syn_index, query):
     result = run("search", query, "--index", syn_index)
     assert result.exit_code == 1
     assert result.stdout == ""
+
+
+def test_pinyin_hits_ranked_by_bm25_and_highlighted(syn_index):
+    # mars.md says 火星 four times (title too), char.md says 活性 once: BM25 over the readings orders them.
+    with search.open_index(syn_index) as ix:
+        hits = ix.search("huoxing", limit=None).hits
+    assert [h.path for h in hits] == ["mars.md", "char.md"]
+    assert hits[0].score > hits[1].score > 0
+    assert [hits[0].snippet[s:e] for s, e in hits[0].highlights] == ["火星", "火星", "火星"]
+    assert [hits[0].title[s:e] for s, e in hits[0].title_highlights] == ["火星"]
+    assert [hits[1].snippet[s:e] for s, e in hits[1].highlights] == ["活性"]
+
+
+def test_pinyin_off_hint(tmp_path):
+    corpus = tmp_path / "corpus"
+    post(corpus, "chip.md", "芯片", "芯片的制程。")
+    search.build_index(corpus, tmp_path / "index", workers=1)
+    with search.open_index(tmp_path / "index") as ix:
+        results = ix.search("xinpian")
+        assert (results.total, results.hint) == (0, "pinyin is off for this index: zhsearch index --pinyin")
+        assert ix.search("zzqx").hint is None      # not pinyin
+        assert ix.search("芯片xyz +abc").hint is None
+    result = run("search", "xinpian", "--index", tmp_path / "index")
+    assert result.exit_code == 1
+    assert "zhsearch: pinyin is off for this index: zhsearch index --pinyin" in result.stderr.splitlines()
 
 
 def test_pinyin_lone_syllable_only_literal(syn_index):

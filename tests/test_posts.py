@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import re
 import tempfile
 from pathlib import Path
 
@@ -13,8 +12,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from search.posts import corpus, from_html, from_markdown, frontmatter, liquid
 from search.errors import PostError
+from search.posts import corpus, frontmatter
 from search.posts.corpus import POST_SUFFIXES, find_posts
 from search.posts.post import MAX_POST_BYTES, Post, parse_post, read_post
 
@@ -427,7 +426,6 @@ def test_find_posts_symlink_outside_root_not_followed(tmp_path):
 def test_find_post_names_the_same_listing_directories_by_descriptor_or_by_path(tmp_path, monkeypatch):
     # Directories are listed through a descriptor where the OS allows (each entry stat'ed relative to it, fstatat):
     # the posts, the skipped entries and each post's stat are what listing by path finds.
-    from search.posts import corpus
 
     make_tree(tmp_path / "root", ["b.md", "a/z.md", "a/deep/y.html", "c/x.md", "c/notes.txt"])
     root = tmp_path / "root"
@@ -451,7 +449,6 @@ def test_find_post_names_the_same_listing_directories_by_descriptor_or_by_path(t
 
 def test_find_post_names_tells_each_directorys_posts_as_it_finds_them(tmp_path):
     # An update asks its reading process for a changed post as soon as the walk has listed its directory.
-    from search.posts import corpus
 
     make_tree(tmp_path, ["b.md", "a/z.md", "a/y.md", "a/deep/x.html", "c/w.md", "c/notes.txt", "empty/readme.txt"])
     told: list[list[str]] = []
@@ -586,106 +583,3 @@ def test_seed_post():
     assert post.text.startswith("章牧之，互联网行业不知名小公司 HR，有事儿您先看简介\n谢邀。先说结论：\n")
     assert post.text.endswith("\n以上。")
     assert "查看知乎" not in post.text and post.problems == ()
-
-
-# --- Markdown to text without HTML ----------------------------------------------------------------------------------
-# Posts without raw HTML go from markdown-it's tokens straight to text; it must be the text the HTML route gives.
-
-def _both_ways(source: str) -> tuple[str, str] | None:
-    tokens = from_markdown._markdown_tokens(source)
-    if from_markdown._has_html(tokens):
-        return None
-    return from_html.html_text(from_markdown._render_markdown(source), False)[0], from_html.finish_text(from_markdown._tokens_text(tokens))
-
-
-MARKDOWN_PIECES = [
-    "# 标题一\n", "段落第一行\n第二行中文\n", "English line\nnext line\n", "行尾两个空格  \n硬换行\n", "行尾反斜杠\\\n换行\n",
-    "- 列表一\n- 列表二\n  - 嵌套\n", "1. 有序\n2. 第二\n\n   段落在列表里\n", "> 引用\n> 第二行\n>> 嵌套引用\n",
-    "```python\nprint('内推')\n\n  缩进\n```\n", "    缩进代码\n    第二行\n", "`行内代码` 和 **粗体** *斜体* ~~删除~~\n",
-    "| 表头 | 二 |\n|---|---|\n| 单元 | 格 |\n", "![图片说明](a.png) 和 ![](b.png) ![alt *强调*](c.png)\n",
-    "[链接文字](http://x.cn) <http://auto.link>\n", "&amp; &lt;tag&gt; &#123; &copy; \\* \\_\n", "---\n", "***\n",
-    "中文\x0b控制\x01字符\n", "{% raw %}{{ x }}{% endraw %}\n", "{{ site.title }} 和 {% include a.html %}\n",
-    "脚注[^1]\n\n[^1]: 注释\n", "setext 标题\n===\n", "\n", "  \n", "\t缩进\t制表\n", "，**不过……**所以\n",
-    "- [ ] 任务\n- [x] 完成\n", "1) 括号列表\n", "行内 `a\nb` 跨行\n", "图片![a\nb](x.png)跨行\n",
-]
-
-
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.sampled_from(MARKDOWN_PIECES), min_size=1, max_size=12), st.sampled_from(["", "\n", "\n\n"]))
-def test_markdown_text_without_html_equals_the_html_route(pieces, joiner):
-    both = _both_ways(liquid.protect(joiner.join(pieces), markdown=True))
-    if both is not None:
-        assert both[0] == both[1]
-
-
-@pytest.mark.skipif(not BLOGS.is_dir(), reason="../shared/corpora/blogs is absent")
-def test_markdown_text_without_html_equals_the_html_route_on_blogs():
-    compared = 0
-    for file in sorted(BLOGS.rglob("*.md")):
-        _, _, body, _ = frontmatter.split_front_matter(file.read_text(encoding="utf-8", errors="replace"))
-        both = _both_ways(liquid.protect(body, markdown=True))
-        if both is not None:
-            assert both[0] == both[1], file.name
-            compared += 1
-    assert compared > 500
-
-
-# Posts with raw HTML send only the runs of blocks around it through HTML (from_markdown._html_runs); the text, authors
-# and URL must be what sending the whole post through HTML gives.
-
-def _whole_and_runs(source: str) -> tuple[tuple, tuple, bool]:
-    whole = from_html.html_text(from_markdown._render_markdown(source), False)
-    return whole, from_markdown.markdown_text(source), from_markdown._html_runs(from_markdown._markdown_tokens(source)) is not None
-
-
-HTML_PIECES = [
-    "<details>\n<summary>展开代码</summary>\n", "</details>\n", "<div>\n", "</div>\n", "<div hidden>\n",
-    '<div style="display:none">\n', "<div class=\"answer\">\n", '<span class="author">作者甲，</span>\n',
-    '<a class="originUrl" href="https://www.zhihu.com/question/1/answer/2">查看知乎</a>\n', "<pre>\n预格式\n  缩进\n",
-    "</pre>\n", "<p>段落\n", "</p>\n", "<table><tr><td>单元\n", "</td></tr></table>\n", "<td>格</td>\n",
-    "<iframe src=x>\n", "</iframe>\n", "a < b 比较\n", "<!-- 注释 <b> -->\n", "<!-- 没有结束\n", "<title>标题</title>\n",
-    "<br>\n**粗体**\n", "行内 <kbd>Ctrl</kbd> 和 <abbr title=\"x\">缩写</abbr>\n", "<b>加粗\n", "</b>\n",
-    "<img src=a.png alt=\"图说\">\n", "<section>\n", "</section>\n", "<center>居中</center>\n", "<br/>\n",
-    "<div/>\n", "<summary>摘要\n", "</summary>\n", "<blockquote>\n", "</blockquote>\n", "<script>x<y</script>\n",
-]
-
-
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.sampled_from(MARKDOWN_PIECES + HTML_PIECES * 2), min_size=1, max_size=14),
-       st.sampled_from(["", "\n", "\n\n"]))
-def test_markdown_with_html_gives_what_the_whole_post_through_html_gives(pieces, joiner):
-    whole, runs, _ = _whole_and_runs(liquid.protect(joiner.join(pieces), markdown=True))
-    assert runs == whole
-
-
-def test_markdown_with_html_is_cut_into_runs_around_it():
-    source = ("# 标题\n\n段落一\n\n<details>\n<summary>代码</summary>\n\n```\nx = 1\n```\n\n</details>\n\n"
-              "段落二 <kbd>Ctrl</kbd>\n\n<div>\n没有结束的 div\n\n- 列表\n\n段落三\n")
-    runs = from_markdown._html_runs(from_markdown._markdown_tokens(source))
-    # a run with raw HTML starts at a Markdown block; the <div> left open doesn't hold the list in its run
-    assert [(has_html, [t.type for t in run][:4]) for run, has_html in runs] == [
-        (False, ["heading_open", "inline", "heading_close"]),
-        (True, ["paragraph_open", "inline", "paragraph_close", "html_block"]),
-        (False, ["bullet_list_open", "list_item_open", "paragraph_open", "inline"])]
-    assert from_markdown.markdown_text(source)[0] == "标题\n段落一\n代码\nx = 1\n段落二 Ctrl\n没有结束的 div\n列表\n段落三"
-    # an end tag further on could end the <div> in the whole document: the run goes on to it
-    runs = from_markdown._html_runs(from_markdown._markdown_tokens(source + "\n</div>\n\n段落四\n"))
-    assert [(has_html, [t.type for t in run]) for run, has_html in runs][1:] == [
-        (True, [t.type for t in from_markdown._markdown_tokens(source)][3:] + ["html_block"]),
-        (False, ["paragraph_open", "inline", "paragraph_close"])]
-    for unsure in ["<title>标题</title>\n", "<div>\na < b\n</div>\n", "</p>\n", "<!-- 没有结束\n"]:
-        assert from_markdown._html_runs(from_markdown._markdown_tokens(source + "\n" + unsure)) is None, unsure
-
-
-@pytest.mark.skipif(not BLOGS.is_dir(), reason="../shared/corpora/blogs is absent")
-def test_markdown_with_html_gives_what_the_whole_post_through_html_gives_on_blogs():
-    compared = cut = 0
-    for file in sorted(BLOGS.rglob("*.md")):
-        _, _, body, _ = frontmatter.split_front_matter(file.read_text(encoding="utf-8", errors="replace"))
-        source = liquid.protect(body, markdown=True)
-        if from_markdown._has_html(from_markdown._markdown_tokens(source)):
-            whole, runs, was_cut = _whole_and_runs(source)
-            assert runs == whole, file.name
-            compared += 1
-            cut += was_cut
-    assert compared > 100 and cut > 90

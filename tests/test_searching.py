@@ -96,8 +96,31 @@ def test_search_broken_front_matter_still_indexed(ix):
 
 # -- boolean operators ------------------------------------------------------------------------------------------
 
-def test_search_and(ix):
-    assert found(ix, "内推 简历") == {"zhihu/neitui.md"}
+def test_search_and_ranks_posts_holding_every_word_first(ix):
+    results = ix.search("内推 简历", limit=None)
+    assert paths(results)[0] == "zhihu/neitui.md"
+    # Fewer than a page hold both: posts holding one of them follow, and say which.
+    assert set(paths(results)) == {"zhihu/neitui.md", "blog/title-neitui.md", "blog/body-neitui.md"}
+    assert [h.matched_terms for h in results] == [("内推", "简历"), ("内推",), ("内推",)]
+    assert results.coverage == search.Coverage(complete=1, partial=2, missing=("简历",))
+    assert results.notice == "1 post holds every word; 2 more hold some: without 简历"
+
+
+def test_search_plus_requires_a_word(ix):
+    assert found(ix, "内推 +简历") == {"zhihu/neitui.md"}
+    assert found(ix, '内推 "简历"') == {"zhihu/neitui.md"}
+    assert ix.search("内推 +简历").notice is None
+
+
+def test_search_and_of_plain_words_is_strict_when_a_page_holds_them_all(ix):
+    # With a page of one, the one post holding both words fills it: no partial posts.
+    results = ix.search("内推 简历", limit=1)
+    assert (paths(results), results.total, results.notice) == (["zhihu/neitui.md"], 1, None)
+
+
+def test_search_never_returns_a_post_holding_no_word(ix):
+    for hit in ix.search("内推 简历 鲲鹏展翅", limit=None):
+        assert hit.matched_terms
 
 
 def test_search_or(ix):
@@ -238,10 +261,9 @@ def test_snippet_from_stored_folded_text_equals_folding_here(text):
     # Hits cut snippets from the body as the text store holds it folded, mapping back only the lines shown.
     from search.query import snippets
 
-    terms = ["内推", "台湾", "人脉背书", "python"]
-    words_of = {"内推": ["内推"], "台湾": ["台湾"], "人脉背书": ["人", "脉", "背书"], "python": ["python"]}.__getitem__
-    assert snippets.make_snippet(text, terms, words_of, folding.fold(text)) == \
-        snippets.make_snippet(text, terms, words_of)
+    needles = {"内推": frozenset(["内推"]), "台湾": frozenset(["台湾"]), "人脉背书": frozenset(["人脉", "背书"]),
+               "人脉": frozenset(["人脉"]), "背书": frozenset(["背书"]), "python": frozenset(["python"])}
+    assert snippets.make_snippet(text, needles, folding.fold(text)) == snippets.make_snippet(text, needles)
 
 
 def highlighted(hit: search.Hit) -> list[str]:
@@ -314,7 +336,8 @@ def test_hit_fields(ix):
                for s, e in hit.highlights)
     as_dict = hit.to_dict()
     assert set(as_dict) == {"path", "title", "author", "categories", "tags", "date", "url", "score", "snippet",
-                            "highlights"}
+                            "highlights", "title_highlights", "matched_terms"}
+    assert as_dict["matched_terms"] == ["人脉", "背书"]
 
 
 def test_hit_without_metadata(ix):
@@ -397,14 +420,20 @@ def test_question_words_alone_match_nothing_more(qa_ix):
     assert paths(qa_ix.search("英国国会是什么")) == ["some.md"]
 
 
-def test_keyword_run_needs_all_words_when_a_post_has_them(qa_ix):
-    assert paths(qa_ix.search("华氏温标制定")) == ["all.md"]
-    assert paths(qa_ix.search("国会天气")) == []  # two words: both required, and no post has both
+def test_keyword_run_holding_all_words_first(qa_ix):
+    # 华氏温标制定: all.md holds both words; some.md only 制定, after it
+    assert paths(qa_ix.search("华氏温标制定")) == ["all.md", "some.md"]
+    assert paths(qa_ix.search("华氏温标制定", limit=1)) == ["all.md"]
+    # 国会天气: no post holds both; each post holding one follows, never one holding neither
+    assert set(paths(qa_ix.search("国会天气"))) == {"some.md", "none.md"}
 
 
-def test_keyword_run_without_a_post_having_all_needs_half_of_them(qa_ix):
-    # four words, no post has them all: posts with at least two (公园, 散步), not those with one
-    assert paths(qa_ix.search("华氏温标国会公园散步")) == ["none.md"]
+def test_keyword_run_without_a_post_having_all_ranks_by_the_words_held(qa_ix):
+    # four words, no post has them all: the post with two (公园, 散步) before those with one
+    results = qa_ix.search("华氏温标国会公园散步")
+    assert paths(results)[0] == "none.md"
+    assert results.hits[0].matched_terms == ("公园", "散步")
+    assert set(paths(results)) == {"none.md", "all.md", "some.md"}
 
 
 def test_question_with_quotes_and_parentheses_inside_is_one_term(qa_ix):
@@ -507,3 +536,80 @@ def test_closing_an_index_closes_every_file_it_opened(index_dir):
             assert ix.search('"人脉背书"', limit=None) and ix.search("内推", limit=None)
             assert any(name.endswith(".grams") for name in open_in_index())  # (the sidecars were used)
     assert open_in_index() == before
+
+
+# -- exact short terms, runs cut into units, partial matches --------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def exact_ix(tmp_path_factory):
+    posts = {
+        "involution.md": ("教育", "东亚的教育越来越内卷，大家都很累。"),
+        "scattered.md": ("容器", "虚拟内存不够了。考卷上写着存储卷的用法。"),
+        "referral.md": ("求职", "前面一大段讲虚拟内存和推送。" + "无关的话。" * 40 + "最后说到内推的好处。"),
+        "quantum.md": ("量子纠缠入门", "量子纠缠是一种物理现象。"),
+        "apart.md": ("物理", "量子力学里，粒子可以纠缠在一起。"),
+        "half.md": ("物理", "量子计算机很贵。"),
+        "vscode.md": ("编辑器", "我用 vscode 写代码。"),
+        "versus.md": ("对比", "5G vs WiFi 的区别。"),
+    }
+    with _small_index(tmp_path_factory.mktemp("exact"), posts) as ix:
+        yield ix
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("内卷", {"involution.md"}),          # jieba cuts 内/卷: not 内存 + 考卷
+    ("内存", {"scattered.md", "referral.md"}),
+    ("存储卷", {"scattered.md"}),
+    ("卷的用", {"scattered.md"}),          # three characters: verbatim
+    ("内推", {"referral.md"}),
+])
+def test_short_term_matches_only_where_it_stands(exact_ix, query, expected):
+    assert found(exact_ix, query) == expected
+
+
+def test_short_latin_word_matches_as_a_word(exact_ix):
+    assert found(exact_ix, "vs") == {"versus.md"}      # not the vs of vscode
+    assert found(exact_ix, "vsco") == {"vscode.md"}    # no post has it as a word: verbatim, like grep
+
+
+def test_run_cut_into_units_verbatim_first(exact_ix):
+    results = exact_ix.search("量子纠缠", limit=None)
+    # quantum.md holds it as typed, apart.md holds 量子 and 纠缠 apart; half.md only 量子, and comes last
+    assert paths(results) == ["quantum.md", "apart.md", "half.md"]
+    assert [h.matched_terms for h in results] == [("量子", "纠缠"), ("量子", "纠缠"), ("量子",)]
+    assert results.coverage == search.Coverage(complete=2, partial=1, missing=("纠缠",))
+
+
+def test_run_typed_with_or_without_spaces_alike(exact_ix):
+    assert paths(exact_ix.search("量子纠缠", limit=None)) == paths(exact_ix.search("量子 纠缠", limit=None))
+    results = exact_ix.search("量子纠缠xyz")
+    assert paths(results)[:2] == ["quantum.md", "apart.md"]
+    assert results.notice == "no post holds every word; 3 more hold some: without xyz, 纠缠"
+
+
+def test_snippet_shows_the_term_whole(exact_ix):
+    hit = exact_ix.search("内推")[0]
+    assert highlighted(hit) == ["内推"]                 # never the 内 of 内存 or the 推 of 推送
+    assert "最后说到内推的好处" in hit.snippet
+
+
+def test_snippet_prefers_the_run_as_typed(exact_ix):
+    hit = exact_ix.search("量子纠缠")[0]
+    assert highlighted(hit)[0] == "量子纠缠"
+    assert hit.title_highlights == ((0, 4),)
+
+
+def test_snippet_of_a_run_apart_marks_its_units(exact_ix):
+    hit = next(h for h in exact_ix.search("量子纠缠") if h.path == "apart.md")
+    assert highlighted(hit) == ["量子", "纠缠"]
+
+
+def test_particle_typed_alone_counts_for_nothing_beside_other_words(exact_ix):
+    # 和 stands in many posts: it neither lets posts in nor ranks them
+    assert paths(exact_ix.search("量子 和 纠缠", limit=None)) == paths(exact_ix.search("量子 纠缠", limit=None))
+
+
+def test_question_beside_other_words_counts_by_its_pieces(exact_ix):
+    results = exact_ix.search("物理 量子纠缠是什么？", limit=None)
+    assert paths(results)[0] == "quantum.md"
+    assert results.hits[0].matched_terms == ("物理", "量子", "纠缠")

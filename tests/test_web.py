@@ -153,8 +153,19 @@ def test_web_page_facets_link_to_filtered_views(client):
 
 
 def test_web_page_zero_hits_gives_help(client):
-    page = client.get("/", params={"q": "完全不存在的词 内推"}).text
+    page = client.get("/", params={"q": "+完全不存在的词 内推"}).text
     assert "没有文章同时符合所有条件" in page and "各词单独匹配" in page
+
+
+def test_web_page_says_when_hits_hold_only_some_words(client):
+    page = client.get("/", params={"q": "内推 鲲鹏展翅"}).text
+    assert "没有文章包含全部词语；另有 3 篇只包含部分词语（缺少：鲲鹏展翅）。" in page
+    assert "包含全部词语" not in client.get("/", params={"q": "内推"}).text
+
+
+def test_web_page_names_a_filter_that_emptied_the_result(client):
+    page = client.get("/", params=[("q", "内推"), ("category", "不存在的分类")]).text
+    assert "有文章包含这些词，但都不符合上面的筛选条件" in page
 
 
 def test_web_page_bad_query_is_400_page(client):

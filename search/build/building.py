@@ -26,12 +26,13 @@ from .generation import (
 from .workers import claimed, run_workers, worker_count
 
 
-def build_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: bool = False,
+def build_index(corpus: Path | str | None, index_dir: Path | str, *, include_drafts: bool = False,
                 workers: int | None = None, progress: ProgressCallback | None = None,
                 wait: float = 5.0, config: Config | None = None) -> BuildReport:
-    """Build a complete new index of `corpus` beside the live one and swap it in atomically."""
+    """Build a complete new index of `corpus` beside the live one and swap it in atomically (it replaces an index
+    of another corpus). `corpus` None: the corpus the index records."""
     corpus, index_dir, config = writer_arguments(corpus, index_dir, config)
-    with generations.write_lock(index_dir, wait):
+    with generations.write_lock(index_dir, wait), generations.removing_unfinished(index_dir):
         return build_locked(corpus, index_dir, include_drafts, workers, progress, config, "")
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..config import Config, file_digest, load_config, read_synonyms
-from ..errors import IndexNotFound, PostError
+from ..errors import CorpusNotFound, IndexPathInvalid, PostError
 from ..segments import schema
 from ..segments.access import index_segments
 from ..segments.writing import length_decoding
@@ -180,11 +180,22 @@ def index_files(files: Iterable[Path], root: Path, gen_dir: Path, store_name: st
     return chunk
 
 
-def writer_arguments(corpus: Path | str, index_dir: Path | str, config: Config | None) -> tuple[Path, Path, Config]:
-    """Checked before taking the write lock, so that a bad corpus or config fails at once, not after a wait."""
-    corpus, index_dir = Path(corpus), Path(index_dir)
+def writer_arguments(corpus: Path | str | None, index_dir: Path | str, config: Config | None
+                     ) -> tuple[Path, Path, Config]:
+    """Checked before taking the write lock, so that a bad corpus or config fails at once, not after a wait.
+    `corpus` None: the corpus the index records."""
+    index_dir = Path(index_dir)
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexPathInvalid(f"{index_dir} is a file, not an index folder; choose another --index")
+    if corpus is None:
+        recorded = generations.corpus_of(index_dir)
+        if recorded is None:
+            raise CorpusNotFound(f"no index at {index_dir} to take its corpus from; name the corpus folder")
+        corpus = recorded
+    corpus = Path(corpus)
     if not corpus.is_dir():
-        raise IndexNotFound(f"no corpus folder at {corpus}")
+        what = "is a file, not a corpus folder" if corpus.exists() else "does not exist"
+        raise CorpusNotFound(f"no corpus folder at {corpus} (it {what}); name the folder that holds the posts")
     return corpus, index_dir, config if config is not None else load_config(corpus)
 
 
@@ -193,16 +204,17 @@ def finish_generation(index_dir: Path, root: Path, temp: Path, final: Path, resu
                        started: float, reason: str, json_files: dict[str, Any], posts: int,
                        built: str | None = None, counts: dict[str, int] | None = None,
                        added: dict[str, list[Any]] | None = None,
-                       build_segments: list[str] | None = None) -> BuildReport:
+                       build_segments: list[str] | None = None, drafts: int | None = None) -> BuildReport:
     """Write `json_files` (name → value: the tables whole, or an update's changes) and the generation's meta,
-    and commit it. `added`: the ranges of the posts an update added, when it moved none (see write_documents)."""
+    and commit it. `added`: the ranges of the posts an update added, when it moved none (see write_documents).
+    `drafts`: those of the whole corpus (an update's chunk counts only the files it read)."""
     skipped = list(walk_skipped)
     degraded: list[tuple[str, str]] = []
-    drafts = 0
     for chunk in results:
         skipped.extend(chunk.skipped)
         degraded.extend(chunk.degraded)
-        drafts += chunk.drafts
+    if drafts is None:
+        drafts = sum(chunk.drafts for chunk in results)
     dictionary = lexicon.Lexicon(temp / layout.LEXICON).fingerprint
     now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
     meta = {

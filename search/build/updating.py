@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from ..config import Config, file_digest, read_synonyms
-from ..errors import IndexCorrupt, IndexNotFound, RebuildNeeded
+from ..errors import CorpusMismatch, IndexCorrupt, IndexNotFound, RebuildNeeded
 from ..posts.corpus import find_post_names
 from ..segments import schema, writing
 from ..segments.access import live_documents_of_paths
@@ -49,17 +49,21 @@ def _update_fields(lex: lexicon.Lexicon, pinyin: bool) -> Callable[[Post], tuple
     return fields_for
 
 
-def update_index(corpus: Path | str, index_dir: Path | str, *, include_drafts: bool = False,
+def update_index(corpus: Path | str | None, index_dir: Path | str, *, include_drafts: bool = False,
                  workers: int | None = None, progress: ProgressCallback | None = None,
                  wait: float = 5.0, config: Config | None = None) -> BuildReport:
-    """Bring the index up to date with `corpus`, applying only what changed since the last build."""
+    """Bring the index up to date with `corpus`, applying only what changed since the last build.
+
+    `corpus` None: the corpus the index records. CorpusMismatch when the index holds another corpus (build_index
+    replaces it)."""
     corpus, index_dir, config = writer_arguments(corpus, index_dir, config)
     root = corpus.resolve()
-    with generations.write_lock(index_dir, wait):
+    with generations.write_lock(index_dir, wait), generations.removing_unfinished(index_dir):
         rebuild_reason = None
         try:
             gen = generations.current_generation(index_dir)
             meta = fileio.read_json(gen / layout.META)
+            _check_corpus(meta, corpus, index_dir)
             check_compatible(meta)
             generations.check_files(gen, meta)
             changes = path_tables.read_changes(gen)
@@ -78,9 +82,15 @@ def _read_optional(path: Path) -> Any:
     return fileio.read_json(path) if path.exists() else []
 
 
+def _check_corpus(meta: dict[str, Any], corpus: Path, index_dir: Path) -> None:
+    recorded = meta.get("corpus")
+    if recorded and recorded != str(corpus.resolve()):
+        raise CorpusMismatch(f"the index at {index_dir} holds the corpus {recorded}, not {corpus}; "
+                             f"`zhsearch index --index {index_dir}` updates it, "
+                             f"`zhsearch index {corpus} --index {index_dir} --rebuild` replaces it")
+
+
 def _rebuild_reason(meta: dict[str, Any], corpus: Path, include_drafts: bool, config: Config) -> str:
-    if meta.get("corpus") != str(corpus.resolve()):
-        return f"the index was built from another corpus ({meta.get('corpus')})"
     if meta["settings"].get("include_drafts") != include_drafts:
         return "drafts are now " + ("included" if include_drafts else "excluded")
     jieba = import_jieba()
@@ -91,6 +101,12 @@ def _rebuild_reason(meta: dict[str, Any], corpus: Path, include_drafts: bool, co
     if bool(meta["settings"].get("pinyin")) != config.pinyin:
         return "pinyin indexing is now " + ("on" if config.pinyin else "off")
     return ""
+
+
+def _drafts(files: int, posts: int, include_drafts: bool) -> int:
+    """The drafts left out of the whole corpus, as a build counts them: the manifest holds every post file read,
+    the index every post but the drafts."""
+    return 0 if include_drafts else max(files - posts, 0)
 
 
 def _store_files_to_move(gen: Path, changes: dict[str, dict[str, Any]], leaving: set[str]
@@ -151,6 +167,7 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
             changes.setdefault(layout.MANIFEST, {}).update(refreshed)
             fileio.write_json(gen / layout.CHANGES, changes)
         return BuildReport(index_dir=index_dir, rebuilt=False, indexed=meta["posts"], unchanged=unchanged,
+                           drafts=_drafts(len(manifest), meta["posts"], include_drafts),
                            skipped=tuple(sorted(walk_skipped)), seconds=time.monotonic() - started)
     generations.adopt_fold_table(gen)
     temp, final = generations.new_generation_dir(index_dir)
@@ -206,5 +223,7 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
         json_files = {layout.CHANGES: new_changes}
     return finish_generation(index_dir, root, temp, final, [chunk], walk_skipped, include_drafts, config,
                               rebuilt=False, started=started, reason="", json_files=json_files, posts=posts,
+                              drafts=_drafts(len(manifest) - len(gone) - len(changed_paths) + len(chunk_manifest),
+                                             posts, include_drafts),
                               built=meta["built"], counts=counts, added=None if chunk.moved else dict(ranges),
                               build_segments=meta.get(layout.BUILD_SEGMENTS))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
-from ..errors import IndexCorrupt
+from ..errors import BuildFailed
 from ..segments import schema
 from ..segments.writing import SegmentsInTurn, open_worker_index
 from ..store import generations, layout
@@ -72,7 +72,14 @@ def _worker(names: list[str], counter: Any, root: Path, gen_dir: Path, number: i
             store.with_name(store.name + GRAMS_SUFFIX).unlink(missing_ok=True)
         queue.put(("done", chunk))
     except BaseException as e:  # reported to the parent, which fails the build without touching the live index
-        queue.put(("error", f"{type(e).__name__}: {e}"))
+        queue.put(("error", failure_text(e)))
+
+
+def failure_text(error: BaseException) -> str:
+    """An error in one line, the way a user reads it (`No space left on device: /index/gen-…`)."""
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
+    return f"{type(error).__name__}: {error}"
 
 
 def claimed(names: list[str], root: Path, counter: Any | None,
@@ -157,5 +164,6 @@ def run_workers(names: list[str], count: int, root: Path, temp: Path, include_dr
             if process.is_alive():
                 process.kill()
     if errors:
-        raise IndexCorrupt("the build failed, the index is unchanged: " + "; ".join(errors[:3]))
+        # Several processes meet the same full disk: each different error once.
+        raise BuildFailed("the build failed, the index is unchanged: " + "; ".join(list(dict.fromkeys(errors))[:3]))
     return results

@@ -1,4 +1,4 @@
-"""Finding the posts of a corpus: `find_posts` and `find_post_names`.
+"""Finding the posts of a corpus: `find_posts`, `find_post_names`, and `find_site` for a Hexo or Jekyll site's root.
 
 Apart from post.py so that an update that finds nothing changed doesn't import what reading a post needs (PyYAML,
 markdown-it, four dozen regular expressions): for a large corpus the walk is most of such an update.
@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..errors import PostError
 
@@ -43,6 +44,18 @@ def find_post_names(root: Path, stats: dict[str, os.stat_result] | None = None,
     skipped: list[tuple[str, str]] = []
     visited = {real_root}  # real paths of directories entered: symlink loops end here
     stack = [(str(root), "", real_root)]
+    site = find_site(root)
+    if site is not None:
+        # only the site's post folders are walked; what is left out is named in the report
+        skipped += [(name, f"{site.kind} site: {why}; not read") for name, why in site.left_out]
+        stack = []
+        for folder in reversed(site.post_folders):
+            real = root.joinpath(*folder.split("/")).resolve()
+            if real.is_relative_to(real_root) and real not in visited:
+                visited.add(real)
+                stack.append((os.path.join(root, *folder.split("/")), folder, real))
+            else:
+                skipped.append((folder, "symlink points outside the corpus root or to a folder read already"))
     while stack:
         directory, rel_dir, real_dir = stack.pop()
         try:
@@ -61,6 +74,71 @@ def find_post_names(root: Path, stats: dict[str, os.stat_result] | None = None,
     found.sort()
     skipped.sort()
     return found, skipped
+
+
+@dataclass(frozen=True)
+class Site:
+    """A Hexo or Jekyll site's root: the folders its posts are in, and what else it holds that is not read."""
+
+    kind: str                                   # "Hexo" or "Jekyll"
+    post_folders: tuple[str, ...]               # relative to the root, "/" separators; drafts folders among them
+    left_out: tuple[tuple[str, str], ...]       # (top-level entry, what it is)
+
+
+# What a site's other top-level folders are, for the report.
+_LEFT_OUT = {"public": "generated output", "_site": "generated output", "themes": "themes", "_layouts": "templates",
+             "_includes": "templates", "scaffolds": "post templates", "node_modules": "dependencies",
+             "vendor": "dependencies", "_sass": "style sheets", "_data": "data files", "_plugins": "plugins"}
+# Jekyll's own folders: every other top-level `_name` folder is a collection, read for its posts.
+_JEKYLL_FOLDERS = frozenset(("_site", "_layouts", "_includes", "_sass", "_data", "_plugins"))
+
+
+def find_site(root: Path) -> Site | None:
+    """The Hexo site (`_config.yml` beside `source/_posts/`) or Jekyll site (`_config.yml` beside `_posts/`) whose
+    root `root` is, else None (a plain folder of posts, read whole).
+
+    Hexo's posts are in `source/_posts/`; Jekyll's in `_posts/`, its collections' `_name/` folders and a
+    category folder's `_posts/`. Drafts folders (`_drafts/`) are read too: their posts are drafts (see
+    `parse_post`), indexed only with drafts. Generated output, themes, templates and dependencies are never read.
+    """
+    root = Path(root)
+    if not (root / "_config.yml").is_file():
+        return None
+    if (root / "source" / "_posts").is_dir():
+        kind = "Hexo"
+        folders = [f"source/{name}" for name in ("_posts", "_drafts") if (root / "source" / name).is_dir()]
+    elif (root / "_posts").is_dir():
+        kind = "Jekyll"
+        folders = []
+        for entry in sorted(_top_level(root)):
+            if not (root / entry).is_dir() or entry in _JEKYLL_FOLDERS or entry in _LEFT_OUT or not _is_unicode(entry):
+                continue
+            if entry.startswith("_"):
+                folders.append(entry)
+            else:
+                folders += [f"{entry}/{name}" for name in ("_posts", "_drafts") if (root / entry / name).is_dir()]
+    else:
+        return None
+    walked = {folder.split("/")[0] for folder in folders if kind == "Jekyll"}
+    left_out = []
+    for entry in sorted(_top_level(root)):
+        is_dir = (root / entry).is_dir()
+        if entry in walked or not (is_dir or entry.lower().endswith(POST_SUFFIXES)):
+            continue
+        if entry == "source":
+            what = "pages and files other than source/_posts/ and source/_drafts/"
+        else:
+            what = _LEFT_OUT.get(entry) or ("not a post folder" if is_dir else "a page, not a post")
+        shown = entry if _is_unicode(entry) else os.fsencode(entry).decode("ascii", "backslashreplace")
+        left_out.append((shown + "/" if is_dir else shown, what))
+    return Site(kind, tuple(folders), tuple(left_out))
+
+
+def _top_level(root: Path) -> list[str]:
+    try:
+        return [name for name in os.listdir(root) if not name.startswith(".")]
+    except OSError:
+        return []
 
 
 # Listed through a file descriptor, a directory's entries are stat'ed relative to it (fstatat), without looking up
@@ -94,6 +172,10 @@ def _walk_entries(directory: str, rel_dir: str, real_dir: Path, real_root: Path,
             continue
         rel = f"{rel_dir}/{name}" if rel_dir else name
         is_post_name = name.lower().endswith(POST_SUFFIXES)
+        if not name.isascii() and not _is_unicode(name):
+            if is_post_name or entry.is_dir():
+                skipped.append(_undecodable(rel))
+            continue
         try:
             is_link = entry.is_symlink()
             is_dir = entry.is_dir()  # follows symlinks
@@ -133,6 +215,28 @@ def _walk_entries(directory: str, rel_dir: str, real_dir: Path, real_root: Path,
                 stats[rel] = st
     subdirs.sort(key=lambda subdir: subdir[1])
     stack.extend(reversed(subdirs))  # depth-first in name order, so the first path to a directory wins
+
+
+def _is_unicode(name: str) -> bool:
+    """False for a name with bytes that are not UTF-8 (Python holds them as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _undecodable(rel: str) -> tuple[str, str]:
+    """A skipped entry for a name that is not UTF-8: its bytes escaped (`\\xb2\\xe2`), and what they read as in
+    GB18030 (Windows archives), so that the user can find and rename it: a post can't be stored under it."""
+    rel_dir, _, name = rel.rpartition("/")
+    raw = os.fsencode(name)
+    shown = raw.decode("ascii", "backslashreplace")
+    try:
+        hint = f" (as GB18030: {raw.decode('gb18030')})"
+    except UnicodeDecodeError:
+        hint = ""
+    return f"{rel_dir}/{shown}" if rel_dir else shown, f"name is not UTF-8{hint}; not read: rename it to UTF-8 to index it"
 
 
 def _readable(directory: str, name: str, st: os.stat_result) -> bool:

@@ -1,8 +1,9 @@
-"""Front matter: the `---` block of a post, loaded with a guarded safe YAML loader, its loose values coerced."""
+"""Front matter: a post's YAML (`---`) or JSON (`;;;`) head, loaded with guarded loaders, its loose values coerced."""
 
 from __future__ import annotations
 
 import datetime
+import json
 import re
 
 import yaml
@@ -14,20 +15,69 @@ _MAX_FRONT_MATTER_CHARS = 64 * 1024
 _MAX_META_ITEMS = 200
 _MAX_META_DEPTH = 20
 
-_FM_OPEN = re.compile(r"(?:[ \t]*\n)*---[ \t]*\n")
-_FM_CLOSE = re.compile(r"^---[ \t]*$", re.M)
+_FM_OPEN = re.compile(r"(?:[ \t]*\n)*(---|;;;)[ \t]*\n")
+_FM_CLOSE = {"---": re.compile(r"^---[ \t]*$", re.MULTILINE), ";;;": re.compile(r"^;;;[ \t]*$", re.MULTILINE)}
+# hexo-front-matter's forms without the leading separator: a head, then a line of 3+ `-` (YAML) or `;` (JSON).
+_HEADLESS_CLOSE = re.compile(r"^(?:(-{3,})|;{3,})[ \t]*$", re.MULTILINE)
+# The head's first line that is not blank or a YAML comment holds a key (`title:`, `"title":`), or no parse is tried.
+_HEADLESS_KEY = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\n)*[ \t]*[^\s#][^\n]*:")
 
 
-def split_front_matter(text: str) -> tuple[str | None, int, str, str | None]:
-    """(front matter or None, its first line number, body, problem)."""
+def read_front_matter(text: str) -> tuple[dict, str, list[str]]:
+    """(metadata, body, problems) of a post's text, with front matter in the forms hexo-front-matter reads: YAML
+    between `---` lines, JSON members between `;;;` lines, and either without its first line. A head without the
+    leading separator counts only if it parses as a mapping (a JSON one that starts like one is reported broken);
+    otherwise the whole text is body."""
+    front, first_line, body, separator, problem = split_front_matter(text)
+    if front is not None:
+        loaded, problem = load_json(front, first_line) if separator == ";;;" else load_yaml(front, first_line)
+        return loaded or {}, body, [problem] if problem else []
+    if problem is None:
+        headless = _headless(text)
+        if headless is not None:
+            return headless
+    return {}, body, [problem] if problem else []
+
+
+def split_front_matter(text: str) -> tuple[str | None, int, str, str, str | None]:
+    """(front matter or None, its first line number, body, separator, problem) of the forms that open with a
+    `---` or `;;;` line."""
     opening = _FM_OPEN.match(text)
     if not opening:
-        return None, 0, text, None
+        return None, 0, text, "", None
+    separator = opening.group(1)
     start = opening.end()
-    closing = _FM_CLOSE.search(text, start)
+    closing = _FM_CLOSE[separator].search(text, start)
     if not closing:
-        return None, 0, text, "front matter has no closing '---' line; read as body"
-    return text[start:closing.start()], text.count("\n", 0, start) + 1, text[closing.end() + 1:], None
+        return None, 0, text, separator, f"front matter has no closing '{separator}' line; read as body"
+    return text[start:closing.start()], text.count("\n", 0, start) + 1, text[closing.end() + 1:], separator, None
+
+
+def _headless(text: str) -> tuple[dict, str, list[str]] | None:
+    """read_front_matter's answer when `text` opens with front matter without its leading separator, else None."""
+    closing = _HEADLESS_CLOSE.search(text, 0, _MAX_FRONT_MATTER_CHARS)
+    if closing is None or closing.start() == 0 or not _HEADLESS_KEY.match(text, 0, closing.start()):
+        return None
+    head, body = text[:closing.start()], text[closing.end() + 1:]
+    if closing.group(1):
+        loaded, problem = load_yaml(head, 1)
+        return (loaded, body, []) if loaded and problem is None else None
+    if not head.lstrip().startswith('"'):
+        return None
+    loaded, problem = load_json(head, 1)
+    return loaded or {}, body, [problem] if problem else []
+
+
+def load_json(source: str, first_line: int) -> tuple[dict | None, str | None]:
+    """(mapping or None, problem or None) of JSON front matter: the members of an object, without its braces."""
+    if len(source) > _MAX_FRONT_MATTER_CHARS:
+        return None, f"front matter is larger than {_MAX_FRONT_MATTER_CHARS // 1024} KiB; ignored"
+    try:
+        return json.loads("{" + source + "}"), None
+    except json.JSONDecodeError as e:
+        return None, f"front matter is not valid JSON (line {first_line + e.lineno - 1}): {e.msg}"
+    except (RecursionError, ValueError) as e:
+        return None, f"front matter is not valid JSON: {short(str(e) or type(e).__name__)}"
 
 
 def _safe_loader(base: type) -> type:
@@ -70,7 +120,7 @@ def load_yaml(source: str, first_line: int) -> tuple[dict | None, str | None]:
             return None, f"front matter nests too deeply ({deepest} levels of brackets); ignored"
         loader = _PY_LOADER
     try:
-        data = yaml.load(source, Loader=loader)  # noqa: S506 -- a safe loader, see _safe_loader
+        data = yaml.load(source, Loader=loader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f" (line {first_line + mark.line})" if mark else ""
@@ -134,7 +184,7 @@ def meta_list(meta: dict, *keys: str) -> list[str]:
 _ISO_DATE = re.compile(
     r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"
     r"(?:(?:T|\s+)(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6})\d*)?)?)?"
-    r"\s*(Z|UTC|GMT|[+-]\d{1,2}(?::?\d{2})?)?", re.I)
+    r"\s*(Z|UTC|GMT|[+-]\d{1,2}(?::?\d{2})?)?", re.IGNORECASE)
 NAME_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})-")
 
 
@@ -182,7 +232,7 @@ def name_date(stem: str) -> datetime.datetime | None:
 def http_url(value: object) -> str | None:
     if isinstance(value, str):
         value = value.strip()
-        if re.fullmatch(r"https?://\S+", value, re.I):
+        if re.fullmatch(r"https?://\S+", value, re.IGNORECASE):
             return value
     return None
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 BRACE = "\ue000"
-_LIQUID_RAW = re.compile(r"\{%-?\s*raw\s*-?%\}(.*?)(?:\{%-?\s*endraw\s*-?%\}|\Z)", re.S)
-_LIQUID_COMMENT = re.compile(r"\{%-?\s*comment\s*-?%\}.*?\{%-?\s*endcomment\s*-?%\}", re.S)
+_LIQUID_RAW = re.compile(r"\{%-?\s*raw\s*-?%\}(.*?)(?:\{%-?\s*endraw\s*-?%\}|\Z)", re.DOTALL)
+_LIQUID_COMMENT = re.compile(r"\{%-?\s*comment\s*-?%\}.*?\{%-?\s*endcomment\s*-?%\}", re.DOTALL)
 _LIQUID_CODE_OPEN = re.compile(r"\{%-?\s*(?:codeblock|highlight)\b[^%\n]{0,200}%\}")
 _LIQUID_CODE_CLOSE = re.compile(r"\{%-?\s*end(?:codeblock|highlight)\s*-?%\}")
 _LIQUID_TAG = re.compile(r"\{%[^\n]{0,500}?%\}|\{\{[^\n]{0,500}?\}\}")

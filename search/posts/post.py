@@ -148,22 +148,16 @@ def parse_post(data: bytes, path: str) -> Post:
     stem = name[: -len(Path(name).suffix)] if name.lower().endswith(POST_SUFFIXES) else name
     is_html = name.lower().endswith(".html")
 
-    front, first_line, body, problem = frontmatter.split_front_matter(content)
-    if problem:
-        problems.append(problem)
-    meta: dict = {}
-    if front is not None:
-        loaded, problem = frontmatter.load_yaml(front, first_line)
-        if problem:
-            problems.append(problem)
-        meta = loaded or {}
+    meta, body, front_problems = frontmatter.read_front_matter(content)
+    problems += front_problems
 
     title = " ".join(frontmatter.scalars(meta.get("title")))
     authors = frontmatter.meta_list(meta, "author", "authors")
     categories = frontmatter.meta_list(meta, "categories", "category")
     tags = frontmatter.meta_list(meta, "tags", "tag", "keywords")
     url = next((u for u in map(frontmatter.http_url, (meta.get(k) for k in ("link", "url", "source_url"))) if u), None)
-    draft = frontmatter.flag(meta.get("published"), False) or frontmatter.flag(meta.get("draft"), True)
+    draft = (frontmatter.flag(meta.get("published"), False) or frontmatter.flag(meta.get("draft"), True)
+             or "_drafts" in PurePosixPath(path).parts[:-1])  # Hexo's and Jekyll's drafts folder
     raw_date = meta.get("date")
     date = None if raw_date is None or raw_date == "" else frontmatter.parse_date(raw_date)
     if date is None and raw_date is not None and raw_date != "":

@@ -19,7 +19,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from ..errors import IndexCorrupt, NotInIndex, SearchError
+from ..errors import IndexClosed, IndexCorrupt, NotInIndex, SearchError
 from ..segments import access
 from ..segments.fieldnames import word_field
 from ..segments.reader import live_documents
@@ -29,15 +29,31 @@ from ..store.verbatim import TextStore
 from ..text import folding, segmentation
 from ..text.lexicon import Lexicon, offer_emissions
 from ..text.pinyin import pinyin_postings
-from . import snippets, syntax as querylang
-from .access_types import Seen
-from .matching import PINYIN_TERM, Matching
+from . import filters, snippets
+from . import syntax as querylang
+from .matches import Matched, TermMatch
+from .matching import PINYIN_TERM, Matching, content_words
 from .ranking import Ranking
-from .results import Document, Facets, Hit, IndexStats, Results, name_counts, distinct_names, shown_fields
+from .results import Coverage, Document, Facets, Hit, IndexStats, Results, distinct_names, name_counts, shown_fields
 
 SORTS = ("relevance", "newest", "oldest")
 
-def open_index(index_dir: Path | str) -> "Index":
+# When fewer posts than this (or than the page size asked for) hold every plain term of a query, posts holding
+# some of them follow.
+DEFAULT_PAGE = 10
+
+
+def _coverage(found: Matched, hits: tuple[Hit, ...]) -> Coverage | None:
+    """How many posts hold every plain term, and the terms some hits of the page lack (those fewest posts hold
+    first); None for a query of one plain term or none."""
+    if len(found.items) < 2:
+        return None
+    lacking = {label for hit in hits for label, _ in found.items if label not in hit.matched_terms}
+    held = sorted((len(docs & found.docs), label) for label, docs in found.items if label in lacking)
+    return Coverage(found.complete, len(found.docs) - found.complete, tuple(dict.fromkeys(l for _, l in held))[:3])
+
+
+def open_index(index_dir: Path | str) -> Index:
     """Open the live generation of the index at `index_dir`."""
     return Index(Path(index_dir))
 
@@ -49,6 +65,8 @@ class Index(Matching, Ranking):
         self.index_dir = index_dir
         self._segmented: dict[str, list[str]] = {}
         self._postings_cache: dict[tuple[str, str], dict[int, float]] = {}
+        self._pinyin_cache: dict[str, dict[int, list[tuple[str, int, int]]]] = {}
+        self._verbatim_cache: dict[tuple[str, tuple[str, ...]], set[int]] = {}
         self._length_columns: dict[str, bytes] = {}
         # The pin keeps writers from removing this generation while it is open: the text store, the posts'
         # metadata and Whoosh's files are read lazily, long after later commits may have replaced it.
@@ -122,13 +140,24 @@ class Index(Matching, Ranking):
             store.close()
         self._lexicon.close()
         self._unpin()
+        generations.remove_if_old(self.generation)  # the last reader of a replaced generation removes it
+
+    def _check_open(self) -> None:
+        if self._pin < 0:
+            raise IndexClosed(f"the index at {self.index_dir} was closed; open it again with search.open_index")
+
+    @property
+    def corpus(self) -> Path | None:
+        """The corpus folder the index was built from (posts' paths are relative to it)."""
+        corpus = self.meta.get("corpus")
+        return Path(corpus) if corpus else None
 
     def __del__(self) -> None:
         # An Index dropped without close() must not pin its generation (and hold a descriptor) for the life of
         # the process; Whoosh's searcher and the lexicon's mmap are released by their own finalizers.
         self._unpin()
 
-    def __enter__(self) -> "Index":
+    def __enter__(self) -> Index:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -170,10 +199,14 @@ class Index(Matching, Ranking):
             words = self._segmented[folded] = segmentation.main_words(folded, self._lexicon.tokenizer_for(folded))
         return words
 
+    def _lexicon_tokens(self, folded: str) -> list[segmentation.WordToken]:
+        """The word tokens of folded query text, with their offsets, cut with this index's lexicon."""
+        return list(segmentation.word_tokens(folded, self._lexicon.tokenizer_for(folded)))
+
     def _word_groups(self, folded: str) -> dict[str, list[str]]:
         """Each word of `folded` → itself and its search-mode sub-words."""
         groups: dict[int, list[str]] = {}
-        for token in segmentation.word_tokens(folded, self._lexicon.tokenizer_for(folded)):
+        for token in self._lexicon_tokens(folded):
             groups.setdefault(token.pos, []).append(token.text)
         return {words[0]: words for words in groups.values()}
 
@@ -185,12 +218,15 @@ class Index(Matching, Ranking):
 
     def _postings(self, field: str, word: str) -> dict[int, float]:
         """Document number → occurrences of `word` in the word field of `field`, in live posts."""
-        key = (field, word)
+        return self._postings_of(word_field(field), word)
+
+    def _postings_of(self, name: str, word: str) -> dict[int, float]:
+        """Document number → occurrences of `word` in the Whoosh field `name`, in live posts."""
+        key = (name, word)
         found = self._postings_cache.get(key)
         if found is not None:
             return found
         found = {}
-        name = word_field(field)
         for segment in self._segments:
             postings = segment.postings(name, word)
             if postings is None:
@@ -219,14 +255,17 @@ class Index(Matching, Ranking):
         return access.length_of_byte(self.meta.get(layout.LENGTH_DECODING))
 
     def _length_bytes(self, field: str) -> bytes:
-        """Every post's length byte in `field`, by document number (0: none stored).
+        return self._length_bytes_of(word_field(field))
+
+    def _length_bytes_of(self, name: str) -> bytes:
+        """Every post's length byte in the Whoosh field `name`, by document number (0: none stored).
 
         Read whole, one read per segment, rather than asked of Whoosh post by post."""
-        found = self._length_columns.get(field)
+        found = self._length_columns.get(name)
         if found is not None:
             return found
-        parts = [segment.length_bytes(word_field(field)) for segment in self._segments]
-        found = self._length_columns[field] = b"".join(parts)
+        parts = [segment.length_bytes(name) for segment in self._segments]
+        found = self._length_columns[name] = b"".join(parts)
         return found
 
     def _idf(self, name: str, word: str) -> float:
@@ -263,47 +302,56 @@ class Index(Matching, Ranking):
             allowed = passing if allowed is None else allowed & passing
         return allowed
 
-    def search(self, query: str, limit: int | None = 10, *, page: int = 1, categories: tuple[str, ...] = (),
-               authors: tuple[str, ...] = (), tags: tuple[str, ...] = (), since: str | None = None,
-               until: str | None = None, sort: str = "relevance", facets: bool = False) -> Results:
+    def search(self, query: str | None = None, limit: int | None = 10, *, page: int = 1,
+               categories: filters.Names | None = (), authors: filters.Names | None = (),
+               tags: filters.Names | None = (), since: filters.DateLike | None = None,
+               until: filters.DateLike | None = None, sort: str = "relevance", facets: bool = False) -> Results:
         """Posts matching `query`, best first (or by date with `sort`).
 
         `limit` is the page size (None or 0: every match), `page` counts from 1. `categories`, `authors` and `tags`
-        keep posts having any of the names given for each; `since`/`until` (YYYY, YYYY-MM or YYYY-MM-DD, both
-        inclusive) keep dated posts in that range. `facets=True` counts categories, authors and years over all
-        matches.
+        (one name or several) keep posts having any of the names given for each; `since`/`until` (a date, a
+        datetime, or YYYY, YYYY-MM or YYYY-MM-DD; both inclusive) keep dated posts in that range. With no query
+        (None or ""), the posts passing the filters, newest first. `facets=True` counts categories, authors and
+        years over all matches.
         """
-        if limit is not None and limit < 0:
-            raise ValueError("limit must be a positive number, 0 or None")
-        if page < 1:
-            raise ValueError("page counts from 1")
-        if sort not in SORTS:
-            raise ValueError(f"unknown sort {sort!r}: choose one of {', '.join(SORTS)}")
-        node = self._with_pinyin_reading(querylang.parse(query))
-        terms = [t for t in querylang.positive_terms(node) if t.field != PINYIN_TERM]
-        verbatim_of: dict[querylang.Term, Seen] = {}
+        self._check_open()
+        request = filters.checked(query, limit, page, categories, authors, tags, since, until, sort)
+        node = None if request.browsing else querylang.parse(request.query)
+        terms = [t for t in querylang.positive_terms(node) if t.field != PINYIN_TERM] if node else []
+        seen: dict[querylang.Term, TermMatch] = {}
         # Posting lists are read once per query, for matching and scoring both; not kept across queries, whose
         # cost must not depend on what was asked before.
         self._postings_cache.clear()
+        self._pinyin_cache.clear()
+        self._verbatim_cache.clear()
         try:
-            allowed = self._filter(tuple(categories), tuple(authors), tuple(tags), since, until)
-            matched = self._evaluate(node, verbatim_of)
-            if allowed is not None:
-                matched &= allowed
+            allowed = self._filter(request.categories, request.authors, request.tags, request.since, request.until)
+            if node is None:  # browsing: every post the filters keep
+                found = Matched(set(self._all) if allowed is None else set(allowed), [], 0, [])
+            else:
+                found = self.match(node, allowed, limit or DEFAULT_PAGE, seen)
+            matched = found.docs
+            filter_note = None
+            if not matched and allowed is not None:  # say which filter left none of the posts the query matches
+                unfiltered = self.match(node, None, limit or DEFAULT_PAGE, seen).docs if node else set(self._all)
+                filter_note = filters.emptied_by(self, request, unfiltered, allowed)
             size = limit or len(matched) or 1
-            ranked = self._rank(matched, terms, verbatim_of, page * size if sort == "relevance" else None)
+            sort = request.sort
+            ranked = self.rank(found, terms, seen, page * size if sort == "relevance" else None)
             if sort != "relevance":
                 ranked = self._by_date(ranked, newest=sort == "newest")
-            page_hits = ranked[(page - 1) * size: page * size]
-            hits = tuple(self._hit(docnum, score, terms) for docnum, score in page_hits)
+            needles = self._needles(terms, seen)
+            hits = tuple(self._hit(docnum, score, found, needles)
+                         for docnum, score in ranked[(page - 1) * size: page * size])
             counted = self._facets(matched) if facets else None
-            help_counts, suggestion = ((), None) if matched else self._zero_hit_help(node, allowed)
+            help_counts, suggestion = ((), None) if matched or not node else self._zero_hit_help(node, allowed)
         except (OSError, EOFError, UnicodeDecodeError, struct.error, zlib.error, pickle.UnpicklingError) as e:
             # What reading a damaged index file raises; any other exception is a bug and surfaces as itself.
             raise IndexCorrupt(f"the index at {self.index_dir} could not be read ({type(e).__name__}: {e}); "
                                "rebuild it with `zhsearch index --rebuild`") from e
-        return Results(query=query, total=len(matched), hits=hits, page=page, facets=counted,
-                       term_counts=help_counts, suggestion=suggestion)
+        return Results(query=request.query, total=len(matched), hits=hits, page=page, facets=counted,
+                       term_counts=help_counts, suggestion=suggestion, coverage=_coverage(found, hits),
+                       hint=None if matched or not node else self._pinyin_hint(terms), filter_note=filter_note)
 
     def _by_date(self, ranked: list[tuple[int, float]], newest: bool) -> list[tuple[int, float]]:
         stamps = self._stamps
@@ -319,13 +367,36 @@ class Index(Matching, Ranking):
                       years=name_counts(m["date"][:4] for m in metas if m.get("date")))
 
 
-    def show(self, path: str) -> Document:
-        """The indexed metadata and text of the post at `path` (as search prints it)."""
-        docnum = self._docnums.get(path)
+    def show(self, path: str | os.PathLike[str]) -> Document:
+        """The indexed metadata and text of the post at `path`: as search prints it, or its file's path (absolute
+        or relative to the current folder)."""
+        self._check_open()
+        docnum = self._docnums.get(str(path))
         if docnum is None:
-            raise NotInIndex(f"no post {path!r} in the index at {self.index_dir}")
+            docnum = self._docnums.get(self._path_in_corpus(path) or "")
+        if docnum is None:
+            raise NotInIndex(f"no post {str(path)!r} in the index at {self.index_dir} (give the path as search "
+                             "prints it, or the post file's path)")
         stored = self._stored_fields(docnum)
-        return Document(**shown_fields(stored), text=stored.get("text", ""))
+        return Document(**shown_fields(stored), text=stored.get("text", ""),
+                        authors=tuple(stored.get("meta", {}).get("authors", ())))
+
+    def paths(self) -> list[str]:
+        """The path of every live post (as search prints it), sorted: with `show`, how to read every post."""
+        self._check_open()
+        return sorted(self._docnums)
+
+    def _path_in_corpus(self, path: str | os.PathLike[str]) -> str | None:
+        """A file path (absolute, or relative to the current folder) as the index names the post, or None."""
+        if self.corpus is None:
+            return None
+        file = Path(path).expanduser()
+        for candidate in (Path(os.path.abspath(file)), file.resolve()):
+            try:
+                return candidate.relative_to(self.corpus).as_posix()
+            except ValueError:
+                continue
+        return None
 
     def is_current(self) -> bool:
         """Whether this is still the index's live generation (False once a writer has committed a newer one)."""
@@ -348,6 +419,7 @@ class Index(Matching, Ranking):
 
     def analyze(self, text: str) -> list[segmentation.AnalyzedToken]:
         """The tokens this index would store for `text`, under its own analysis settings (user dictionary too)."""
+        self._check_open()
         tokens = segmentation.analyze(text, self._lexicon.tokenizer_for(folding.fold(text)))
         if self.pinyin:
             norm = folding.normalize(text)
@@ -358,15 +430,17 @@ class Index(Matching, Ranking):
         return tokens
 
     def stats(self) -> IndexStats:
-        """Posts, top categories and authors, date range, size on disk, when built, analysis settings."""
+        """Posts, top categories and authors, date range (days, YYYY-MM-DD), what the index folder takes on disk,
+        when built, analysis settings."""
+        self._check_open()
         metas = list(self._posts.values())
-        dates = sorted(m["date"] for m in metas if m.get("date"))
-        size = sum(f.stat().st_size for f in self.generation.iterdir() if f.is_file())
+        # The day as written: posts' dates are naive or carry a time zone, as each post gives it.
+        dates = sorted(m["date"][:10] for m in metas if m.get("date"))
         return IndexStats(posts=len(metas),
                           categories=name_counts(c for m in metas for c in distinct_names(m.get("categories", ()))),
                           authors=name_counts(a for m in metas for a in distinct_names(m.get("authors", ()))),
                           years=name_counts(d[:4] for d in dates), first_date=dates[0] if dates else None,
-                          last_date=dates[-1] if dates else None, size_bytes=size,
+                          last_date=dates[-1] if dates else None, size_bytes=generations.disk_usage(self.index_dir),
                           built=self.meta.get("built", ""), updated=self.meta.get("updated", ""),
                           corpus=self.meta.get("corpus", ""), settings=dict(self.meta.get("settings", {})))
 
@@ -381,14 +455,48 @@ class Index(Matching, Ranking):
         segment = self._segment_of(docnum)
         return segment.path(docnum - segment.base)
 
-    def _hit(self, docnum: int, score: float, terms: list[querylang.Term]) -> Hit:
+    def _needles(self, terms: list[querylang.Term], seen: dict[querylang.Term, TermMatch]) -> dict[str, frozenset[str]]:
+        """The folded texts a snippet marks, each with the terms it stands for: a term as typed stands for all its
+        pieces, a piece of a run for itself, a synonym for the term, a question's words for themselves."""
+        needles: dict[str, frozenset[str]] = {}
+
+        def add(needle: str, labels: frozenset[str]) -> None:
+            needles[needle] = needles.get(needle, frozenset()) | labels
+
+        for term in terms:
+            folded = folding.fold(term.text).strip()
+            match = seen.get(term)
+            pieces = [unit for unit, _ in match.units] if match and match.units else []
+            labels = frozenset(pieces or [folded])
+            add(folded, labels)
+            for unit in pieces:
+                add(unit, frozenset([unit]))
+            if not term.quoted:
+                for synonym in self._synonyms.get(folded, ()):
+                    add(synonym, labels)
+            if match is not None and match.share is not None:  # a question: its content words
+                for word in content_words(self._words(folded)):
+                    if len(word) > 1 or word.isascii():
+                        add(word, frozenset([word]))
+        return needles
+
+    def _hit(self, docnum: int, score: float, found: Matched, needles: dict[str, frozenset[str]]) -> Hit:
         stored = self._stored_fields(docnum)
         text = stored.get("text", "")
         # The text store holds the body folded: only the lines of the excerpt are normalised again.
-        folded = self._store.fields_of(docnum)["body"]
-        excerpt = snippets.make_snippet(text, [folding.fold(t.text).strip() for t in terms], self._words, folded)
-        return Hit(**shown_fields(stored), authors=tuple(stored.get("meta", {}).get("authors", ())), score=score,
-                   snippet=excerpt.text, highlights=excerpt.highlights)
+        fields = self._store.fields_of(docnum)
+        folded = fields["body"]
+        if found.readings and not any(n in folded or n in fields.get("title", "") for n in needles):
+            # Matched through pinyin: mark the Han text whose reading matched.
+            needles = {**needles, **{fields.get(field, "")[start:end]: frozenset([reading])
+                                     for reading in found.readings
+                                     for field, start, end in self.pinyin_places(reading).get(docnum, ())}}
+        excerpt = snippets.make_snippet(text, needles, folded)
+        meta = stored.get("meta", {})
+        return Hit(**shown_fields(stored), authors=tuple(meta.get("authors", ())), score=score,
+                   snippet=excerpt.text, highlights=excerpt.highlights,
+                   title_highlights=snippets.mark(meta.get("title", ""), needles),
+                   matched_terms=tuple(label for label, docs in found.items if docnum in docs))
 
     def info(self) -> dict[str, Any]:
         """The index's metadata (format, settings, corpus, when built)."""

@@ -1,9 +1,11 @@
-"""Matching: each term of a query tree → the set of posts (document numbers) it matches.
+"""Matching: each term of a query tree → the set of posts (document numbers) holding it.
 
-A term matches the posts that contain it verbatim (the text store, like grep) plus, unless it is quoted, the posts
-that contain its jieba words (all of them, or for a long run of words or a question a share of them, see
-`SOFT_MATCH_WORDS`), its synonyms' posts, and with pinyin on, the posts whose Han text reads as a Latin term. AND,
-OR and NOT combine the sets; date ranges read the `stamp` column.
+A term is cut into the pieces a post must hold verbatim (units.py: 内卷 whole, 量子纠缠 as 量子 + 纠缠); a post
+holds a piece where the text store finds it (like grep), a Latin word where it stands as a word. A question typed as
+a query matches posts holding any of its content words, and ranking weighs the share they hold. Synonyms' posts
+hold the term too, and with pinyin on, posts whose Han text reads as a Latin term. What the user insisted on
+(quotes, +word, fields, groups, -word, dates) must match; of the plain terms, posts holding them all come first and,
+when fewer than a page do, posts holding some follow (`Matching.match`).
 
 `Matching` is a part of `Index` (index.py), whose posting lists, words and text store it reads.
 """
@@ -19,18 +21,15 @@ from ..segments import access
 from ..segments.fieldnames import PINYIN_FIELD, SEARCH_FIELDS
 from ..store import fileio, layout
 from ..text import folding, segmentation
-from ..text.pinyin import pinyin_query, pinyin_splits, pinyin_syllables
+from ..text.pinyin import PINYIN_FIELD_GAP, pinyin_query, pinyin_splits, pinyin_syllables
 from . import syntax as querylang
-from .access_types import Coverage, Seen
+from . import units
+from .matches import Matched, TermMatch, WordShare
 
 # The field of a query term standing for a pinyin reading of several Latin terms (never typed by users).
 PINYIN_TERM = "pinyin"
-# Several words typed as one term. A keyword run of SOFT_MATCH_WORDS content words or more needs all of them when
-# some post has them all, else SOFT_MATCH_SHARE of them (at least 2); a shorter one needs all. A question (a
-# question word or mark, or QUESTION_WORDS content words or more) of QUESTION_MIN_WORDS content words or more
-# needs QUESTION_SHARE of them (0: any one). Tuned with bench/relevance.py.
-SOFT_MATCH_WORDS = 3
-SOFT_MATCH_SHARE = 0.5
+# A question (a question word or mark, or QUESTION_WORDS content words or more) of QUESTION_MIN_WORDS content
+# words or more needs QUESTION_SHARE of them (0: any one). Tuned with bench/relevance.py.
 QUESTION_WORDS = 5
 QUESTION_MIN_WORDS = 2
 QUESTION_SHARE = 0.0
@@ -57,6 +56,8 @@ class Matching:
         meta: dict[str, Any]
         _segments: list[Any]
         _store: Any
+        _pinyin_cache: dict[str, dict[int, list[tuple[str, int, int]]]]
+        _verbatim_cache: dict[tuple[str, tuple[str, ...]], set[int]]
 
         @property
         def _all(self) -> frozenset[int]: ...
@@ -64,52 +65,7 @@ class Matching:
         def _words(self, folded: str) -> list[str]: ...
         def _word_groups(self, folded: str) -> dict[str, list[str]]: ...
         def _word_docs(self, words: list[str], fields: tuple[str, ...]) -> set[int]: ...
-
-    def _literal_docs(self, folded: str, field: str | None, quoted: bool) -> tuple[set[int], set[int], Coverage]:
-        """(docs containing the text verbatim or, unless quoted, its words; the verbatim ones; for a run of
-        several words matched softly, the share of its content words each matching doc has, else None)."""
-        fields = (field,) if field else SEARCH_FIELDS
-        # A post whose word fields hold the text as one word contains it: the word was cut from the same folded text
-        # the store holds. Only the others are scanned.
-        known = self._word_docs([folded], fields)
-        verbatim = known | self._store.find(folded, None if field is None else fields, known)
-        if quoted:
-            return verbatim, verbatim, None
-        words = self._words(folded)
-        matched = set(verbatim)
-        if not words or not self._all:
-            return matched, verbatim, None
-        content = content_words(words)
-        question = is_question(folded, words, content)
-        if len(content) < (QUESTION_MIN_WORDS if question else SOFT_MATCH_WORDS):
-            matched.update(set.intersection(*(self._word_docs([word], fields) for word in content)))
-            return matched, verbatim, None
-        # A run of several words typed as one term: a keyword run (数据库索引优化) needs all its words when some
-        # post has them all, else SOFT_MATCH_SHARE of them; a question (定期人寿保险支付时会发生什么) needs
-        # QUESTION_SHARE of them. _rank multiplies BM25F by the (idf-weighted) share a post has. A long word counts as present when one of its search-mode sub-words is
-        # (人寿保险: 人寿 or 保险).
-        groups = self._word_groups(folded)
-        hits: dict[int, int] = {}
-        weights: dict[int, float] = {}
-        total_weight = 0.0
-        for word in content:
-            docs = self._word_docs(groups.get(word, [word]), fields)
-            weight = math.log(1 + len(self._all) / (1 + len(docs))) if COVERAGE_IDF else 1.0
-            total_weight += weight
-            for n in docs:
-                hits[n] = hits.get(n, 0) + 1
-                weights[n] = weights.get(n, 0.0) + weight
-        best = max(hits.values(), default=0)
-        if question:
-            needed = math.ceil(len(content) * QUESTION_SHARE)
-        elif best == len(content):
-            needed = best
-        else:
-            needed = max(2, math.ceil(len(content) * SOFT_MATCH_SHARE))
-        needed = max(1, min(needed, best))  # rather the posts matching fewer words, ranked, than nothing
-        matched.update(n for n, count in hits.items() if count >= needed)
-        coverage = {n: weights.get(n, total_weight) / total_weight if total_weight else 1.0 for n in matched}
-        return matched, verbatim, coverage
+        def _lexicon_tokens(self, folded: str) -> list[segmentation.WordToken]: ...
 
     @functools.cached_property
     def _synonyms(self) -> dict[str, list[str]]:
@@ -127,37 +83,86 @@ class Matching:
         """Whether this index holds the pinyin of its posts (`pinyin = true` in zhsearch.toml)."""
         return bool(self.meta.get("settings", {}).get("pinyin"))
 
-    def _pinyin_docs(self, reading: str) -> set[int]:
-        """Posts in which some run of Han characters reads `reading` (any way of splitting it into syllables)."""
-        splits = pinyin_splits(reading, pinyin_syllables())
-        if not self._all or not splits:
-            return set()
-        return access.phrase_documents(self._whoosh(), PINYIN_FIELD, splits)
+    def _verbatim_docs(self, folded: str, fields: tuple[str, ...]) -> set[int]:
+        """Posts whose folded `fields` hold `folded` as typed, like grep (scanned once per query)."""
+        found = self._verbatim_cache.get((folded, fields))
+        if found is None:
+            # A post whose word fields hold the text as one word contains it: the word was cut from the same folded
+            # text the store holds. Only the others are scanned.
+            known = self._word_docs([folded], fields)
+            found = known | self._store.find(folded, None if fields == SEARCH_FIELDS else fields, known)
+            self._verbatim_cache[(folded, fields)] = found
+        return found
 
-    def _term_docs(self, term: querylang.Term) -> tuple[set[int], set[int], set[int], Coverage]:
-        """(all matching docs, docs matching verbatim, docs matching literally rather than through pinyin, the
-        share of a question's words each doc has)."""
+    def _unit_docs(self, unit: str, fields: tuple[str, ...]) -> set[int]:
+        """Posts holding one piece of a term: a Latin word as a word (vs is not in vscode), unless no post has it
+        as one; any other text verbatim."""
+        if segmentation.is_latin_word(unit):
+            docs = self._word_docs([unit], fields)
+            if docs:
+                return docs
+        return self._verbatim_docs(unit, fields)
+
+    def _question_docs(self, folded: str, fields: tuple[str, ...]) -> tuple[set[int], WordShare] | None:
+        """For a question typed as a query: the posts holding enough of its content words and the (idf-weighted)
+        share each holds; None when `folded` does not read as a question."""
+        words = self._words(folded)
+        content = content_words(words)
+        if not words or len(content) < QUESTION_MIN_WORDS or not is_question(folded, words, content):
+            return None
+        # A long word counts as present when one of its search-mode sub-words is (人寿保险: 人寿 or 保险).
+        groups = self._word_groups(folded)
+        hits: dict[int, int] = {}
+        weights: dict[int, float] = {}
+        total_weight = 0.0
+        for word in content:
+            docs = self._word_docs(groups.get(word, [word]), fields)
+            weight = math.log(1 + len(self._all) / (1 + len(docs))) if COVERAGE_IDF else 1.0
+            total_weight += weight
+            for n in docs:
+                hits[n] = hits.get(n, 0) + 1
+                weights[n] = weights.get(n, 0.0) + weight
+        needed = max(1, min(math.ceil(len(content) * QUESTION_SHARE), max(hits.values(), default=0)))
+        matched = {n for n, count in hits.items() if count >= needed}
+        share = {n: weights.get(n, total_weight) / total_weight if total_weight else 1.0 for n in matched}
+        return matched, share
+
+    def _match_term(self, term: querylang.Term) -> TermMatch:
+        """Which posts hold `term`, and how (see TermMatch)."""
         folded = folding.fold(term.text).strip()
+        fields = (term.field,) if term.field else SEARCH_FIELDS
         if term.field == PINYIN_TERM:
-            return self._pinyin_docs(folded), set(), set(), None
-        matched, verbatim, coverage = self._literal_docs(folded, term.field, term.quoted)
+            return TermMatch(self._pinyin_docs(folded), set(), set(), None, ())
+        verbatim = self._verbatim_docs(folded, fields)
         if term.quoted:
-            return matched, verbatim, matched, None
+            return TermMatch(verbatim, verbatim, verbatim, None, ())
+        # Synonyms: posts holding another word of the term's group hold the term (and every piece of it).
+        also: set[int] = set()
         for synonym in self._synonyms.get(folded, ()):
-            matched |= self._literal_docs(synonym, term.field, False)[0]
-        literal = set(matched)
-        # Only a query of Latin letters reads as pinyin: a Chinese query never matches through pinyin.
-        reading = pinyin_query(term.text) if self.pinyin and term.field is None else None
-        # One syllable alone (nei) would bring every post with any of its homophones: only longer readings.
-        if reading and reading not in pinyin_syllables():
-            matched |= self._pinyin_docs(reading)
-        return matched, verbatim, literal, coverage
+            also |= self._verbatim_docs(synonym, fields)
+        reading = self._term_reading(term)
+        pinyin = self._pinyin_docs(reading) if reading else set()
+        pieces = units.term_units(folded, self._lexicon_tokens(folded))
+        question = self._question_docs(folded, fields) if len(pieces) > 1 else None
+        if question is not None:
+            docs, share = question
+            literal = docs | verbatim | also
+            return TermMatch(literal | pinyin, verbatim, literal, share, ())
+        if len(pieces) == 1:  # the whole term (a Latin word matches as a word), or what is left of a question
+            literal = self._unit_docs(pieces[0], fields) | (verbatim if pieces[0] != folded else set()) | also
+            return TermMatch(literal | pinyin, verbatim, literal, None, ())
+        unit_docs = tuple((unit, self._unit_docs(unit, fields) | verbatim | also | pinyin) for unit in pieces)
+        held = set.intersection(*(docs for _, docs in unit_docs))
+        literal = held - (pinyin - verbatim - also)
+        return TermMatch(held, verbatim, literal, None, unit_docs)
 
-    def _evaluate(self, node: querylang.Node, seen: dict[querylang.Term, Seen]) -> set[int]:
+    def _evaluate(self, node: querylang.Node, seen: dict[querylang.Term, TermMatch]) -> set[int]:
+        """The posts matching `node` strictly: every term of an AND, each term with all its pieces."""
         if isinstance(node, querylang.Term):
-            matched, verbatim, literal, coverage = self._term_docs(node)
-            seen[node] = (verbatim, literal, coverage)
-            return matched
+            match = seen.get(node)
+            if match is None:
+                match = seen[node] = self._match_term(node)
+            return match.docs
         if isinstance(node, querylang.DateRange):
             return self._date_docs(node.low, node.high)
         if isinstance(node, querylang.Not):
@@ -167,16 +172,109 @@ class Matching:
             return set.intersection(*sets)
         return set.union(*sets)
 
-    def _with_pinyin_reading(self, node: querylang.Node) -> querylang.Node:
-        """`nei tui` also as the one reading `neitui`, when the whole query is plain Latin terms."""
-        terms = [node] if isinstance(node, querylang.Term) else list(getattr(node, "items", ()))
-        if (not self.pinyin or not isinstance(node, (querylang.Term, querylang.And)) or len(terms) < 2
-                or not all(isinstance(t, querylang.Term) and not t.quoted and t.field is None for t in terms)):
-            return node
-        readings = [pinyin_query(t.text) for t in terms]
-        if not all(readings):
-            return node
-        return querylang.Or((node, querylang.Term("".join(readings), PINYIN_TERM)))
+    def match(self, node: querylang.Node, allowed: set[int] | None, page_size: int,
+              seen: dict[querylang.Term, TermMatch]) -> Matched:
+        """The posts matching `node` among `allowed` (None: all), the plain terms and the posts holding each.
+
+        The parts the user insisted on must all match. Of the plain terms, posts holding every one come first;
+        when fewer than `page_size` do, posts holding some of them follow (never a post holding none)."""
+        required, plain = units.split_query(node)
+        base = set(self._all) if allowed is None else set(allowed)
+        for item in required:
+            base &= self._evaluate(item, seen)
+        readings = [r for t in querylang.positive_terms(node) if (r := self._term_reading(t))]
+        items: list[tuple[str, set[int]]] = []
+        for term in plain:
+            self._evaluate(term, seen)
+            items.extend(self._plain_items(term, seen[term], len(plain)))
+        if not items:  # only particles (的, 和): they count then
+            items = [(term.text, seen[term].docs) for term in plain]
+        reading = self._query_reading(plain) if not required else None
+        if reading is not None:  # `nei tui` also as the one reading neitui: such posts hold every term
+            extra = self._pinyin_docs(reading)
+            items = [(label, docs | extra) for label, docs in items]
+            readings.append(reading)
+        if not items:
+            return Matched(base, items, len(base), readings)
+        complete = base.intersection(*(docs for _, docs in items))
+        if len(items) == 1 or len(complete) >= page_size:
+            return Matched(complete, items, len(complete), readings)
+        some = base & set().union(*(docs for _, docs in items))
+        return Matched(some, items, len(complete), readings)
+
+    def _plain_items(self, term: querylang.Term, match: TermMatch, terms: int) -> list[tuple[str, set[int]]]:
+        """What a post may hold of a plain term, as (label, posts holding it): its pieces, or the term whole.
+
+        Beside other terms, a particle typed alone (和) counts for nothing, and a question counts by its pieces
+        (as a keyword run would); a question typed alone is matched by any of its words and ranked by its share."""
+        if match.units:
+            return list(match.units)
+        folded = folding.fold(term.text).strip()
+        if terms > 1 and all(w in segmentation.QUESTION_WORDS for w in self._words(folded)):
+            return []
+        if terms > 1 and match.share is not None:
+            pieces = units.term_units(folded, self._lexicon_tokens(folded))
+            return [(piece, self._unit_docs(piece, SEARCH_FIELDS) | match.verbatim) for piece in pieces]
+        return [(term.text, match.docs)]
+
+    def _term_reading(self, term: querylang.Term) -> str | None:
+        """The pinyin reading a term is also matched by: a Latin term of two syllables or more (pinyin indexes)."""
+        if term.field == PINYIN_TERM:
+            return folding.fold(term.text).strip()
+        if not self.pinyin or term.field is not None or term.quoted:
+            return None
+        # Only a query of Latin letters reads as pinyin: a Chinese query never matches through pinyin. One
+        # syllable alone (nei) would bring every post with any of its homophones: only longer readings.
+        reading = pinyin_query(term.text)
+        return reading if reading and reading not in pinyin_syllables() else None
+
+    def _query_reading(self, plain: list[querylang.Term]) -> str | None:
+        """`nei tui` as one reading, when the query is two or more plain Latin terms and the index has pinyin."""
+        if not self.pinyin or len(plain) < 2:
+            return None
+        readings = [pinyin_query(t.text) for t in plain]
+        return "".join(r for r in readings if r) if all(readings) else None
+
+    def _pinyin_docs(self, reading: str) -> set[int]:
+        """Posts in which some run of Han characters reads `reading` (any way of splitting it into syllables)."""
+        return set(self.pinyin_places(reading))
+
+    def pinyin_places(self, reading: str) -> dict[int, list[tuple[str, int, int]]]:
+        """Post → where a run of Han characters reads `reading`: (field, start, end) in its folded text.
+
+        Read from the pinyin field's positions (each Han character's offset in its field, the fields
+        PINYIN_FIELD_GAP apart), trying each way to split `reading` into syllables."""
+        cached = self._pinyin_cache.get(reading)
+        if cached is not None:
+            return cached
+        places: dict[int, list[tuple[str, int, int]]] = {}
+        live = self._all
+        for split in pinyin_splits(reading, pinyin_syllables()) if live else ():
+            starts: dict[int, set[int]] | None = None
+            for i, syllable in enumerate(split):
+                at = {n: {p - i for p in positions}
+                      for n, positions in access.term_positions(self._whoosh(), PINYIN_FIELD, syllable).items()
+                      if n in live and (starts is None or n in starts)}
+                starts = at if starts is None else {n: starts[n] & at[n] for n in at if starts[n] & at[n]}
+                if not starts:
+                    break
+            for n, found in (starts or {}).items():
+                places.setdefault(n, []).extend(
+                    (SEARCH_FIELDS[p // PINYIN_FIELD_GAP], p % PINYIN_FIELD_GAP, p % PINYIN_FIELD_GAP + len(split))
+                    for p in sorted(found))
+        self._pinyin_cache[reading] = places
+        return places
+
+    def _pinyin_hint(self, terms: list[querylang.Term]) -> str | None:
+        """Say that pinyin is off when a query that found nothing reads as pinyin (xinpian) and the index has none."""
+        if self.pinyin or not terms:
+            return None
+        readings = [pinyin_query(t.text) for t in terms if not t.quoted]
+        if len(readings) != len(terms) or not all(readings):
+            return None
+        if not pinyin_splits("".join(r for r in readings if r), pinyin_syllables()):
+            return None
+        return "pinyin is off for this index: zhsearch index --pinyin"
 
     @functools.cached_property
     def _stamps(self) -> dict[int, int]:
@@ -189,13 +287,10 @@ class Matching:
     def _date_docs(self, low: int, high: int) -> set[int]:
         return {n for n, stamp in self._stamps.items() if low <= stamp <= high}
 
-    # -- search -----------------------------------------------------------------------------------------------
-
-
     def _zero_hit_help(self, node: querylang.Node,
                        allowed: set[int] | None) -> tuple[tuple[tuple[str, int], ...], str | None]:
         """How many posts each term alone matches, and the query without the first term that emptied it."""
-        scratch: dict[querylang.Term, tuple[set[int], set[int]]] = {}
+        scratch: dict[querylang.Term, TermMatch] = {}
         counts = tuple((querylang.to_text(t), len(self._evaluate(t, scratch)))
                        for t in dict.fromkeys(querylang.positive_terms(node)))
         items = list(node.items) if isinstance(node, querylang.And) else [node]

@@ -1,9 +1,11 @@
 """Ranking: the order of the matched posts.
 
-Posts are ordered first by how many of the query's terms they match literally and verbatim (so a post containing
-the query as typed ranks above one with its words scattered), then by BM25F over the word fields with field boosts
-(title above category/tag/author, above body; Whoosh's own formula, read from the posting lists directly), times
-the share of a long term's words a post has, then by path. A question's best posts are re-scored from their text:
+Posts are ordered first by how many of the query's plain terms they hold, each weighted by its rarity (posts
+holding every term first), then by how many terms they hold as text rather than only through pinyin, then as typed
+(so a post containing the query as typed ranks above one with its words apart), then by BM25F over the word fields
+with field boosts (title above category/tag/author, above body; Whoosh's own formula, read from the posting lists
+directly), times the share of a question's words a post has, then by path. Posts matched through pinyin alone are
+scored by BM25 of the reading over the pinyin field. A question's best posts are re-scored from their text:
 how early its words stand, its word pairs side by side, the share of its bigrams in its best sentence.
 
 `Ranking` is a part of `Index` (index.py), whose posting lists and text store it reads. The constants were tuned
@@ -17,18 +19,16 @@ import heapq
 import math
 import re
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Collection
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
 
-from ..segments.fieldnames import SEARCH_FIELDS, word_field
+from ..segments.fieldnames import PINYIN_FIELD, SEARCH_FIELDS, word_field
 from ..text import folding, segmentation
 from . import syntax as querylang
-from .access_types import Seen
+from .matches import Matched, TermMatch
 from .matching import content_words, is_question
 
-# Whether a long word's search-mode sub-words (人寿保险: 人寿, 保险) score too, beside the word itself: left off.
-
-SCORE_SUBWORDS = False
-# A post's BM25F score is multiplied by (the share of a long term's content words it has) ** COVERAGE_POWER.
+# A post's BM25F score is multiplied by (the share of a question's content words it has) ** COVERAGE_POWER.
 COVERAGE_POWER = 1.0
 # BM25F field weights (query-time boosts, so they can be tuned without a rebuild) and parameters.
 FIELD_BOOSTS = {"title": 2.0, "category": 2.0, "tag": 2.0, "author": 2.0, "body": 1.0}
@@ -126,12 +126,15 @@ class Ranking:
         @property
         def _length_of_byte(self) -> list[int]: ...
         def _path(self, docnum: int) -> str: ...
-        def _postings(self, field: str, word: str) -> dict[int, float]: ...
         def _idf(self, name: str, word: str) -> float: ...
         def _total_length(self, name: str) -> int: ...
-        def _length_bytes(self, field: str) -> bytes: ...
+        def _length_bytes_of(self, name: str) -> bytes: ...
+        def _postings_of(self, name: str, word: str) -> dict[int, float]: ...
+        def pinyin_places(self, reading: str) -> dict[int, list[tuple[str, int, int]]]: ...
         def _words(self, folded: str) -> list[str]: ...
         def _word_groups(self, folded: str) -> dict[str, list[str]]: ...
+        @property
+        def _all(self) -> frozenset[int]: ...
 
     def _bm25f(self, words: list[tuple[str, tuple[str, ...]]], docs: set[int]) -> dict[int, float]:
         """BM25F of `docs` for (word, fields) pairs: Whoosh's scoring.BM25F summed over words and fields, each
@@ -139,24 +142,43 @@ class Ranking:
         scores: dict[int, float] = {}
         for word, fields in words:
             for field in fields:
-                postings = self._postings(field, word)
-                if not postings:
-                    continue
                 name = word_field(field)
-                idf = self._idf(name, word)
-                average = self._total_length(name) / (self._doc_count_all or 1) or 1
-                boost = FIELD_BOOSTS[field]
-                # Looked up in place: two method calls a post were a third of this loop.
-                length_bytes, length_of_byte = self._length_bytes(field), self._length_of_byte
-                for n in postings.keys() & docs:
-                    tf = postings[n]
-                    norm = (1 - BM25_B) + BM25_B * length_of_byte[length_bytes[n]] / average
-                    scores[n] = scores.get(n, 0.0) + boost * idf * (tf * (BM25_K1 + 1)) / (tf + BM25_K1 * norm)
+                counts = self._postings_of(name, word)
+                if not counts:
+                    continue
+                for n, score in self._bm25(name, self._idf(name, word), counts, docs, FIELD_BOOSTS[field]).items():
+                    scores[n] = scores.get(n, 0.0) + score
         return scores
 
-    def _rank(self, matched: set[int], terms: list[querylang.Term], seen: dict[querylang.Term, Seen],
-              best: int | None = None) -> list[tuple[int, float]]:
+    def _bm25(self, name: str, idf: float, counts: dict[int, float], docs: set[int],
+              boost: float) -> dict[int, float]:
+        """Whoosh's BM25 in the Whoosh field `name` of the `docs` among `counts` (post → occurrences of a word
+        whose idf is `idf`)."""
+        average = self._total_length(name) / (self._doc_count_all or 1) or 1
+        # Looked up in place: two method calls a post were a third of this loop.
+        length_bytes, length_of_byte = self._length_bytes_of(name), self._length_of_byte
+        scores: dict[int, float] = {}
+        for n in counts.keys() & docs:
+            tf = counts[n]
+            norm = (1 - BM25_B) + BM25_B * length_of_byte[length_bytes[n]] / average
+            scores[n] = boost * idf * (tf * (BM25_K1 + 1)) / (tf + BM25_K1 * norm)
+        return scores
+
+    def _pinyin_scores(self, readings: list[str], docs: set[int]) -> dict[int, float]:
+        """BM25 of `docs` over the pinyin field, each reading counted as one word: its occurrences in a post."""
+        scores: dict[int, float] = {}
+        for reading in dict.fromkeys(readings):
+            places = self.pinyin_places(reading)
+            counts = {n: float(len(found)) for n, found in places.items()}
+            idf = math.log(self._doc_count_all / (len(places) + 1)) + 1  # Whoosh's idf, the reading as one word
+            for n, score in self._bm25(PINYIN_FIELD, idf, counts, docs, 1.0).items():
+                scores[n] = scores.get(n, 0.0) + score
+        return scores
+
+    def rank(self, found: Matched, terms: list[querylang.Term], seen: dict[querylang.Term, TermMatch],
+             best: int | None = None) -> list[tuple[int, float]]:
         """(post, score) of the matched posts, best first: all of them, or only the `best` first."""
+        matched = found.docs
         if not matched:
             return []
         scoring: list[tuple[str, tuple[str, ...]]] = []
@@ -164,30 +186,34 @@ class Ranking:
             # Quoted terms too: among posts that all contain the text, BM25F over its words orders them.
             folded = folding.fold(term.text).strip()
             words = [w for w in self._words(folded) if w not in segmentation.QUESTION_WORDS]
-            if SCORE_SUBWORDS and words:
-                groups = self._word_groups(folded)
-                words = list(dict.fromkeys(sub for w in words for sub in groups.get(w, [w])))
             if words:
                 fields = (term.field,) if term.field else SEARCH_FIELDS
                 scoring.extend((w, fields) for w in words)
         scores = self._bm25f(scoring, matched)
-        if COVERAGE_POWER:
-            for coverage in (seen[t][2] for t in terms if t in seen and seen[t][2]):
-                for n, share in coverage.items():
-                    if n in scores:
-                        scores[n] *= share ** COVERAGE_POWER
+        for share in (seen[t].share for t in terms if t in seen and seen[t].share):
+            for n, part in share.items():
+                if n in scores:
+                    scores[n] *= part ** COVERAGE_POWER
         if RERANK_DEPTH and scores:
             self._rerank_questions(terms, seen, scores)
-        empty: Seen = (set(), set(), None)
-        # Posts matching more terms literally (not only through pinyin) first, then more terms verbatim. Counted
-        # set by set (Counter counts in C), not post by post, term by term.
-        literal, verbatim = Counter(), Counter()
+        # Counted set by set (Counter counts in C), not post by post and term by term.
+        literal: Counter[int] = Counter()
+        verbatim: Counter[int] = Counter()
         for term in terms:
-            found = seen.get(term, empty)
-            verbatim.update(found[0])
-            literal.update(found[1])
-        weight = len(terms) + 1
-        tiers = {n: literal.get(n, 0) * weight + verbatim.get(n, 0) for n in matched}
+            if term in seen:
+                verbatim.update(seen[term].verbatim)
+                literal.update(seen[term].literal)
+        if found.readings:
+            scores.update(self._pinyin_scores(found.readings, {n for n in matched if not literal.get(n)}))
+        held: dict[int, float] = {}
+        if len(found.items) > 1:
+            for _, docs in found.items:
+                weight = math.log(1 + len(self._all) / (1 + len(docs)))
+                for n in docs & matched:
+                    held[n] = held.get(n, 0.0) + weight
+        keys = {n: (held.get(n, 0.0), literal.get(n, 0), verbatim.get(n, 0)) for n in matched}
+        tier_of = {key: i for i, key in enumerate(sorted(set(keys.values())))}
+        tiers = {n: tier_of[key] for n, key in keys.items()}
 
         def order(n: int) -> tuple[int, float]:
             return -tiers[n], -scores.get(n, 0.0)
@@ -206,10 +232,10 @@ class Ranking:
         path = self._paths.__getitem__ if len(pool) > PATHS_LOOKED_UP else self._path
         ranked = sorted(pool, key=lambda n: (*order(n), path(n)))[:best]
         ceiling = max(scores.values(), default=0.0) + 1.0
-        # One number that orders like the ranking: the tier counts above any BM25F difference.
+        # One number that orders like the ranking: the tier counts above any score difference.
         return [(n, tiers[n] * ceiling + scores.get(n, 0.0)) for n in ranked]
 
-    def _rerank_questions(self, terms: list[querylang.Term], seen: dict[querylang.Term, Seen],
+    def _rerank_questions(self, terms: list[querylang.Term], seen: dict[querylang.Term, TermMatch],
                           scores: dict[int, float]) -> None:
         """Re-score the best RERANK_DEPTH posts of each question from their stored body text.
 
@@ -224,7 +250,7 @@ class Ranking:
         """
         body = word_field("body")
         for term in terms:
-            coverage = seen.get(term, (set(), set(), None))[2]
+            coverage = seen[term].share if term in seen else None
             if not coverage or term.quoted or term.field not in (None, "body"):
                 continue
             folded = folding.fold(term.text).strip()

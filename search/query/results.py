@@ -6,9 +6,11 @@ would be paid by every cold `zhsearch search`.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 from ..text import folding
+
 
 class Hit(NamedTuple):
     """One matching post."""
@@ -24,11 +26,15 @@ class Hit(NamedTuple):
     score: float
     snippet: str
     highlights: tuple[tuple[int, int], ...]  # spans of `snippet` that matched
+    title_highlights: tuple[tuple[int, int], ...] = ()  # spans of `title` that matched
+    matched_terms: tuple[str, ...] = ()  # the query's plain terms this post holds (all, unless some hits lack some)
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "title": self.title, "author": self.author, "categories": list(self.categories),
                 "tags": list(self.tags), "date": self.date, "url": self.url, "score": round(self.score, 4),
-                "snippet": self.snippet, "highlights": [list(h) for h in self.highlights]}
+                "snippet": self.snippet, "highlights": [list(h) for h in self.highlights],
+                "title_highlights": [list(h) for h in self.title_highlights],
+                "matched_terms": list(self.matched_terms)}
 
 
 class Facets(NamedTuple):
@@ -42,17 +48,41 @@ class Facets(NamedTuple):
         return {"categories": dict(self.categories), "authors": dict(self.authors), "years": dict(self.years)}
 
 
+class Coverage(NamedTuple):
+    """How many posts hold every plain term of the query, and which terms the other hits lack."""
+
+    complete: int          # posts holding every term
+    partial: int           # posts holding only some of them (shown after the complete ones)
+    missing: tuple[str, ...]  # terms some partial hits lack, the most often missing first
+
+    def notice(self) -> str | None:
+        """One line for the user when some hits lack terms, else None."""
+        if not self.partial:
+            return None
+        if self.complete:
+            first = f"{self.complete} posts hold every word" if self.complete > 1 else "1 post holds every word"
+        else:
+            first = "no post holds every word"
+        lacking = f": without {', '.join(self.missing)}" if self.missing else ""
+        return f"{first}; {self.partial} more hold some{lacking}"
+
+
 class Results:
     """A page of hits, in the order asked for, and how many posts matched in all; iterating gives the hits.
 
-    When nothing matched, `term_counts` says how many posts each term alone matches and `suggestion` is the
-    query without the term that emptied it (None when there is no such query).
+    When nothing matched, `term_counts` says how many posts each term alone matches, `suggestion` is the query
+    without the term that emptied it (None when there is no such query) and `hint` may say more (pinyin is off);
+    when the query matched posts and the filters kept none, `filter_note` says so and names the filter.
+    `coverage` (for a query of several plain terms) says how many posts hold them all and which terms the others
+    lack; `notice` is that in one line, or None when every hit holds every term.
     """
 
-    __slots__ = ("query", "total", "hits", "page", "facets", "term_counts", "suggestion")
+    __slots__ = ("query", "total", "hits", "page", "facets", "term_counts", "suggestion", "coverage", "hint",
+                 "filter_note")
 
     def __init__(self, query: str, total: int, hits: tuple[Hit, ...], page: int = 1, facets: Facets | None = None,
-                 term_counts: tuple[tuple[str, int], ...] = (), suggestion: str | None = None) -> None:
+                 term_counts: tuple[tuple[str, int], ...] = (), suggestion: str | None = None,
+                 coverage: Coverage | None = None, hint: str | None = None, filter_note: str | None = None) -> None:
         self.query = query
         self.total = total
         self.hits = hits
@@ -60,10 +90,19 @@ class Results:
         self.facets = facets
         self.term_counts = term_counts
         self.suggestion = suggestion
+        self.coverage = coverage
+        self.hint = hint
+        self.filter_note = filter_note
+
+    @property
+    def notice(self) -> str | None:
+        """One line saying that some hits lack some of the query's terms, or None."""
+        return self.coverage.notice() if self.coverage is not None else None
 
     def __repr__(self) -> str:
         return (f"Results(query={self.query!r}, total={self.total}, page={self.page}, hits={list(self.hits)!r}, "
-                f"facets={self.facets!r}, term_counts={self.term_counts!r}, suggestion={self.suggestion!r})")
+                f"facets={self.facets!r}, term_counts={self.term_counts!r}, suggestion={self.suggestion!r}, "
+                f"coverage={self.coverage!r}, hint={self.hint!r}, filter_note={self.filter_note!r})")
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not Results:
@@ -84,9 +123,15 @@ class Results:
                                "hits": [h.to_dict() for h in self.hits]}
         if self.facets is not None:
             doc["facets"] = self.facets.to_dict()
+        doc["complete"] = self.coverage.complete if self.coverage is not None else self.total
+        doc["notice"] = self.notice
         if not self.total and self.term_counts:
             doc["term_counts"] = dict(self.term_counts)
             doc["suggestion"] = self.suggestion
+        if self.hint:
+            doc["hint"] = self.hint
+        if self.filter_note:
+            doc["filter_note"] = self.filter_note
         return doc
 
 
@@ -101,6 +146,7 @@ class Document(NamedTuple):
     date: str | None
     url: str | None
     text: str
+    authors: tuple[str, ...] = ()  # each author apart (`author` joins them for display)
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "title": self.title, "author": self.author, "categories": list(self.categories),

@@ -1,15 +1,18 @@
 """Snippets: an excerpt of a post around its best match, with the matched text marked.
 
-Matches are found by plain string search in the folded text (no re-segmenting of the post), longest first, so
-a query for 马克思 marks 马克思 whole and never just 马克. The window is the one that holds the most distinct
-matched texts, earliest first; offsets map back through `folding.normalize` so the excerpt shows the text as
-written (全角, 繁體 and capitals included).
+The caller names the texts to mark (`needles`: a query term as typed, the pieces of a run of words, synonyms) and
+which of the query's terms each one stands for. Matches are found by plain string search in the folded text (no
+re-segmenting of the post), longest first, so a query for 马克思 marks 马克思 whole and never just 马克. The window
+is the one whose matches stand for the most distinct terms (a run found whole stands for all its pieces), earliest
+first; offsets map back through `folding.normalize` so the excerpt shows the text as written (全角, 繁體 and
+capitals included).
 """
 
 from __future__ import annotations
 
 import bisect
-from typing import Callable, NamedTuple
+from collections.abc import Mapping
+from typing import NamedTuple
 
 from ..text import folding
 
@@ -45,39 +48,38 @@ def _spans(folded: str, needles: list[str]) -> list[tuple[int, int, str]]:
     return sorted(taken)
 
 
-def _best_window_start(spans: list[tuple[int, int, str]]) -> int:
-    """The start of the first span whose window (WINDOW characters from it) holds the most distinct needles."""
+def _best_window_start(spans: list[tuple[int, int, str]], covers: Mapping[str, frozenset[str]]) -> int:
+    """The start of the first span whose window (WINDOW characters from it) stands for the most distinct terms."""
     # A sliding window: spans don't overlap, so their ends are in order too.
     best_start, best_count = spans[0][0], 0
-    distinct = len({needle for _, _, needle in spans})
-    in_window: dict[str, int] = {}
+    distinct = len(set().union(*(covers[needle] for _, _, needle in spans)))
+    in_window: dict[str, int] = {}  # term → matches in the window standing for it
     end_of_window = 0  # spans[i:end_of_window] are those inside the window of span i
     for i, (start, _, _) in enumerate(spans):
         end_of_window = max(end_of_window, i)
         while end_of_window < len(spans) and spans[end_of_window][1] <= start + WINDOW:
-            needle = spans[end_of_window][2]
-            in_window[needle] = in_window.get(needle, 0) + 1
+            for term in covers[spans[end_of_window][2]]:
+                in_window[term] = in_window.get(term, 0) + 1
             end_of_window += 1
         if len(in_window) > best_count:
             best_start, best_count = start, len(in_window)
             if best_count == distinct:  # no later window holds more, and the earliest wins ties
                 break
         if end_of_window > i:  # span i leaves the window
-            needle = spans[i][2]
-            in_window[needle] -= 1
-            if not in_window[needle]:
-                del in_window[needle]
+            for term in covers[spans[i][2]]:
+                in_window[term] -= 1
+                if not in_window[term]:
+                    del in_window[term]
     return best_start
 
 
-def make_snippet(text: str, terms: list[str], words_of: Callable[[str], list[str]],
-                 folded: str | None = None) -> Excerpt:
-    """The excerpt of `text` for the folded query `terms` (each term and its words are matched).
+def make_snippet(text: str, needles: Mapping[str, frozenset[str]], folded: str | None = None) -> Excerpt:
+    """The excerpt of `text` around the folded `needles`, each mapped to the query terms it stands for.
 
     `folded` is `folding.fold(text)` when the caller has it (the index stores it): then only the lines the excerpt
     spans are normalised to map offsets back.
     """
-    needles = [n for term in terms if term for n in [term, *words_of(term)] if n.strip()]
+    needles = {n: terms for n, terms in needles.items() if n.strip()}
     if folded is not None:
         try:
             return _excerpt(text, folded, folding.LineOffsets(text, folded), needles)
@@ -87,11 +89,18 @@ def make_snippet(text: str, terms: list[str], words_of: Callable[[str], list[str
     return _excerpt(text, norm.text, norm, needles)
 
 
+def mark(text: str, needles: Mapping[str, frozenset[str]]) -> tuple[tuple[int, int], ...]:
+    """Every match of the folded `needles` in a short text shown whole (a title), as spans of `text`."""
+    norm = folding.normalize(text)
+    spans = _spans(norm.text, [n for n in needles if n.strip()])
+    return tuple((norm.original_offset(s), norm.original_offset(e)) for s, e, _ in spans)
+
+
 def _excerpt(text: str, folded: str, norm: folding.Normalized | folding.LineOffsets,
-             needles: list[str]) -> Excerpt:
-    spans = _spans(folded, needles) if needles else []
+             needles: Mapping[str, frozenset[str]]) -> Excerpt:
+    spans = _spans(folded, list(needles)) if needles else []
     if spans:
-        low = max(0, _best_window_start(spans) - CONTEXT_BEFORE)
+        low = max(0, _best_window_start(spans, needles) - CONTEXT_BEFORE)
     else:
         low = 0
     high = min(len(folded), low + WINDOW)

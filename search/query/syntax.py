@@ -37,11 +37,13 @@ def _other_node(node: tuple, other: object) -> bool:
 
 
 class Term(NamedTuple):
-    """Text to find: `quoted` means verbatim only; `field` None means any searchable field."""
+    """Text to find: `quoted` means verbatim only; `field` None means any searchable field; `required` (`+word`)
+    means every matching post holds it, even when other words of the query let posts holding some of them in."""
 
     text: str
     field: str | None = None
     quoted: bool = False
+    required: bool = False
 
 
 class DateRange(NamedTuple):
@@ -131,7 +133,7 @@ def _lex(query: str) -> list[tuple[str, str]]:
     depth = 0  # groups opened and not closed
 
     def opens(at: int) -> bool:  # an operator can start here
-        return at == 0 or query[at - 1].isspace() or query[at - 1] in "(-:"
+        return at == 0 or query[at - 1].isspace() or query[at - 1] in "(-+:"
 
     def closes(at: int) -> bool:  # an operator may end just before `at`
         return at >= n or query[at].isspace() or query[at] == ")"
@@ -161,8 +163,8 @@ def _lex(query: str) -> list[tuple[str, str]]:
         # A word: up to a space, or a parenthesis closing a group (a parenthesis opened in the word is text).
         j, inner = i, 0
         while j < n and not query[j].isspace():
-            if j > i and query[j - 1] in "-:" and (query[j] == "(" or query[j] in _QUOTES):
-                break  # -"…", -(…), title:"…", tag:(…)
+            if j > i and query[j - 1] in "-+:" and (query[j] == "(" or query[j] in _QUOTES):
+                break  # -"…", -(…), +"…", title:"…", tag:(…)
             if query[j] == "(":
                 inner += 1
             elif query[j] == ")":
@@ -237,6 +239,12 @@ class _Parser:
             self.tokens[self.at] = ("word", token[1][1:])
             inner = self.unary()
             return Not(inner) if inner is not None else None
+        if token is not None and token[0] == "word" and token[1].startswith("+") and len(token[1]) > 1:
+            self.tokens[self.at] = ("word", token[1][1:])
+            inner = self.unary()
+            return inner._replace(required=True) if isinstance(inner, Term) else inner
+        if token == ("word", "+") and self.at + 1 < len(self.tokens) and self.tokens[self.at + 1][0] in ("quote", "("):
+            self.take()  # +"…" and +(…) are required anyway
         return self.primary(None)
 
     def primary(self, field: str | None) -> Node | None:
@@ -274,7 +282,7 @@ def _in_field(node: Node | None, field: str) -> Node | None:
     if node is None or isinstance(node, DateRange):
         return node
     if isinstance(node, Term):
-        return Term(node.text, node.field or field, node.quoted)
+        return node._replace(field=node.field or field)
     if isinstance(node, Not):
         inner = _in_field(node.item, field)
         return Not(inner) if inner is not None else None
@@ -305,7 +313,8 @@ def to_text(node: Node) -> str:
     """A query string that parses back to `node` (used to suggest a smaller query)."""
     if isinstance(node, Term):
         text = f'"{node.text}"' if node.quoted or any(c.isspace() for c in node.text) else node.text
-        return f"{node.field}:{text}" if node.field else text
+        text = f"{node.field}:{text}" if node.field else text
+        return "+" + text if node.required and not node.quoted else text
     if isinstance(node, DateRange):
         low, high = str(node.low)[:8], str(node.high)[:8]
         return f"date:{low[:4]}-{low[4:6]}-{low[6:]}..{high[:4]}-{high[4:6]}-{high[6:]}"

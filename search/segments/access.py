@@ -1,5 +1,5 @@
 """A generation's Whoosh segments for reading: through reader.py, or through Whoosh's reader for what only it reads
-(pinyin phrases, and segments reader.py can't read)."""
+(positions of the pinyin field, and segments reader.py can't read)."""
 
 from __future__ import annotations
 
@@ -26,17 +26,6 @@ def read_segments(gen_dir: Path, whoosh_reader: Callable[[], Any]) -> list[Any]:
         return segment_files.read_segments(gen_dir, WHOOSH_INDEX_NAME)
     except segment_files.Unsupported:
         return segment_files.whoosh_segments(whoosh_reader())
-
-
-def phrase_documents(whoosh_reader: Any, field: str, splits: list[list[str]]) -> set[int]:
-    """Documents holding any of `splits` (each a sequence of terms, side by side) in `field`."""
-    from whoosh import query as wq
-
-    phrases = [wq.Phrase(field, split) if len(split) > 1 else wq.Term(field, split[0]) for split in splits]
-    from whoosh.searching import Searcher
-
-    with Searcher(whoosh_reader, closereader=False) as searcher:
-        return set(searcher.docs_for_query(wq.Or(phrases)))
 
 
 def length_of_byte(decoding: list[int] | None) -> list[int]:
@@ -84,4 +73,16 @@ def live_documents_of_paths(paths: list[str], gen_dir: Path) -> list[int]:
                 postings = segment.postings("path", path)
                 found.extend(segment.base + docnum for docnum in (postings[0] if postings else ())
                              if docnum not in segment.deleted)
+    return found
+
+
+def term_positions(whoosh_reader: Any, field: str, term: str) -> dict[int, list[int]]:
+    """Document → the positions of `term` in `field` (a field that stores positions), deleted documents too."""
+    if (field, term) not in whoosh_reader:
+        return {}
+    matcher = whoosh_reader.postings(field, term)
+    found: dict[int, list[int]] = {}
+    while matcher.is_active():
+        found[matcher.id()] = matcher.value_as("positions")
+        matcher.next()
     return found

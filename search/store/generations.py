@@ -9,7 +9,10 @@ Parts:
   writes who it is into the file so a waiting writer can name it. Processes forked while the lock is held (build
   workers) close their copy of it (`close_inherited_locks`), so the lock dies with its holder.
 - `open_generation`: a reader's pin on the live generation (a shared flock on its directory), so that writers
-  keep a generation while anyone still reads it; `remove_stale` removes only unpinned ones.
+  keep a generation while anyone still reads it; `remove_stale` (writers) removes only unpinned ones, and the last
+  reader of an old generation removes it on letting go (`remove_if_old`).
+- `corpus_of` (the corpus an index records), `disk_usage` (what the index folder takes),
+  `removing_unfinished` (an interrupted writer's temporary generation removed).
 - `check_files`, `check_compatible`, `adopt_fold_table`: what a reader or writer checks on opening one.
 """
 
@@ -26,7 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import IndexCorrupt, IndexLocked, IndexNotFound, RebuildNeeded
+from ..errors import IndexCorrupt, IndexLocked, IndexNotFound, IndexPathInvalid, RebuildNeeded
 from ..text import ANALYSIS_VERSION, folding
 from .fileio import fsync_path, read_json
 from .layout import (
@@ -49,7 +52,7 @@ def current_generation(index_dir: Path) -> Path:
     pointer = index_dir / CURRENT
     try:
         name = pointer.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise IndexNotFound(f"no index at {index_dir} (build one with `zhsearch index`)") from None
     except OSError as e:
         raise IndexCorrupt(f"cannot read {pointer}: {e.strerror}") from e
@@ -146,20 +149,66 @@ def _read_pointer(index_dir: Path) -> str | None:
 
 
 def remove_stale(index_dir: Path) -> None:
-    """Remove unfinished generations and old ones, except the newest previous one and any a reader has pinned."""
+    """Remove unfinished generations and old ones, except any a reader has pinned (the last reader to let go of
+    one removes it, `remove_if_old`)."""
     try:
         live = current_generation(index_dir).name
     except (IndexNotFound, IndexCorrupt):
-        return
-    finished = sorted((p for p in index_dir.glob(GENERATION_GLOB) if p.is_dir() and "." not in p.name),
-                      key=lambda p: generation_number(p.name))
-    keep = {live}
-    older = [p.name for p in finished if generation_number(p.name) < generation_number(live)]
-    if older:
-        keep.add(older[-1])  # a reader that opened it without a pin (older zhsearch) may still be using it
+        live = ""  # no index yet: what a writer that died left (its writer held the lock we hold now)
     for path in index_dir.glob(GENERATION_GLOB):
-        if path.name not in keep and path.is_dir():
+        if path.name != live and path.is_dir():
             _remove_unpinned(path)
+
+
+def remove_if_old(gen: Path) -> None:
+    """Remove `gen` if it is an older generation than the live one and no reader pins it (a reader letting go)."""
+    try:
+        live = current_generation(gen.parent).name
+    except (IndexNotFound, IndexCorrupt):
+        return
+    # Only finished generations older than the live one: never a writer's unfinished one.
+    if "." not in gen.name and generation_number(gen.name) < generation_number(live):
+        _remove_unpinned(gen)
+
+
+@contextlib.contextmanager
+def removing_unfinished(index_dir: Path) -> Iterator[None]:
+    """On an exception (Ctrl-C too), remove the temporary generation this process was writing: the live one is
+    untouched, and nothing is left for the next writer to clean up."""
+    try:
+        yield
+    except BaseException:
+        import shutil
+
+        for temp in index_dir.glob(f"{GENERATION_GLOB}.tmp-{os.getpid()}"):
+            shutil.rmtree(temp, ignore_errors=True)
+        raise
+
+
+def corpus_of(index_dir: Path | str) -> Path | None:
+    """The corpus folder the index at `index_dir` was built from; None when there is no readable index there."""
+    try:
+        meta = read_json(current_generation(Path(index_dir)) / META)
+    except (IndexNotFound, IndexCorrupt, OSError, ValueError):
+        return None
+    corpus = meta.get("corpus") if isinstance(meta, dict) else None
+    return Path(corpus) if isinstance(corpus, str) and corpus else None
+
+
+def disk_usage(index_dir: Path) -> int:
+    """Bytes the index folder takes on disk, as `du` counts them (a file linked into several generations once)."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for folder, _, files in os.walk(index_dir):
+        for path in (folder, *(os.path.join(folder, name) for name in files)):
+            try:
+                st = os.lstat(path)
+            except OSError:  # removed meanwhile by a writer
+                continue
+            if (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                total += st.st_blocks * 512 if hasattr(st, "st_blocks") else st.st_size
+    return total
 
 
 def _remove_unpinned(path: Path) -> None:
@@ -188,8 +237,14 @@ def _remove_unpinned(path: Path) -> None:
 @contextlib.contextmanager
 def write_lock(index_dir: Path, wait: float) -> Iterator[None]:
     """Hold the index's write lock, waiting up to `wait` seconds; IndexLocked names the holder."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(index_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(index_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except (FileExistsError, NotADirectoryError):
+        raise IndexPathInvalid(f"{index_dir} is a file, not an index folder; choose another --index") from None
+    except OSError as e:
+        raise IndexPathInvalid(f"cannot write an index at {index_dir} ({e.strerror}); "
+                               "choose another --index") from None
     try:
         deadline = time.monotonic() + max(wait, 0.0)
         while True:
@@ -205,13 +260,15 @@ def write_lock(index_dir: Path, wait: float) -> Iterator[None]:
                                       f"gave up after {wait:g} s (try again, or raise --wait)") from None
                 time.sleep(0.05)
         _held_locks.add(fd)
-        os.ftruncate(fd, 0)
         started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-        os.pwrite(fd, f"pid {os.getpid()} ({' '.join(sys.argv[:3])[:200]}, since {started})".encode(), 0)
+        with contextlib.suppress(OSError):  # who holds it, for IndexLocked's message; a full disk must not stop us
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()} ({' '.join(sys.argv[:3])[:200]}, since {started})".encode(), 0)
         try:
             yield
         finally:
-            os.ftruncate(fd, 0)
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         _held_locks.discard(fd)

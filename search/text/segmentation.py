@@ -36,6 +36,7 @@ _TOKEN_RE = re.compile(
 # jieba's own Han range (its re_han_default, less the Latin it also accepts).
 # (A build's pattern: compiled on first use by re's cache, not by every cold query at import.)
 _JIEBA_HAN = "[\u4e00-\u9fd5]+"
+_LATIN_WORD_RE = re.compile(r"[a-z0-9]+(?:[._\-'][a-z0-9]+)*(?:\+\+|#)?")
 _LATIN_PART_RE = re.compile(r"[a-z]+|[0-9]+(?:\.[0-9]+)*")
 _DROPPED_CATEGORIES = frozenset({"Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Zs", "Zl", "Zp", "Cc", "Cf", "Cs",
                                  "Co", "Cn", "Sm", "Sk", "Sc"})
@@ -112,6 +113,11 @@ def word_tokens(text: str, segmenter: Segmenter, start_pos: int = 0) -> Iterator
             if unicodedata.category(char) not in _DROPPED_CATEGORIES:
                 yield WordToken(char, pos, start, start + 1)
                 pos += 1
+
+
+def is_latin_word(text: str) -> bool:
+    """Whether folded `text` is one Latin/digit token as the analysis cuts it (python3.11, c++, node.js)."""
+    return _LATIN_WORD_RE.fullmatch(text) is not None
 
 
 def main_words(text: str, segmenter: Segmenter) -> list[str]:

@@ -86,12 +86,13 @@ def _safe_url(url: str | None) -> str | None:
 
 
 def _notice(results: search.Results) -> str | None:
-    """The partial-match notice (some hits lack some words), for Results that carry one."""
-    for name in ("partial_notice", "notice", "partial"):
-        value = getattr(results, name, None)
-        if isinstance(value, str) and value:
-            return value
-    return None
+    """The partial-match notice, in the page's language: some hits lack some of the query's words."""
+    coverage = results.coverage
+    if coverage is None or not coverage.partial:
+        return None
+    first = f"{coverage.complete} 篇包含全部词语" if coverage.complete else "没有文章包含全部词语"
+    lacking = f"（缺少：{'、'.join(coverage.missing)}）" if coverage.missing else ""
+    return f"{first}；另有 {coverage.partial} 篇只包含部分词语{lacking}。"
 
 
 def _year_chart(years: dict[str, int], params: QueryParams, active: str | None, *,
@@ -191,7 +192,8 @@ def results_context(results: search.Results, wanted: SearchRequest, params: Quer
         suggestion = results.suggestion
         zero = {"term_counts": list(results.term_counts),
                 "suggestion": (suggestion, link(params, q=suggestion)) if suggestion else None,
-                "filtered": bool(filters)}
+                "filtered": bool(filters), "filter_note": bool(results.filter_note),
+                "pinyin_off": results.hint is not None}
     context["results"] = {
         "total": results.total, "ms": f"{ms:.1f}", "page": results.page, "first": first,
         "last": first + len(results.hits) - 1,
