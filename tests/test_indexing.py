@@ -605,7 +605,8 @@ def test_many_updates_merge_small_segments(tmp_path):
     with search.open_index(index_dir) as ix:
         assert len(ix._segments) < 9  # merged
         assert {h.path for h in ix.search("凤凰", limit=None)} == {f"p{i}.md" for i in range(8)}
-        assert {h.path for h in ix.search("凤凰7号", limit=None)} == {"p7.md"}
+        assert {h.path for h in ix.search('"凤凰7号"', limit=None)} == {"p7.md"}
+        assert ix.search("凤凰7号").hits[0].path == "p7.md"
         assert ix.search("鲲鹏", limit=None).total == 0
         assert ix.stats().posts == 8
 

@@ -141,8 +141,14 @@ def test_browser_open_a_post_and_slash_focuses(page, site):
 
 def test_browser_zero_hits_help(page, site):
     tab, _ = page
-    tab.goto(site + "/?q=内推 完全没有的词")
+    tab.goto(site + "/?q=内推 %2B完全没有的词")  # %2B: +, which a URL reads as a space
     assert "没有文章同时符合所有条件" in tab.locator(".zero").inner_text()
+
+
+def test_browser_partial_notice(page, site):
+    tab, _ = page
+    tab.goto(site + "/?q=内推 完全没有的词")
+    assert "只包含部分词语" in tab.locator(".notice").inner_text()
 
 
 def test_browser_phone_width_has_no_sideways_scroll(browser, site):
