@@ -9,6 +9,7 @@ defaults of --index and of the corpus.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import sys
@@ -492,10 +493,8 @@ def run() -> None:
 
     def leave() -> None:  # registered first, so it runs after every other exit handler
         for stream in (sys.stdout, sys.stderr):
-            try:
+            with contextlib.suppress(OSError, ValueError):  # a closed pipe (`zhsearch search x | head`)
                 stream.flush()
-            except (OSError, ValueError):  # a closed pipe (`zhsearch search x | head`)
-                pass
         os._exit(status)
 
     atexit.register(leave)

@@ -236,7 +236,8 @@ def _undecodable(rel: str) -> tuple[str, str]:
         hint = f" (as GB18030: {raw.decode('gb18030')})"
     except UnicodeDecodeError:
         hint = ""
-    return f"{rel_dir}/{shown}" if rel_dir else shown, f"name is not UTF-8{hint}; not read: rename it to UTF-8 to index it"
+    reason = f"name is not UTF-8{hint}; not read: rename it to UTF-8 to index it"
+    return f"{rel_dir}/{shown}" if rel_dir else shown, reason
 
 
 def _readable(directory: str, name: str, st: os.stat_result) -> bool:

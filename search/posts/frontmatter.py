@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+from typing import Any
 
 import yaml
 
@@ -84,14 +85,14 @@ def _safe_loader(base: type) -> type:
     """A subclass of a safe loader that never builds dates (we parse them ourselves, so one bad date can't
     break the whole front matter) and refuses merge keys (`<<: [*a, *a]` chains grow exponentially)."""
 
-    def flatten_mapping(self, node):
+    def flatten_mapping(self: Any, node: Any) -> None:
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise yaml.constructor.ConstructorError(None, None, "merge keys (<<) are not supported",
                                                         key_node.start_mark)
 
     resolvers = {first: [(tag, rx) for tag, rx in entries if tag != "tag:yaml.org,2002:timestamp"]
-                 for first, entries in base.yaml_implicit_resolvers.items()}
+                 for first, entries in base.yaml_implicit_resolvers.items()}  # type: ignore[attr-defined]
     return type("_PostLoader", (base,), {"flatten_mapping": flatten_mapping, "yaml_implicit_resolvers": resolvers})
 
 
@@ -224,7 +225,8 @@ def name_date(stem: str) -> datetime.datetime | None:
     if not match:
         return None
     try:
-        return datetime.datetime(*map(int, match.groups()))
+        year, month, day = (int(part) for part in match.groups())
+        return datetime.datetime(year, month, day)
     except ValueError:
         return None
 

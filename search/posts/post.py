@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import datetime
 import functools
 import os
@@ -75,10 +76,8 @@ def _common_hanzi() -> re.Pattern:
                                     ("big5", range(0xA4, 0xC7), [*range(0x40, 0x7F), *range(0xA1, 0xFF)])):
         for lead in leads:
             for trail in trails:
-                try:
+                with contextlib.suppress(UnicodeDecodeError):
                     chars.add(bytes((lead, trail)).decode(encoding))
-                except UnicodeDecodeError:
-                    pass
     # Python's big5 codec puts kana in row C6; only ideographs count.
     return re.compile("[" + "".join(sorted(c for c in chars if "\u4e00" <= c <= "\u9fff")) + "]")
 

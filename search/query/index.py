@@ -29,8 +29,7 @@ from ..store.verbatim import TextStore
 from ..text import folding, segmentation
 from ..text.lexicon import Lexicon, offer_emissions
 from ..text.pinyin import pinyin_postings
-from . import filters, snippets
-from . import syntax as querylang
+from . import filters, snippets, syntax as querylang
 from .matches import Matched, TermMatch
 from .matching import PINYIN_TERM, Matching, content_words
 from .ranking import Ranking
@@ -50,7 +49,8 @@ def _coverage(found: Matched, hits: tuple[Hit, ...]) -> Coverage | None:
         return None
     lacking = {label for hit in hits for label, _ in found.items if label not in hit.matched_terms}
     held = sorted((len(docs & found.docs), label) for label, docs in found.items if label in lacking)
-    return Coverage(found.complete, len(found.docs) - found.complete, tuple(dict.fromkeys(l for _, l in held))[:3])
+    missing = tuple(dict.fromkeys(label for _, label in held))[:3]
+    return Coverage(found.complete, len(found.docs) - found.complete, missing)
 
 
 def open_index(index_dir: Path | str) -> Index:

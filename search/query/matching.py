@@ -22,8 +22,7 @@ from ..segments.fieldnames import PINYIN_FIELD, SEARCH_FIELDS
 from ..store import fileio, layout
 from ..text import folding, segmentation
 from ..text.pinyin import PINYIN_FIELD_GAP, pinyin_query, pinyin_splits, pinyin_syllables
-from . import syntax as querylang
-from . import units
+from . import syntax as querylang, units
 from .matches import Matched, TermMatch, WordShare
 
 # The field of a query term standing for a pinyin reading of several Latin terms (never typed by users).

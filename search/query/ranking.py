@@ -190,8 +190,9 @@ class Ranking:
                 fields = (term.field,) if term.field else SEARCH_FIELDS
                 scoring.extend((w, fields) for w in words)
         scores = self._bm25f(scoring, matched)
-        for share in (seen[t].share for t in terms if t in seen and seen[t].share):
-            for n, part in share.items():
+        for term in terms:
+            share = seen[term].share if term in seen else None
+            for n, part in (share or {}).items():
                 if n in scores:
                     scores[n] *= part ** COVERAGE_POWER
         if RERANK_DEPTH and scores:

@@ -99,10 +99,7 @@ def mark(text: str, needles: Mapping[str, frozenset[str]]) -> tuple[tuple[int, i
 def _excerpt(text: str, folded: str, norm: folding.Normalized | folding.LineOffsets,
              needles: Mapping[str, frozenset[str]]) -> Excerpt:
     spans = _spans(folded, list(needles)) if needles else []
-    if spans:
-        low = max(0, _best_window_start(spans, needles) - CONTEXT_BEFORE)
-    else:
-        low = 0
+    low = max(0, _best_window_start(spans, needles) - CONTEXT_BEFORE) if spans else 0
     high = min(len(folded), low + WINDOW)
     start, end = norm.original_offset(low), norm.original_offset(high)
     prefix = "…" if start > 0 else ""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import NamedTuple
+from dataclasses import dataclass, replace
 
 from ..errors import QueryError
 
@@ -23,20 +23,8 @@ _QUOTES = {'"': '"', "“": "”", "「": "」"}
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 
 
-# Query nodes are named tuples, not dataclasses: importing dataclasses (it brings inspect) would be paid by every
-# cold `zhsearch search`. The boolean nodes compare equal only
-# to nodes of their own kind (a plain tuple comparison would make And((a, b)) == Or((a, b))).
-
-
-def _same_node(node: tuple, other: object) -> bool:
-    return type(node) is type(other) and tuple.__eq__(node, other)  # type: ignore[arg-type]
-
-
-def _other_node(node: tuple, other: object) -> bool:
-    return not _same_node(node, other)
-
-
-class Term(NamedTuple):
+@dataclass(frozen=True)
+class Term:
     """Text to find: `quoted` means verbatim only; `field` None means any searchable field; `required` (`+word`)
     means every matching post holds it, even when other words of the query let posts holding some of them in."""
 
@@ -46,35 +34,27 @@ class Term(NamedTuple):
     required: bool = False
 
 
-class DateRange(NamedTuple):
+@dataclass(frozen=True)
+class DateRange:
     """Posts dated from `low` to `high`, both YYYYMMDDhhmmss and inclusive."""
 
     low: int
     high: int
 
 
-class And(NamedTuple):
+@dataclass(frozen=True)
+class And:
     items: tuple[Node, ...]
 
-    __eq__ = _same_node
-    __ne__ = _other_node
-    __hash__ = tuple.__hash__
 
-
-class Or(NamedTuple):
+@dataclass(frozen=True)
+class Or:
     items: tuple[Node, ...]
 
-    __eq__ = _same_node
-    __ne__ = _other_node
-    __hash__ = tuple.__hash__
 
-
-class Not(NamedTuple):
+@dataclass(frozen=True)
+class Not:
     item: Node
-
-    __eq__ = _same_node
-    __ne__ = _other_node
-    __hash__ = tuple.__hash__
 
 
 Node = Term | DateRange | And | Or | Not
@@ -242,7 +222,7 @@ class _Parser:
         if token is not None and token[0] == "word" and token[1].startswith("+") and len(token[1]) > 1:
             self.tokens[self.at] = ("word", token[1][1:])
             inner = self.unary()
-            return inner._replace(required=True) if isinstance(inner, Term) else inner
+            return replace(inner, required=True) if isinstance(inner, Term) else inner
         if token == ("word", "+") and self.at + 1 < len(self.tokens) and self.tokens[self.at + 1][0] in ("quote", "("):
             self.take()  # +"…" and +(…) are required anyway
         return self.primary(None)
@@ -251,7 +231,8 @@ class _Parser:
         kind, text = self.take()
         if kind == "(":
             node = self.or_expr()
-            if self.peek() is not None and self.peek()[0] == ")":
+            closing = self.peek()
+            if closing is not None and closing[0] == ")":
                 self.take()
             return _in_field(node, field) if field else node
         if kind == ")":
@@ -282,7 +263,7 @@ def _in_field(node: Node | None, field: str) -> Node | None:
     if node is None or isinstance(node, DateRange):
         return node
     if isinstance(node, Term):
-        return node._replace(field=node.field or field)
+        return replace(node, field=node.field or field)
     if isinstance(node, Not):
         inner = _in_field(node.item, field)
         return Not(inner) if inner is not None else None
