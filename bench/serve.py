@@ -129,6 +129,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=BLOGS)
     parser.add_argument("--requests", type=int, default=500, help="requests per client per run")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (zhsearch serve --workers)")
     args = parser.parse_args()
     if not args.corpus.is_dir():
         raise SystemExit(f"no corpus at {args.corpus} (../shared is needed)")
@@ -139,8 +140,8 @@ def main() -> None:
         subprocess.run([*command, "index", str(corpus), "--index", str(index_dir)], cwd=ROOT, check=True,
                        stderr=subprocess.DEVNULL)
         port = free_port()
-        server = subprocess.Popen([*command, "serve", "--index", str(index_dir), "--port", str(port)], cwd=ROOT,
-                                  stderr=subprocess.PIPE, text=True)
+        server = subprocess.Popen([*command, "serve", "--index", str(index_dir), "--port", str(port),
+                                   "--workers", str(args.workers)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
         try:
             for _ in range(300):
                 try:
@@ -160,7 +161,7 @@ def main() -> None:
             server.terminate()
             server.wait(10)
     print(f"corpus: {args.corpus} ({sum(1 for _ in args.corpus.rglob('*.md'))} .md files), "
-          f"{os.cpu_count()} cores, {args.requests} requests per client per run")
+          f"{os.cpu_count()} cores, {args.workers} server process(es), {args.requests} requests per client per run")
     print(table(["path", "clients", "while", "requests", "failed", "req/s", "p50 ms", "p99 ms", "update s"],
                 [[name, str(c), what, str(r["requests"]), str(r["failed"]), f"{r['rps']:.0f}", f"{r['p50']:.2f}",
                   f"{r['p99']:.2f}", f"{r['update_s']:.1f}" if r["update_s"] else "-"]

@@ -444,7 +444,10 @@ def stats_command(index_dir: Path, as_json: bool) -> None:
               help="Keep the index current as posts in CORPUS change (default: the corpus the index holds, "
                    f"else ${CORPUS_VARIABLE}, else ./corpus).")
 @click.option("--cors", "cors_origin", metavar="ORIGIN", help="Let pages on ORIGIN call the JSON API.")
-def serve_command(index_dir: Path, host: str, port: int, watch_text: str | None, cors_origin: str | None) -> None:
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes answering requests (each answers one at a time): 2 on a 2-core machine.")
+def serve_command(index_dir: Path, host: str, port: int, watch_text: str | None, cors_origin: str | None,
+                  workers: int) -> None:
     """Serve a search page and a JSON API over the index (read-only).
 
     \b
@@ -460,7 +463,7 @@ def serve_command(index_dir: Path, host: str, port: int, watch_text: str | None,
     if not is_loopback(host):
         click.echo(f"zhsearch: warning: listening on {host}: anyone who can reach port {port} can read the index",
                    err=True)
-    _library_call(serve, index_dir, host=host, port=port, watch=watch, cors_origin=cors_origin)
+    _library_call(serve, index_dir, host=host, port=port, watch=watch, cors_origin=cors_origin, workers=workers)
 
 
 @main.command("export")

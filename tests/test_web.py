@@ -287,3 +287,34 @@ def test_web_watch_updates_the_index_when_posts_change(fresh_corpus, tmp_path):
             time.sleep(0.25)
         assert c.get("/api/search", params={"q": "看守者"}).json()["total"] == 1
     assert any(line.startswith("updated ") and "1 added" in line for line in lines), lines
+
+
+def test_web_serve_with_two_worker_processes_answers(index_dir, tmp_path):
+    # `zhsearch serve --workers 2`: each worker process builds its own application from the environment.
+    import http.client
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "search", "serve", "--index", str(index_dir), "--port", str(port),
+                               "--workers", "2"], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                connection.request("GET", "/api/search?q=%E5%86%85%E6%8E%A8")
+                answer = connection.getresponse()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "the server did not start"
+                time.sleep(0.1)
+        assert answer.status == 200
+        assert [h["path"] for h in json.loads(answer.read())["hits"]][0] == "zhihu/neitui.md"
+    finally:
+        server.terminate()
+        server.wait(20)

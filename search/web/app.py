@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -207,9 +209,21 @@ def create_app(index_dir: Path | str, *, cors_origin: str | None = None, watch: 
     return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan)
 
 
+# What `serve(workers=N)` hands each worker process, which builds its own application (app_from_environment).
+_INDEX_VARIABLE, _CORS_VARIABLE = "ZHSEARCH_SERVE_INDEX", "ZHSEARCH_SERVE_CORS"
+
+
+def app_from_environment() -> Starlette:
+    """The application of one worker process of `serve(workers=N)` (uvicorn imports it by name in each)."""
+    return create_app(os.environ[_INDEX_VARIABLE], cors_origin=os.environ.get(_CORS_VARIABLE) or None)
+
+
 def serve(index_dir: Path | str, *, host: str = "127.0.0.1", port: int = 8000, watch: Path | None = None,
-          cors_origin: str | None = None, log: Callable[[str], None] | None = None) -> None:
-    """Serve the index at `index_dir` until interrupted; with `watch`, build it from that corpus if missing."""
+          cors_origin: str | None = None, log: Callable[[str], None] | None = None, workers: int = 1) -> None:
+    """Serve the index at `index_dir` until interrupted; with `watch`, build it from that corpus if missing.
+
+    `workers` > 1 answers from that many processes (one search at a time each: the library is not shared between
+    threads); the watcher then runs once, in this process."""
     import uvicorn
 
     say = log or (lambda line: print(f"zhsearch: {line}", file=sys.stderr, flush=True))
@@ -220,9 +234,17 @@ def serve(index_dir: Path | str, *, host: str = "127.0.0.1", port: int = 8000, w
             say(f"no index at {index_dir} yet; indexing {watch} first")
             report = search.build_index(watch, index_dir)
             say(f"built {index_dir}: {report.indexed} posts, {report.seconds:.1f} s")
-    app = create_app(index_dir, cors_origin=cors_origin, watch=watch, log=say)
     say(f"serving {index_dir} on http://{_url_host(host)}:{port}/ (Ctrl-C stops)")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    if workers <= 1:
+        app = create_app(index_dir, cors_origin=cors_origin, watch=watch, log=say)
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        return
+    os.environ[_INDEX_VARIABLE] = str(Path(index_dir).resolve())
+    os.environ[_CORS_VARIABLE] = cors_origin or ""
+    if watch is not None:
+        threading.Thread(target=asyncio.run, args=(watch_corpus(watch, Path(index_dir), say),), daemon=True).start()
+    uvicorn.run("search.web.app:app_from_environment", factory=True, workers=workers, host=host, port=port,
+                log_level="warning", access_log=False)
 
 
 @contextlib.contextmanager
