@@ -100,11 +100,16 @@ def main() -> None:
     """
 
 
+def _count(number: int, noun: str) -> str:
+    """`1 post`, `2 posts`."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def _print_report(report: Any) -> None:
     kind = "rebuilt" if report.rebuilt else "updated"
-    line = (f"{kind} {report.index_dir}: {report.indexed} posts indexed"
+    line = (f"{kind} {report.index_dir}: {_count(report.indexed, 'post')} indexed"
             f" ({report.added} added, {report.changed} changed, {report.deleted} deleted, {report.renamed} renamed,"
-            f" {report.unchanged} unchanged), {len(report.skipped)} skipped, {report.drafts} drafts left out,"
+            f" {report.unchanged} unchanged), {len(report.skipped)} skipped, {_count(report.drafts, 'draft')} left out,"
             f" {report.seconds:.1f} s")
     if report.reason:
         click.echo(f"full rebuild: {report.reason}", err=True)
@@ -138,7 +143,8 @@ def _progress_bar() -> tuple[Callable[[int, int], None] | None, Callable[[], Non
 @click.argument("corpus", type=click.Path(path_type=Path), required=False)
 @index_option
 @click.option("--rebuild", is_flag=True, help="Build a complete new index instead of applying changes.")
-@click.option("--drafts", is_flag=True, help="Include posts marked `published: false`.")
+@click.option("--drafts/--no-drafts", default=None,
+              help="Include posts marked `published: false` (default: as the index was built; none in a new one).")
 @click.option("--wait", type=float, default=5.0, show_default=True,
               help="Seconds to wait for another writer to finish.")
 @click.option("--config", "config_file", type=click.Path(path_type=Path),
@@ -148,7 +154,7 @@ def _progress_bar() -> tuple[Callable[[int, int], None] | None, Callable[[], Non
 @click.option("--synonyms", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Synonyms file (overrides the configuration).")
 @click.option("--pinyin/--no-pinyin", default=None, help="Also index pinyin (overrides the configuration).")
-def index_command(corpus: Path | None, index_dir: Path, rebuild: bool, drafts: bool, wait: float,
+def index_command(corpus: Path | None, index_dir: Path, rebuild: bool, drafts: bool | None, wait: float,
                   config_file: Path | None, user_dict: Path | None, synonyms: Path | None, pinyin: bool | None) -> None:
     """Index CORPUS: only what changed, or everything with --rebuild.
 
@@ -325,8 +331,9 @@ def search_command(query: tuple[str, ...], index_dir: Path, limit: int, page: in
         lines = []
         if results.total:
             first = (results.page - 1) * (limit or results.total) + 1
-            click.echo(f"{results.total} posts match; showing {first}–{first + len(results.hits) - 1}"
-                       if results.hits else f"{results.total} posts match; page {results.page} is empty", err=True)
+            matching = f"{_count(results.total, 'post')} match{'es' if results.total == 1 else ''}"
+            click.echo(f"{matching}; showing {first}–{first + len(results.hits) - 1}"
+                       if results.hits else f"{matching}; page {results.page} is empty", err=True)
         if results.notice:
             click.echo(f"zhsearch: {results.notice}", err=True)
         for rank, hit in enumerate(results, (results.page - 1) * (limit or 0) + 1):

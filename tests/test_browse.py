@@ -561,10 +561,10 @@ def test_partial_hits_cli_say_which_word_they_lack(browse_index):
     result = run(browse_index, "search", "咖啡", "麒麟果", "-n", "3")
     assert result.exit_code == 0
     assert result.stderr.splitlines()[:2] == ["14 posts match; showing 1–3",
-                                              "zhsearch: no post holds every word; 14 more hold some: without 麒麟果"]
+                                              "zhsearch: no post holds every word; 14 hold some: without 麒麟果"]
     doc = json.loads(run(browse_index, "search", "咖啡", "麒麟果", "-n", "3", "--json").stdout)
     assert (doc["total"], doc["complete"]) == (14, 0)
-    assert doc["notice"] == "no post holds every word; 14 more hold some: without 麒麟果"
+    assert doc["notice"] == "no post holds every word; 14 hold some: without 麒麟果"
     assert [h["matched_terms"] for h in doc["hits"]] == [["咖啡"]] * 3
 
 

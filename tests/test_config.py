@@ -347,7 +347,7 @@ def test_user_dict_change_makes_index_stale(tmp_path):
     result = run("index", corpus, "--index", index_dir)  # an update, not --rebuild
     assert result.exit_code == 0, result.stderr
     assert "full rebuild: the user dictionary changed (every post is segmented again)\n" in result.stderr
-    assert f"rebuilt {index_dir}: 1 posts indexed" in result.stderr
+    assert f"rebuilt {index_dir}: 1 post indexed" in result.stderr
     with search.open_index(index_dir) as ix:
         assert ix.stale_reason() is None
     assert cli_tokens(index_dir, "葱油拌面大叔") == [("葱油拌面大叔", 0, 0, 6, "words"), ("葱油", 0, 0, 2, "words"),

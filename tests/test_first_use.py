@@ -262,7 +262,19 @@ def test_update_counts_drafts_like_a_build(built_copy):
 def test_cli_update_and_rebuild_report_the_same_drafts(built_copy):
     corpus, index_dir = built_copy
     lines = [run("index", str(corpus), "--index", str(index_dir), *extra).stderr for extra in ([], ["--rebuild"])]
-    assert all("1 drafts left out" in line for line in lines), lines
+    assert all("1 draft left out" in line for line in lines), lines
+
+
+def test_drafts_are_kept_as_the_index_was_built(built_copy):
+    # A cron job re-running `zhsearch index --index DIR` keeps what the index was built with.
+    corpus, index_dir = built_copy
+    first = run("index", str(corpus), "--index", str(index_dir), "--drafts")
+    assert "full rebuild: drafts are now included" in first.stderr
+    again = run("index", "--index", str(index_dir))
+    assert again.exit_code == 0 and "full rebuild" not in again.stderr and "0 drafts left out" in again.stderr
+    assert search.update_index(None, index_dir).drafts == 0
+    dropped = run("index", "--index", str(index_dir), "--no-drafts")
+    assert "full rebuild: drafts are now excluded" in dropped.stderr and "1 draft left out" in dropped.stderr
 
 
 # -- 9. dates in one form ---------------------------------------------------------------------------------------------

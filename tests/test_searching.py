@@ -584,7 +584,7 @@ def test_run_typed_with_or_without_spaces_alike(exact_ix):
     assert paths(exact_ix.search("量子纠缠", limit=None)) == paths(exact_ix.search("量子 纠缠", limit=None))
     results = exact_ix.search("量子纠缠xyz")
     assert paths(results)[:2] == ["quantum.md", "apart.md"]
-    assert results.notice == "no post holds every word; 3 more hold some: without xyz, 纠缠"
+    assert results.notice == "no post holds every word; 3 hold some: without xyz, 纠缠"
 
 
 def test_snippet_shows_the_term_whole(exact_ix):

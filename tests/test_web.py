@@ -61,6 +61,7 @@ def script_client(fresh_corpus: Path, tmp_path: Path):
     (["马克思", "--author", "历史爱好者", "--since", "2017", "--until", "2017-12"],
      {"q": "马克思", "author": "历史爱好者", "since": "2017", "until": "2017-12"}),
     (["完全不存在的词", "内推"], {"q": "完全不存在的词 内推"}),
+    (["--category", "知乎日报"], {"category": "知乎日报"}),           # filters alone list their posts
 ])
 def test_web_api_search_equals_cli(client, index_dir, cli_args, params):
     expected = cli_json("search", *cli_args, "--index", str(index_dir))
@@ -157,9 +158,15 @@ def test_web_page_zero_hits_gives_help(client):
     assert "没有文章同时符合所有条件" in page and "各词单独匹配" in page
 
 
+def test_web_page_filters_alone_list_their_posts(client, index_dir):
+    page = client.get("/", params={"category": "知乎日报"}).text
+    expected = cli_json("search", "--category", "知乎日报", "--index", str(index_dir))
+    assert expected["hits"] and all(hit["title"] in page for hit in expected["hits"])
+
+
 def test_web_page_says_when_hits_hold_only_some_words(client):
     page = client.get("/", params={"q": "内推 鲲鹏展翅"}).text
-    assert "没有文章包含全部词语；另有 3 篇只包含部分词语（缺少：鲲鹏展翅）。" in page
+    assert "没有文章包含全部词语；3 篇只包含部分词语（缺少：鲲鹏展翅）。" in page
     assert "包含全部词语" not in client.get("/", params={"q": "内推"}).text
 
 
@@ -318,3 +325,17 @@ def test_web_serve_with_two_worker_processes_answers(index_dir, tmp_path):
     finally:
         server.terminate()
         server.wait(20)
+
+
+def test_web_serve_says_what_stops_it_before_serving(index_dir, tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["serve", "--index", str(index_dir), "--port", str(port)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"zhsearch: cannot listen on 127.0.0.1:{port}: ") and "serving" not in result.stderr
+    missing = CliRunner().invoke(main, ["serve", "--index", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2 and "serving" not in missing.stderr and "no index at" in missing.stderr

@@ -26,12 +26,15 @@ from .generation import (
 from .workers import claimed, run_workers, worker_count
 
 
-def build_index(corpus: Path | str | None, index_dir: Path | str, *, include_drafts: bool = False,
+def build_index(corpus: Path | str | None, index_dir: Path | str, *, include_drafts: bool | None = None,
                 workers: int | None = None, progress: ProgressCallback | None = None,
                 wait: float = 5.0, config: Config | None = None) -> BuildReport:
     """Build a complete new index of `corpus` beside the live one and swap it in atomically (it replaces an index
-    of another corpus). `corpus` None: the corpus the index records."""
+    of another corpus). `corpus` None: the corpus the index records; `include_drafts` None: as the index was built
+    (no drafts for a new one)."""
     corpus, index_dir, config = writer_arguments(corpus, index_dir, config)
+    if include_drafts is None:
+        include_drafts = generations.drafts_of(index_dir)
     with generations.write_lock(index_dir, wait), generations.removing_unfinished(index_dir):
         return build_locked(corpus, index_dir, include_drafts, workers, progress, config, "")
 

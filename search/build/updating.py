@@ -49,14 +49,16 @@ def _update_fields(lex: lexicon.Lexicon, pinyin: bool) -> Callable[[Post], tuple
     return fields_for
 
 
-def update_index(corpus: Path | str | None, index_dir: Path | str, *, include_drafts: bool = False,
+def update_index(corpus: Path | str | None, index_dir: Path | str, *, include_drafts: bool | None = None,
                  workers: int | None = None, progress: ProgressCallback | None = None,
                  wait: float = 5.0, config: Config | None = None) -> BuildReport:
     """Bring the index up to date with `corpus`, applying only what changed since the last build.
 
-    `corpus` None: the corpus the index records. CorpusMismatch when the index holds another corpus (build_index
-    replaces it)."""
+    `corpus` None: the corpus the index records; `include_drafts` None: as the index was built (no drafts for a
+    new one). CorpusMismatch when the index holds another corpus (build_index replaces it)."""
     corpus, index_dir, config = writer_arguments(corpus, index_dir, config)
+    if include_drafts is None:
+        include_drafts = generations.drafts_of(index_dir)
     root = corpus.resolve()
     with generations.write_lock(index_dir, wait), generations.removing_unfinished(index_dir):
         rebuild_reason = None

@@ -64,7 +64,7 @@ class Coverage(NamedTuple):
         else:
             first = "no post holds every word"
         lacking = f": without {', '.join(self.missing)}" if self.missing else ""
-        return f"{first}; {self.partial} more hold some{lacking}"
+        return f"{first}; {self.partial} {'more ' if self.complete else ''}hold some{lacking}"
 
 
 class Results:

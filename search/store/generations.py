@@ -195,6 +195,16 @@ def corpus_of(index_dir: Path | str) -> Path | None:
     return Path(corpus) if isinstance(corpus, str) and corpus else None
 
 
+def drafts_of(index_dir: Path | str) -> bool:
+    """Whether the index at `index_dir` holds drafts (built with include_drafts); False when there is none."""
+    try:
+        meta = read_json(current_generation(Path(index_dir)) / META)
+    except (IndexNotFound, IndexCorrupt, OSError, ValueError):
+        return False
+    settings = meta.get("settings") if isinstance(meta, dict) else None
+    return bool(settings.get("include_drafts")) if isinstance(settings, dict) else False
+
+
 def disk_usage(index_dir: Path) -> int:
     """Bytes the index folder takes on disk, as `du` counts them (a file linked into several generations once)."""
     seen: set[tuple[int, int]] = set()

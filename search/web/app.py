@@ -99,8 +99,9 @@ def create_app(index_dir: Path | str, *, cors_origin: str | None = None, watch: 
 
     async def api_search(request: Request) -> Response:
         wanted = parse_search(request.query_params)
-        if not wanted.query.strip():
-            raise BadRequest("q is required: the query to search for")
+        if not wanted.query.strip() and not wanted.filtered:
+            raise BadRequest("q is required: the query to search for (or a filter: category, author, tag, since, "
+                             "until)")
         if await gone(request):
             return Response(status_code=204)
         results, ms = search_timed(wanted)
@@ -132,7 +133,7 @@ def create_app(index_dir: Path | str, *, cors_origin: str | None = None, watch: 
         params = request.query_params
         try:
             wanted = parse_search(params, facets=True)
-            if not wanted.query.strip():
+            if not wanted.query.strip() and not wanted.filtered:
                 with live.use() as ix:
                     stats = ix.stats()
                 return pages.render(template, landing_context(stats, params))
@@ -168,7 +169,9 @@ def create_app(index_dir: Path | str, *, cors_origin: str | None = None, watch: 
         status = _error_status(error)
         if status == 500:
             say(f"error on {request.url.path}: {_first_line(error)}")
-        return error_response(request, status, _first_line(error))
+        # A reader of the site is told no more than that: not where the index lies on the server.
+        message = "no such post in the index" if status == 404 else _first_line(error)
+        return error_response(request, status, message)
 
     async def on_http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
@@ -234,6 +237,8 @@ def serve(index_dir: Path | str, *, host: str = "127.0.0.1", port: int = 8000, w
             say(f"no index at {index_dir} yet; indexing {watch} first")
             report = search.build_index(watch, index_dir)
             say(f"built {index_dir}: {report.indexed} posts, {report.seconds:.1f} s")
+    search.open_index(index_dir).close()  # a missing or damaged index: said before anything listens
+    _check_port(host, port)
     say(f"serving {index_dir} on http://{_url_host(host)}:{port}/ (Ctrl-C stops)")
     if workers <= 1:
         app = create_app(index_dir, cors_origin=cors_origin, watch=watch, log=say)
@@ -271,6 +276,18 @@ def running(app: Starlette, host: str = "127.0.0.1") -> Iterator[str]:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+def _check_port(host: str, port: int) -> None:
+    """OSError, in one line, when `host`:`port` cannot be listened on (taken, or not an address of this machine)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as e:
+        raise OSError(e.errno, f"cannot listen on {_url_host(host)}:{port}: {e.strerror or e}") from None
 
 
 def _url_host(host: str) -> str:

@@ -35,6 +35,11 @@ class SearchRequest(NamedTuple):
     sort: str
     facets: bool
 
+    @property
+    def filtered(self) -> bool:
+        """Whether any filter is given (filters alone list their posts, newest first)."""
+        return bool(self.categories or self.authors or self.tags or self.since or self.until)
+
     def run(self, ix: search.Index) -> search.Results:
         return ix.search(self.query, limit=self.limit, page=self.page, categories=self.categories,
                          authors=self.authors, tags=self.tags, since=self.since, until=self.until, sort=self.sort,

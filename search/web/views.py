@@ -92,7 +92,7 @@ def _notice(results: search.Results) -> str | None:
         return None
     first = f"{coverage.complete} 篇包含全部词语" if coverage.complete else "没有文章包含全部词语"
     lacking = f"（缺少：{'、'.join(coverage.missing)}）" if coverage.missing else ""
-    return f"{first}；另有 {coverage.partial} 篇只包含部分词语{lacking}。"
+    return f"{first}；{'另有 ' if coverage.complete else ''}{coverage.partial} 篇只包含部分词语{lacking}。"
 
 
 def _year_chart(years: dict[str, int], params: QueryParams, active: str | None, *,
