@@ -31,7 +31,7 @@ from ..text.lexicon import Lexicon, offer_emissions
 from ..text.pinyin import pinyin_postings
 from . import filters, snippets, syntax as querylang
 from .matches import Matched, TermMatch
-from .matching import PINYIN_TERM, Matching, content_words
+from .matching import Matching, content_words
 from .ranking import Ranking
 from .results import Coverage, Document, Facets, Hit, IndexStats, Results, distinct_names, name_counts, shown_fields
 
@@ -317,7 +317,7 @@ class Index(Matching, Ranking):
         self._check_open()
         request = filters.checked(query, limit, page, categories, authors, tags, since, until, sort)
         node = None if request.browsing else querylang.parse(request.query)
-        terms = [t for t in querylang.positive_terms(node) if t.field != PINYIN_TERM] if node else []
+        terms = querylang.positive_terms(node) if node else []
         seen: dict[querylang.Term, TermMatch] = {}
         # Posting lists are read once per query, for matching and scoring both; not kept across queries, whose
         # cost must not depend on what was asked before.

@@ -25,8 +25,6 @@ from ..text.pinyin import PINYIN_FIELD_GAP, pinyin_query, pinyin_splits, pinyin_
 from . import syntax as querylang, units
 from .matches import Matched, TermMatch, WordShare
 
-# The field of a query term standing for a pinyin reading of several Latin terms (never typed by users).
-PINYIN_TERM = "pinyin"
 # A question (a question word or mark, or QUESTION_WORDS content words or more) of QUESTION_MIN_WORDS content
 # words or more needs QUESTION_SHARE of them (0: any one). Tuned with bench/relevance.py.
 QUESTION_WORDS = 5
@@ -130,8 +128,6 @@ class Matching:
         """Which posts hold `term`, and how (see TermMatch)."""
         folded = folding.fold(term.text).strip()
         fields = (term.field,) if term.field else SEARCH_FIELDS
-        if term.field == PINYIN_TERM:
-            return TermMatch(self._pinyin_docs(folded), set(), set(), None, ())
         verbatim = self._verbatim_docs(folded, fields)
         if term.quoted:
             return TermMatch(verbatim, verbatim, verbatim, None, ())
@@ -218,8 +214,6 @@ class Matching:
 
     def _term_reading(self, term: querylang.Term) -> str | None:
         """The pinyin reading a term is also matched by: a Latin term of two syllables or more (pinyin indexes)."""
-        if term.field == PINYIN_TERM:
-            return folding.fold(term.text).strip()
         if not self.pinyin or term.field is not None or term.quoted:
             return None
         # Only a query of Latin letters reads as pinyin: a Chinese query never matches through pinyin. One
