@@ -1,12 +1,9 @@
-"""What a search returns: `Hit`, `Results`, `Facets`; and `Document` (a shown post), `IndexStats`.
-
-The result types are named tuples and a plain class, not dataclasses: importing dataclasses (it brings inspect)
-would be paid by every cold `zhsearch search`.
-"""
+"""What a search returns: `Hit`, `Results`, `Facets`, `Coverage`; and `Document` (a shown post), `IndexStats`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ..text import folding
@@ -67,6 +64,7 @@ class Coverage(NamedTuple):
         return f"{first}; {self.partial} {'more ' if self.complete else ''}hold some{lacking}"
 
 
+@dataclass(frozen=True)
 class Results:
     """A page of hits, in the order asked for, and how many posts matched in all; iterating gives the hits.
 
@@ -77,37 +75,21 @@ class Results:
     lack; `notice` is that in one line, or None when every hit holds every term.
     """
 
-    __slots__ = ("query", "total", "hits", "page", "facets", "term_counts", "suggestion", "coverage", "hint",
-                 "filter_note")
-
-    def __init__(self, query: str, total: int, hits: tuple[Hit, ...], page: int = 1, facets: Facets | None = None,
-                 term_counts: tuple[tuple[str, int], ...] = (), suggestion: str | None = None,
-                 coverage: Coverage | None = None, hint: str | None = None, filter_note: str | None = None) -> None:
-        self.query = query
-        self.total = total
-        self.hits = hits
-        self.page = page
-        self.facets = facets
-        self.term_counts = term_counts
-        self.suggestion = suggestion
-        self.coverage = coverage
-        self.hint = hint
-        self.filter_note = filter_note
+    query: str
+    total: int
+    hits: tuple[Hit, ...]
+    page: int = 1
+    facets: Facets | None = None
+    term_counts: tuple[tuple[str, int], ...] = ()
+    suggestion: str | None = None
+    coverage: Coverage | None = None
+    hint: str | None = None
+    filter_note: str | None = None
 
     @property
     def notice(self) -> str | None:
         """One line saying that some hits lack some of the query's terms, or None."""
         return self.coverage.notice() if self.coverage is not None else None
-
-    def __repr__(self) -> str:
-        return (f"Results(query={self.query!r}, total={self.total}, page={self.page}, hits={list(self.hits)!r}, "
-                f"facets={self.facets!r}, term_counts={self.term_counts!r}, suggestion={self.suggestion!r}, "
-                f"coverage={self.coverage!r}, hint={self.hint!r}, filter_note={self.filter_note!r})")
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not Results:
-            return NotImplemented
-        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)
