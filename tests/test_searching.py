@@ -223,7 +223,7 @@ def test_field_lengths_are_whooshs_after_updates(fresh_corpus, tmp_path):
             for n in range(leaf.doc_count_all()):
                 for field in SEARCH_FIELDS:
                     expected = leaf.doc_field_length(n, schema.word_field(field), 0) or 1
-                    found = index._length_of_byte[index._length_bytes(field)[base + n]]
+                    found = index._length_of_byte[index._length_bytes_of(schema.word_field(field))[base + n]]
                     assert found == expected, (base + n, field)
                     checked += expected > 1
         assert checked > 10

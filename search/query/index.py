@@ -90,7 +90,8 @@ class Index(Matching, Ranking):
                                    "rebuild it with `zhsearch index --rebuild`") from e
             try:
                 # The text store keyed by document number: matching, ranking and snippets need no path.
-                self._store = TextStore.from_columns(self.generation, self._document_ranges(), {})
+                self._store = TextStore.from_columns(
+                    self.generation, text_ranges.read_documents(self.generation, self._segments), {})
             except (IndexError, TypeError, ValueError) as e:
                 self.close()
                 raise IndexCorrupt(f"the text ranges of {self.generation} are damaged ({type(e).__name__}: {e}); "
@@ -104,15 +105,6 @@ class Index(Matching, Ranking):
         except BaseException:
             self._unpin()
             raise
-
-    def _document_ranges(self) -> text_ranges.RangeColumns:
-        """The live posts' text ranges by document number: as written at commit, or (indexes before format 5)
-        worked out from the paths Whoosh stores."""
-        found = text_ranges.read_documents(self.generation, self._segments)
-        if found is not None:
-            return found
-        columns, changes = text_ranges.read_ranges(self.generation, self._changes)
-        return text_ranges.document_ranges(self._segments, columns, changes)
 
     def _unpin(self) -> None:
         # Forgotten before it is closed: closing the number twice would close whatever file reused it.
@@ -251,11 +243,8 @@ class Index(Matching, Ranking):
     @functools.cached_property
     def _length_of_byte(self) -> list[int]:
         """A post's length in words of a field, as Whoosh stores it for scoring (one byte: long fields are
-        approximate), by that byte: `_length_of_byte[_length_bytes(field)[docnum]]`."""
+        approximate), by that byte: `_length_of_byte[_length_bytes_of(name)[docnum]]`."""
         return access.length_of_byte(self.meta.get(layout.LENGTH_DECODING))
-
-    def _length_bytes(self, field: str) -> bytes:
-        return self._length_bytes_of(word_field(field))
 
     def _length_bytes_of(self, name: str) -> bytes:
         """Every post's length byte in the Whoosh field `name`, by document number (0: none stored).
