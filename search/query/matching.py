@@ -80,15 +80,20 @@ class Matching:
         """Whether this index holds the pinyin of its posts (`pinyin = true` in zhsearch.toml)."""
         return bool(self.meta.get("settings", {}).get("pinyin"))
 
-    def _verbatim_docs(self, folded: str, fields: tuple[str, ...]) -> set[int]:
-        """Posts whose folded `fields` hold `folded` as typed, like grep (scanned once per query)."""
+    def _verbatim_docs(self, folded: str, fields: tuple[str, ...], among: set[int] | None = None) -> set[int]:
+        """Posts whose folded `fields` hold `folded` as typed, like grep (scanned once per query); with `among`,
+        only those of the posts `among` (only they are read)."""
         found = self._verbatim_cache.get((folded, fields))
-        if found is None:
-            # A post whose word fields hold the text as one word contains it: the word was cut from the same folded
-            # text the store holds. Only the others are scanned.
-            known = self._word_docs([folded], fields)
-            found = known | self._store.find(folded, None if fields == SEARCH_FIELDS else fields, known)
-            self._verbatim_cache[(folded, fields)] = found
+        if found is not None:
+            return found if among is None else found & among
+        # A post whose word fields hold the text as one word contains it: the word was cut from the same folded
+        # text the store holds. Only the others are scanned.
+        known = self._word_docs([folded], fields)
+        store_fields = None if fields == SEARCH_FIELDS else fields
+        if among is not None:
+            return (known & among) | self._store.find_among(folded, among - known, store_fields)
+        found = known | self._store.find(folded, store_fields, known)
+        self._verbatim_cache[(folded, fields)] = found
         return found
 
     def _unit_docs(self, unit: str, fields: tuple[str, ...]) -> set[int]:
@@ -128,8 +133,8 @@ class Matching:
         """Which posts hold `term`, and how (see TermMatch)."""
         folded = folding.fold(term.text).strip()
         fields = (term.field,) if term.field else SEARCH_FIELDS
-        verbatim = self._verbatim_docs(folded, fields)
         if term.quoted:
+            verbatim = self._verbatim_docs(folded, fields)
             return TermMatch(verbatim, verbatim, verbatim, None, ())
         # Synonyms: posts holding another word of the term's group hold the term (and every piece of it).
         also: set[int] = set()
@@ -141,13 +146,19 @@ class Matching:
         question = self._question_docs(folded, fields) if len(pieces) > 1 else None
         if question is not None:
             docs, share = question
+            verbatim = self._verbatim_docs(folded, fields)
             literal = docs | verbatim | also
             return TermMatch(literal | pinyin, verbatim, literal, share, ())
-        if len(pieces) == 1:  # the whole term (a Latin word matches as a word), or what is left of a question
-            literal = self._unit_docs(pieces[0], fields) | (verbatim if pieces[0] != folded else set()) | also
-            return TermMatch(literal | pinyin, verbatim, literal, None, ())
-        unit_docs = tuple((unit, self._unit_docs(unit, fields) | verbatim | also | pinyin) for unit in pieces)
+        unit_docs = tuple((unit, self._unit_docs(unit, fields)) for unit in pieces)
         held = set.intersection(*(docs for _, docs in unit_docs))
+        # The text as typed is only looked for in the posts holding its every piece: a Han text's posts all hold
+        # them, and a Latin piece counts where it stands as a word (a full scan for `pow` reads half the store).
+        verbatim = held if pieces == [folded] else self._verbatim_docs(folded, fields, held)
+        if len(pieces) == 1:
+            literal = held | also
+            return TermMatch(literal | pinyin, verbatim, literal, None, ())
+        unit_docs = tuple((unit, docs | also | pinyin) for unit, docs in unit_docs)
+        held = (held | also | pinyin)
         literal = held - (pinyin - verbatim - also)
         return TermMatch(held, verbatim, literal, None, unit_docs)
 

@@ -23,7 +23,7 @@ import itertools
 import mmap
 import operator
 import os
-from collections.abc import Container, Iterable
+from collections.abc import Collection, Container, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -206,6 +206,20 @@ class TextStore:
                 self._find_in(store, needle, wanted, found, skip)
             else:
                 self._find_among(store, grams.candidates(text), needle, wanted, found, skip)
+        return found
+
+    def find_among(self, text: str, keys: Collection[Any], fields: Iterable[str] | None = None) -> set[Any]:
+        """Those of the posts `keys` whose folded fields (all, or only `fields`) contain folded `text`; only they
+        are read."""
+        needle = text.encode("utf-8")
+        if not needle or not keys or FIELD_END in needle or POST_END in needle:
+            return set()
+        wanted = None if fields is None else {FIELD_ORDER.index(f) for f in fields}
+        found: set[Any] = set()
+        for store in self._files.values():
+            if store.keys:
+                indexes = sorted(i for key in keys if (i := store.position(key)) is not None)
+                self._find_among(store, indexes, needle, wanted, found)
         return found
 
     @staticmethod
