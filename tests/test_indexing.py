@@ -492,7 +492,7 @@ def test_updates_merge_their_store_files_and_drop_dead_ones(tmp_path, monkeypatc
         stores = sorted(p.name for p in gen.glob("text-*.bin"))
         update_stores = [name for name in stores if name.startswith(updating.UPDATE_STORE_PREFIX)]
         assert len(update_stores) < 4 + 1, stores
-        assert all((gen / (name + ".grams")).exists() for name in stores)
+        assert all((gen / (name + ".pairs")).exists() for name in stores)
         live_files = {entry[0] for entry in path_tables.read_table(gen, layout.RANGES).values()}
         assert set(stores) == live_files  # no store file without a live post
         for i in range(round_ + 1):

@@ -534,7 +534,7 @@ def test_closing_an_index_closes_every_file_it_opened(index_dir):
     for _ in range(3):
         with search.open_index(index_dir) as ix:
             assert ix.search('"人脉背书"', limit=None) and ix.search("内推", limit=None)
-            assert any(name.endswith(".grams") for name in open_in_index())  # (the sidecars were used)
+            assert any(name.endswith(".pairs") for name in open_in_index())  # (the sidecars were used)
     assert open_in_index() == before
 
 

@@ -1,4 +1,4 @@
-"""verbatim.py: the text store's prefilter (the `.grams` sidecar) finds exactly what a full scan (grep) finds."""
+"""verbatim.py: the text store's pair index (the `.pairs` sidecar) finds exactly what a full scan (grep) finds."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 import search
-from search.store import fileio, generations, layout, path_tables, text_ranges, verbatim
-from search.store import grams as grams_module
-from search.store.grams import GRAMS_SUFFIX
+from search.store import fileio, generations, layout, pairs as pairs_module, path_tables, text_ranges, verbatim
+from search.store.pairs import PAIRS_SUFFIX
 from search.store.verbatim import FIELD_ORDER, TextStore, TextStoreWriter
 
 # Texts with what the prefilter must get right: CJK, Latin, digits, mixed, traditional forms, emoji (two UTF-16
@@ -26,6 +25,7 @@ SAMPLES = [
     "a",
     "",
     "前端性能优化：缓存一致性、首屏时间、懒加载",
+    "噪\uffff声 内\uffff",  # U+FFFF, whose pairs share codes with single units
 ]
 
 
@@ -58,7 +58,8 @@ def _grep(posts: dict[str, dict[str, str]], needle: str, fields: tuple[str, ...]
 
 
 def _needles(rng: random.Random, posts: list[dict[str, str]], count: int) -> list[str]:
-    needles = ["的", "a", "😀", "𠮷", "内推", "人脉背书", "javascript", "c++", "5g", "不存在的文字", "zzzz"]
+    needles = ["的", "a", "😀", "𠮷", "内\uffff", "噪\uffff", "\uffff", "内推", "人脉背书", "javascript", "c++", "5g",
+               "不存在的文字", "zzzz"]
     texts = [t for post in posts for t in post.values() if t]
     while len(needles) < count:
         text = rng.choice(texts)
@@ -76,7 +77,7 @@ def _check_equal(store: TextStore, live: dict[str, dict[str, str]], needles: lis
     full.__dict__.update(store.__dict__)
     full._files = {name: verbatim._StoreFile(f.path, f.starts, f.ends, f.keys) for name, f in store._files.items()}
     for f in full._files.values():
-        f._grams = None  # no sidecar: the full scan
+        f._pairs = None  # no sidecar: the full scan
     for needle in needles:
         for fields in FIELD_CHOICES:
             expected = _grep(live, needle, fields)
@@ -84,23 +85,24 @@ def _check_equal(store: TextStore, live: dict[str, dict[str, str]], needles: lis
             assert full.find(needle, fields) == expected, (needle, fields)
 
 
-@pytest.mark.parametrize("block", [grams_module.BLOCK, 16, 8])
-def test_prefiltered_find_equals_grep(tmp_path, monkeypatch, block):
-    """Random substrings (one character, multi-byte, Latin, mixed, emoji), all fields or some: the sidecar's
-    candidates, scanned, give exactly grep's answer. Small blocks: several blocks and a partial last one."""
-    monkeypatch.setattr(grams_module, "BLOCK", block)
-    rng = random.Random(20251126 + block)
-    posts = _posts(rng, 150)
+@pytest.mark.parametrize(("count", "wide"), [(150, False), (7, False), (1, False), (150, True), (7, True)])
+def test_indexed_find_equals_grep(tmp_path, monkeypatch, count, wide):
+    """Random substrings (one character, multi-byte, Latin, mixed, emoji), all fields or some: the pair index's
+    posts (scanned for longer texts) are exactly grep's answer. Few posts: every code's posts as a bitmap; wide:
+    the 64-bit table of a file with more than 4 GB of postings."""
+    if wide:
+        monkeypatch.setattr(pairs_module, "WIDE_AT", 0)
+    rng = random.Random(20251126 + count)
+    posts = _posts(rng, count)
     keys = [f"p{i}" for i in range(len(posts))]
     ranges = _write(tmp_path / "text-0.bin", posts, keys)
-    assert (tmp_path / ("text-0.bin" + GRAMS_SUFFIX)).exists()
+    assert (tmp_path / ("text-0.bin" + PAIRS_SUFFIX)).exists()
     store = TextStore(tmp_path, ranges)
     _check_equal(store, dict(zip(keys, posts)), _needles(rng, posts, 150))
 
 
-def test_prefilter_skips_dead_posts_and_reads_several_files(tmp_path, monkeypatch):
+def test_index_skips_dead_posts_and_reads_several_files(tmp_path):
     """After an update some posts of a file are no longer live (deleted, or replaced by a post in a newer file)."""
-    monkeypatch.setattr(grams_module, "BLOCK", 16)
     rng = random.Random(7)
     old, new = _posts(rng, 60), _posts(rng, 20)
     old_keys = [f"p{i}" for i in range(len(old))]
@@ -135,36 +137,38 @@ def test_a_post_is_looked_up_by_key_in_its_file(tmp_path):
 
 
 def test_sidecar_of_another_version_is_damage(tmp_path):
-    """A sidecar this version did not write (ZHGRAMS1, one bank) is never read: the index is to be rebuilt."""
+    """A sidecar this version did not write is never read: the index is to be rebuilt."""
     rng = random.Random(11)
     posts = _posts(rng, 20)
     ranges = _write(tmp_path / "text-0.bin", posts, [f"p{i}" for i in range(len(posts))])
-    sidecar = tmp_path / ("text-0.bin" + GRAMS_SUFFIX)
-    sidecar.write_bytes(b"ZHGRAMS1" + sidecar.read_bytes()[8:])
+    sidecar = tmp_path / ("text-0.bin" + PAIRS_SUFFIX)
+    sidecar.write_bytes(b"ZHPAIRS0" + sidecar.read_bytes()[8:])
     store = TextStore(tmp_path, ranges)
     with pytest.raises(search.IndexCorrupt, match="zhsearch index --rebuild"):
-        store._files["text-0.bin"].grams()
+        store._files["text-0.bin"].pairs()
 
 
-def test_a_needle_is_a_candidate_only_where_each_bank_has_it(tmp_path):
-    """Posts holding every pair and character of a needle in one bank, but not in the other, are not candidates:
-    posts made of pairs that share the needle's buckets in the first bank alone."""
-    first, second = grams_module.BANKS
-    needle = "内推"
-    target = grams_module._needle_buckets(needle, grams_module.BANKS)
-    # Characters whose unigram codes share the needle's first-bank buckets, but not its second-bank ones.
-    decoys = []
-    for wanted in sorted(b for b in target if b < first):
-        code = next(c for c in range(grams_module._UNIGRAM | 0x4E00, grams_module._UNIGRAM | 0xD800)
-                    if c % first == wanted and (c & 0xFFFF) not in map(ord, needle)
-                    and first + c % second not in target)
-        decoys.append(chr(code & 0xFFFF))
-    posts = [{name: "" for name in FIELD_ORDER} for _ in range(2)]
-    posts[0]["body"] = "".join(decoys)
-    posts[1]["body"] = "内推"
-    ranges = _write(tmp_path / "text-0.bin", posts, ["decoy", "real"])
-    grams = TextStore(tmp_path, ranges)._files["text-0.bin"].grams()
-    assert grams.candidates(needle) == [1]
+def test_short_texts_are_answered_without_reading_posts(tmp_path, monkeypatch):
+    """One character or two: the pair index's posts are the answer (the posts are not read); three: the posts
+    holding both pairs are read, and only those holding the text are found."""
+    posts = [{name: "" for name in FIELD_ORDER} for _ in range(4)]
+    posts[0]["body"] = "大家都内推"
+    posts[1]["title"] = "推内"
+    posts[2]["body"] = "内推二维码"
+    posts[3]["body"] = "推二 内推"
+    ranges = _write(tmp_path / "text-0.bin", posts, ["a", "b", "c", "d"])
+    store = TextStore(tmp_path, ranges)
+    pairs = store._files["text-0.bin"].pairs()
+    assert pairs.candidates("内推") == [0, 2, 3]
+    assert pairs.candidates("内推二") == [2, 3]
+    read: list[list[int]] = []
+    scan = TextStore._find_among
+    monkeypatch.setattr(TextStore, "_find_among", staticmethod(lambda s, c, *rest: (read.append(c), scan(s, c, *rest))))
+    assert store.find("内推") == {"a", "c", "d"}
+    assert store.find("推") == {"a", "b", "c", "d"}
+    assert read == []
+    assert store.find("内推二") == {"c"}
+    assert read == [[2, 3]]
 
 
 def test_store_without_sidecar_is_scanned(tmp_path):
@@ -173,10 +177,10 @@ def test_store_without_sidecar_is_scanned(tmp_path):
     posts = _posts(rng, 40)
     keys = [f"p{i}" for i in range(len(posts))]
     ranges = _write(tmp_path / "text-0.bin", posts, keys)
-    (tmp_path / ("text-0.bin" + GRAMS_SUFFIX)).unlink()
+    (tmp_path / ("text-0.bin" + PAIRS_SUFFIX)).unlink()
     store = TextStore(tmp_path, ranges)
     _check_equal(store, dict(zip(keys, posts)), _needles(rng, posts, 60))
-    assert store._files["text-0.bin"].grams() is None
+    assert store._files["text-0.bin"].pairs() is None
 
 
 @pytest.mark.parametrize("sidecar", [True, False])
@@ -187,7 +191,7 @@ def test_find_leaves_out_skipped_posts(tmp_path, sidecar):
     keys = [f"p{i}" for i in range(len(posts))]
     ranges = _write(tmp_path / "text-0.bin", posts, keys)
     if not sidecar:
-        (tmp_path / ("text-0.bin" + GRAMS_SUFFIX)).unlink()
+        (tmp_path / ("text-0.bin" + PAIRS_SUFFIX)).unlink()
     store = TextStore(tmp_path, ranges)
     live = dict(zip(keys, posts))
     for needle in _needles(rng, posts, 40):
@@ -202,7 +206,7 @@ def test_store_appended_to_has_no_sidecar(tmp_path):
     first, second = _posts(rng, 10), _posts(rng, 10)
     ranges = _write(tmp_path / "text-0.bin", first, [f"a{i}" for i in range(10)])
     ranges.update(_write(tmp_path / "text-0.bin", second, [f"b{i}" for i in range(10)]))
-    assert not (tmp_path / ("text-0.bin" + GRAMS_SUFFIX)).exists()
+    assert not (tmp_path / ("text-0.bin" + PAIRS_SUFFIX)).exists()
     live = dict(zip([f"a{i}" for i in range(10)], first)) | dict(zip([f"b{i}" for i in range(10)], second))
     _check_equal(TextStore(tmp_path, ranges), live, _needles(rng, first + second, 40))
 
@@ -236,7 +240,7 @@ def test_damaged_sidecar_is_index_corrupt(tmp_path, damage):
     rng = random.Random(5)
     posts = _posts(rng, 30)
     ranges = _write(tmp_path / "text-0.bin", posts, [f"p{i}" for i in range(len(posts))])
-    damage(tmp_path / ("text-0.bin" + GRAMS_SUFFIX))
+    damage(tmp_path / ("text-0.bin" + PAIRS_SUFFIX))
     store = TextStore(tmp_path, ranges)
     with pytest.raises(search.IndexCorrupt):
         store.find("的")
@@ -248,11 +252,11 @@ def test_index_has_a_sidecar_per_store_with_its_size_recorded(index_dir):
     assert stores
     files = fileio.read_json(gen / layout.META)["files"]
     for store in stores:
-        assert store.name + GRAMS_SUFFIX in files
+        assert store.name + PAIRS_SUFFIX in files
 
 
 def test_truncated_sidecar_in_index_is_index_corrupt(copy_index):
-    for sidecar in generations.current_generation(copy_index).glob("text-*.bin" + GRAMS_SUFFIX):
+    for sidecar in generations.current_generation(copy_index).glob("text-*.bin" + PAIRS_SUFFIX):
         _truncate(sidecar)
     with pytest.raises(search.IndexCorrupt):
         with search.open_index(copy_index) as ix:
@@ -263,7 +267,7 @@ def test_index_without_sidecars_still_searched(copy_index):
     """An index written before sidecars (none on disk, none in its file sizes) answers by full scans."""
     gen = generations.current_generation(copy_index)
     meta = fileio.read_json(gen / layout.META)
-    for sidecar in gen.glob("text-*.bin" + GRAMS_SUFFIX):
+    for sidecar in gen.glob("text-*.bin" + PAIRS_SUFFIX):
         sidecar.unlink()
         del meta["files"][sidecar.name]
     fileio.write_json(gen / layout.META, meta)
@@ -283,7 +287,7 @@ def test_update_writes_a_sidecar_and_finds_exactly(fresh_corpus, tmp_path):
     assert (report.changed, report.deleted) == (1, 1)
     gen = generations.current_generation(index_dir)
     update_store = gen / f"text-{gen.name}.bin"
-    assert (gen / (update_store.name + GRAMS_SUFFIX)).exists()
+    assert (gen / (update_store.name + PAIRS_SUFFIX)).exists()
     ranges = {k: tuple(v) for k, v in path_tables.read_table(gen, layout.RANGES).items()}
     store = TextStore(gen, ranges)
     assert store.find("恩格斯") == {"blog/marx.md"}

@@ -20,7 +20,7 @@ from ..segments import schema, writing
 from ..segments.access import live_documents_of_paths
 from ..store import fileio, generations, layout, path_tables, text_ranges
 from ..store.generations import check_compatible
-from ..store.grams import GRAMS_SUFFIX
+from ..store.pairs import PAIRS_SUFFIX
 from ..store.verbatim import TextStore
 from ..text import folding, lexicon
 from ..text.tokenizer import import_jieba
@@ -177,7 +177,7 @@ def _update_locked(root: Path, index_dir: Path, gen: Path, meta: dict[str, Any],
     # The tables are linked as they are: this update's changes go to CHANGES (path_tables.read_table).
     for child in gen.iterdir():
         if (child.is_file() and child.name not in (layout.META, layout.CHANGES, layout.SYNONYMS)
-                and child.name.removesuffix(GRAMS_SUFFIX) not in dead_files):
+                and child.name.removesuffix(PAIRS_SUFFIX) not in dead_files):
             os.link(child, temp / child.name)
     new_changes = {name: dict(changes.get(name, {})) for name in layout.TABLES}
     ix = writing.open_index(temp)

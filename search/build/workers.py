@@ -18,7 +18,7 @@ from ..errors import BuildFailed
 from ..segments import schema
 from ..segments.writing import SegmentsInTurn, open_worker_index
 from ..store import generations, layout
-from ..store.grams import GRAMS_SUFFIX
+from ..store.pairs import PAIRS_SUFFIX
 from ..text import lexicon
 from ..text.tokenizer import new_tokenizer
 from .generation import Chunk, index_files
@@ -69,7 +69,7 @@ def _worker(names: list[str], counter: Any, root: Path, gen_dir: Path, number: i
         chunk.segments = writer.close()
         if not len(chunk.ranges):  # the other processes took the last posts: no store file
             store.unlink()
-            store.with_name(store.name + GRAMS_SUFFIX).unlink(missing_ok=True)
+            store.with_name(store.name + PAIRS_SUFFIX).unlink(missing_ok=True)
         queue.put(("done", chunk))
     except BaseException as e:  # reported to the parent, which fails the build without touching the live index
         queue.put(("error", failure_text(e)))

@@ -26,7 +26,7 @@ from ..segments.reader import live_documents
 from ..store import fileio, generations, layout, path_tables, text_ranges
 from ..store.generations import check_compatible
 from ..store.verbatim import TextStore
-from ..text import folding, segmentation
+from ..text import folding, segmentation, unfolding
 from ..text.lexicon import Lexicon, offer_emissions
 from ..text.pinyin import pinyin_postings
 from . import filters, snippets, syntax as querylang
@@ -367,7 +367,7 @@ class Index(Matching, Ranking):
             raise NotInIndex(f"no post {str(path)!r} in the index at {self.index_dir} (give the path as search "
                              "prints it, or the post file's path)")
         stored = self._stored_fields(docnum)
-        return Document(**shown_fields(stored), text=stored.get("text", ""),
+        return Document(**shown_fields(stored), text=self._text_as_written(docnum, stored),
                         authors=tuple(stored.get("meta", {}).get("authors", ())))
 
     def paths(self) -> list[str]:
@@ -440,6 +440,15 @@ class Index(Matching, Ranking):
         segment = self._segment_of(docnum)
         return segment.stored_fields(docnum - segment.base)
 
+    def _text_as_written(self, docnum: int, stored: dict[str, Any], folded: str | None = None) -> str:
+        """A post's body as written: kept whole, or its folded text (from the text store) with the changes
+        folding made put back."""
+        if "text" in stored:
+            return str(stored["text"])
+        if folded is None:
+            folded = self._store.fields_of(docnum)["body"]
+        return unfolding.unfold(folded, stored.get("changes", []))
+
     def _path(self, docnum: int) -> str:
         segment = self._segment_of(docnum)
         return segment.path(docnum - segment.base)
@@ -471,10 +480,10 @@ class Index(Matching, Ranking):
 
     def _hit(self, docnum: int, score: float, found: Matched, needles: dict[str, frozenset[str]]) -> Hit:
         stored = self._stored_fields(docnum)
-        text = stored.get("text", "")
         # The text store holds the body folded: only the lines of the excerpt are normalised again.
         fields = self._store.fields_of(docnum)
         folded = fields["body"]
+        text = self._text_as_written(docnum, stored, folded)
         if found.readings and not any(n in folded or n in fields.get("title", "") for n in needles):
             # Matched through pinyin: mark the Han text whose reading matched.
             needles = {**needles, **{fields.get(field, "")[start:end]: frozenset([reading])

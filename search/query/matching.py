@@ -91,7 +91,7 @@ class Matching:
         known = self._word_docs([folded], fields)
         store_fields = None if fields == SEARCH_FIELDS else fields
         if among is not None:
-            return (known & among) | self._store.find_among(folded, among - known, store_fields)
+            return (known & among) | self._store.find(folded, store_fields, known, among)
         found = known | self._store.find(folded, store_fields, known)
         self._verbatim_cache[(folded, fields)] = found
         return found

@@ -18,7 +18,7 @@ import bisect
 import heapq
 import math
 import re
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
@@ -154,14 +154,10 @@ class Ranking:
         """Whoosh's BM25 in the Whoosh field `name` of the `docs` among `counts` (post → occurrences of a word
         whose idf is `idf`)."""
         average = self._total_length(name) / (self._doc_count_all or 1) or 1
-        # Looked up in place: two method calls a post were a third of this loop.
-        length_bytes, length_of_byte = self._length_bytes_of(name), self._length_of_byte
-        scores: dict[int, float] = {}
-        for n in counts.keys() & docs:
-            tf = counts[n]
-            norm = (1 - BM25_B) + BM25_B * length_of_byte[length_bytes[n]] / average
-            scores[n] = boost * idf * (tf * (BM25_K1 + 1)) / (tf + BM25_K1 * norm)
-        return scores
+        # BM25's length normalisation of each length byte (256 of them), not of each post.
+        normalised = [BM25_K1 * ((1 - BM25_B) + BM25_B * length / average) for length in self._length_of_byte]
+        length_bytes, factor = self._length_bytes_of(name), boost * idf * (BM25_K1 + 1)
+        return {n: factor * counts[n] / (counts[n] + normalised[length_bytes[n]]) for n in counts.keys() & docs}
 
     def _pinyin_scores(self, readings: list[str], docs: set[int]) -> dict[int, float]:
         """BM25 of `docs` over the pinyin field, each reading counted as one word: its occurrences in a post."""
@@ -196,44 +192,64 @@ class Ranking:
                     scores[n] *= part ** COVERAGE_POWER
         if RERANK_DEPTH and scores:
             self._rerank_questions(terms, seen, scores)
-        # Counted set by set (Counter counts in C), not post by post and term by term.
-        literal: Counter[int] = Counter()
-        verbatim: Counter[int] = Counter()
+        if found.readings:
+            literal = set().union(*(seen[t].literal for t in terms if t in seen))
+            scores.update(self._pinyin_scores(found.readings, matched - literal))
+        tiers = self._tiers(found, terms, seen)
+        # One number that orders like the ranking: the tier counts above any score difference.
+        ceiling = max(scores.values(), default=0.0) + 1.0
+        score_of: defaultdict[int, float] = defaultdict(float, scores)  # a post without a score: 0
+        ranked: list[tuple[int, float]] = []
+        for tier, members in tiers:
+            wanted = None if best is None else best - len(ranked)
+            ranked.extend((n, tier * ceiling + score_of[n]) for n in self._best_of(members, score_of, wanted))
+            if best is not None and len(ranked) >= best:
+                break
+        return ranked
+
+    def _tiers(self, found: Matched, terms: list[querylang.Term],
+               seen: dict[querylang.Term, TermMatch]) -> list[tuple[int, set[int]]]:
+        """The matched posts in tiers, best first, each with its number (higher: better): posts holding the same
+        rarity-weighted plain terms, as many terms as text and as many as typed, rank together.
+
+        Made by splitting the posts with each term's sets (set operations, in C), not post by post."""
+        splits: list[tuple[set[int], int, float]] = []  # (posts, which part of the tier's key, weight)
+        if len(found.items) > 1:
+            splits.extend((docs, 0, math.log(1 + len(self._all) / (1 + len(docs)))) for _, docs in found.items)
         for term in terms:
             if term in seen:
-                verbatim.update(seen[term].verbatim)
-                literal.update(seen[term].literal)
-        if found.readings:
-            scores.update(self._pinyin_scores(found.readings, {n for n in matched if not literal.get(n)}))
-        held: dict[int, float] = {}
-        if len(found.items) > 1:
-            for _, docs in found.items:
-                weight = math.log(1 + len(self._all) / (1 + len(docs)))
-                for n in docs & matched:
-                    held[n] = held.get(n, 0.0) + weight
-        keys = {n: (held.get(n, 0.0), literal.get(n, 0), verbatim.get(n, 0)) for n in matched}
-        tier_of = {key: i for i, key in enumerate(sorted(set(keys.values())))}
-        tiers = {n: tier_of[key] for n, key in keys.items()}
+                splits.extend(((seen[term].literal, 1, 1.0), (seen[term].verbatim, 2, 1.0)))
+        groups: list[tuple[tuple[float, ...], set[int]]] = [((0.0, 0.0, 0.0), found.docs)]
+        for docs, part, weight in splits:
+            parted: list[tuple[tuple[float, ...], set[int]]] = []
+            for key, members in groups:
+                inside = members & docs
+                if inside:
+                    parted.append((key[:part] + (key[part] + weight,) + key[part + 1:], inside))
+                if len(inside) < len(members):
+                    parted.append((key, members - inside))
+            groups = parted
+        merged: dict[tuple[float, ...], set[int]] = {}
+        for key, members in groups:
+            merged.setdefault(key, set()).update(members)
+        keys = sorted(merged)
+        return [(tier, merged[key]) for tier, key in reversed(list(enumerate(keys)))]
 
-        def order(n: int) -> tuple[int, float]:
-            return -tiers[n], -scores.get(n, 0.0)
+    def _best_of(self, members: set[int], score_of: defaultdict[int, float], wanted: int | None) -> list[int]:
+        """The `wanted` best of one tier's posts by score (all of them if None), equal scores by path.
 
-        # Only the page asked for is put in order (by relevance; the caller sorts all of them by date). Equal posts
-        # go by path, which is looked up only for the posts that need it: the page, and the posts tied with its
-        # last one when some of them fall beyond it (a map of every path costs a large index's query).
-        pool: Collection[int] = matched
-        if best is not None and best < len(matched):
-            first = heapq.nsmallest(best + 1, matched, key=order)
-            boundary = order(first[-1])
-            if order(first[-2]) == boundary:
-                pool = [n for n in first if order(n) != boundary] + [n for n in matched if order(n) == boundary]
+        Paths are looked up only for the posts that need them: those taken, and those tied with the last one
+        taken when some of them are left out (a map of every path costs a large index's query)."""
+        pool: Collection[int] = members
+        if wanted is not None and wanted < len(members):
+            first = heapq.nlargest(wanted + 1, members, key=score_of.__getitem__)
+            boundary = score_of[first[-1]]
+            if score_of[first[-2]] == boundary:
+                pool = [n for n in first if score_of[n] != boundary] + [n for n in members if score_of[n] == boundary]
             else:
-                pool = first[:best]
+                pool = first[:wanted]
         path = self._paths.__getitem__ if len(pool) > PATHS_LOOKED_UP else self._path
-        ranked = sorted(pool, key=lambda n: (*order(n), path(n)))[:best]
-        ceiling = max(scores.values(), default=0.0) + 1.0
-        # One number that orders like the ranking: the tier counts above any score difference.
-        return [(n, tiers[n] * ceiling + scores.get(n, 0.0)) for n in ranked]
+        return sorted(pool, key=lambda n: (-score_of[n], path(n)))[:wanted]
 
     def _rerank_questions(self, terms: list[querylang.Term], seen: dict[querylang.Term, TermMatch],
                           scores: dict[int, float]) -> None:

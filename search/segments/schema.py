@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from whoosh import fields, formats
 from whoosh.analysis import SpaceSeparatedTokenizer
 
-from ..text import folding, segmentation
+from ..text import folding, segmentation, unfolding
 from ..text.pinyin import PINYIN_FIELD_GAP, pinyin_postings
 from .fieldnames import PINYIN_FIELD as PINYIN_FIELD, SEARCH_FIELDS as SEARCH_FIELDS, word_field as word_field
 
@@ -81,13 +81,24 @@ def make_schema() -> fields.Schema:
         # Local wall-clock time as YYYYMMDDhhmmss: date filters and sorting; posts without a date have none.
         stamp=fields.NUMERIC(numtype=int, bits=64, sortable=True, signed=False),
         meta=fields.STORED(),
+        # The text as written, when the changes folding made to it are not kept instead.
         text=fields.STORED(),
+        changes=fields.STORED(),
     )
     for name in SEARCH_FIELDS:
         schema.add(word_field(name), WordField())
     # The pinyin syllable of each Han character of all fields (only with pinyin = true in zhsearch.toml).
     schema.add(PINYIN_FIELD, WordField(positions=True))
     return schema
+
+
+def _storable(text: str) -> bool:
+    """Whether the text store keeps `text` as it is (it replaces what UTF-8 cannot encode: lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def date_stamp(date: dt.datetime | None) -> int | None:
@@ -125,7 +136,6 @@ def document_fields(post: Post, segmenter: segmentation.Segmenter,
     doc: dict[str, Any] = {
         "path": post.path,
         "meta": post_meta(post),
-        "text": post.text,
     }
     folded_fields: dict[str, str] = {}
     readings: dict[str, list[int]] = {}
@@ -141,6 +151,12 @@ def document_fields(post: Post, segmenter: segmentation.Segmenter,
                     readings.setdefault(reading, []).extend(positions)
     if readings:
         doc[PINYIN_FIELD] = readings
+    # The text as written: the text store holds it folded, so only what folding changed (unfolding.py).
+    changes = unfolding.changes_made(post.text, folded_fields["body"]) if _storable(folded_fields["body"]) else None
+    if changes is None:
+        doc["text"] = post.text
+    elif changes:
+        doc["changes"] = changes
     stamp = date_stamp(post.date)
     if stamp is not None:
         doc["stamp"] = stamp

@@ -3,6 +3,6 @@
 Modules: `layout` (the files a generation holds, the format version), `generations` (CURRENT, commit, readers'
 pins, the write lock, checks on open), `fileio` (atomic writes, JSON files), `path_tables` (the path-keyed tables
 and their changes), `text_ranges` (where each post's text stands in the store, as binary columns, by path or by
-document number), `verbatim` (the text store: posts' folded text, searched like grep) and `grams` (its prefilter
-sidecar).
+document number), `verbatim` (the text store: posts' folded text, searched like grep) and `pairs` (its index of
+character pairs).
 """

@@ -1,10 +1,10 @@
 """Verbatim matching: the folded text of every post, searched like grep.
 
 Parts:
-- `TextStoreWriter` appends posts' folded fields to a store file (and its grams sidecar, grams.py) and returns
+- `TextStoreWriter` appends posts' folded fields to a store file (and its pair index, pairs.py) and returns
   where each post stands.
 - `TextStore` opens the store files of an index generation and finds the posts that contain a text, optionally
-  only in some fields, with `find`; the sidecar narrows the posts scanned.
+  only in some fields, with `find`; the pair index answers short texts and narrows the posts scanned for others.
 
 Why not an n-gram field in Whoosh: Whoosh writes each distinct term and posting in pure Python, which made the
 build several times slower. Searching the folded text itself is exact by construction (quoted text = grep after
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import IndexCorrupt
-from .grams import GRAMS_SUFFIX, Grams, GramsWriter
+from .pairs import PAIRS_SUFFIX, Pairs, PairsWriter, is_exact
 
 if TYPE_CHECKING:
     from .text_ranges import RangeColumns
@@ -46,11 +46,11 @@ class TextStoreWriter:
         self.path = path
         self._file = open(path, "ab")  # noqa: SIM115 - held open until close()
         self._offset = self._file.tell()
-        grams_path = path.with_name(path.name + GRAMS_SUFFIX)
+        pairs_path = path.with_name(path.name + PAIRS_SUFFIX)
         # A sidecar covers a whole store file: none for a store appended to (its earlier posts are unknown here).
-        self._grams = GramsWriter(grams_path) if self._offset == 0 else None
-        if self._grams is None:
-            grams_path.unlink(missing_ok=True)
+        self._pairs = PairsWriter(pairs_path) if self._offset == 0 else None
+        if self._pairs is None:
+            pairs_path.unlink(missing_ok=True)
 
     def add(self, folded_fields: dict[str, str]) -> tuple[int, int]:
         """Append one post's folded fields; returns its (start, end) byte range in the file."""
@@ -62,17 +62,17 @@ class TextStoreWriter:
         start = self._offset
         self._file.write(data)
         self._offset += len(data)
-        if self._grams is not None:
+        if self._pairs is not None:
             # From the bytes written (encoding replaced what UTF-8 cannot hold), as find() will read them.
-            self._grams.add(start, data.decode("utf-8"))
+            self._pairs.add(start, data.decode("utf-8"))
         return start, self._offset
 
     def close(self) -> None:
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
-        if self._grams is not None:
-            self._grams.close()
+        if self._pairs is not None:
+            self._pairs.close()
 
     def __enter__(self) -> TextStoreWriter:
         return self
@@ -85,7 +85,7 @@ class _StoreFile:
     """One text file of the store: its path, and the (start, end, key) of each post in it, in file order."""
 
     # A plain class: importing the dataclasses module would be paid by every cold query.
-    __slots__ = ("path", "starts", "ends", "keys", "_map", "_grams", "_positions")
+    __slots__ = ("path", "starts", "ends", "keys", "_map", "_pairs", "_positions")
 
     def __init__(self, path: Path, starts: list[int] | None = None, ends: list[int] | None = None,
                  keys: list[Any] | None = None) -> None:
@@ -94,28 +94,25 @@ class _StoreFile:
         self.ends: list[int] = [] if ends is None else ends
         self.keys: list[Any] = [] if keys is None else keys
         self._map: mmap.mmap | None = None
-        self._grams: Grams | None | bool = False  # False: not looked for yet; None: the file has no sidecar
+        self._pairs: Pairs | None | bool = False  # False: not looked for yet; None: the file has no sidecar
         self._positions: dict[Any, int] | bool | None = None  # see position
 
-    def grams(self) -> Grams | None:
-        """The file's sidecar, opened on first use; None when it has none (or one for another byte order)."""
-        if self._grams is False:
-            path = self.path.with_name(self.path.name + GRAMS_SUFFIX)
-            found = Grams(path, self.starts) if path.exists() else None
-            if found is not None and not found.usable:
-                found.close()
-                found = None
-            self._grams = found
-        return self._grams  # type: ignore[return-value]
+    def pairs(self) -> Pairs | None:
+        """The file's pair index, opened on first use; None when it has none (or one for another byte order)."""
+        if self._pairs is False:
+            path = self.path.with_name(self.path.name + PAIRS_SUFFIX)
+            found = Pairs(path, self.starts) if path.exists() else None
+            self._pairs = found if found is not None and found.usable else None
+        return self._pairs  # type: ignore[return-value]
 
     def close(self) -> None:
         if self._map is not None:
             with contextlib.suppress(BufferError):  # a view of it is still in use: the map's finalizer closes it
                 self._map.close()
             self._map = None
-        if self._grams:
-            self._grams.close()  # type: ignore[union-attr]
-        self._grams = False
+        if self._pairs:
+            self._pairs.close()  # type: ignore[union-attr]
+        self._pairs = False
 
     def position(self, key: Any) -> int | None:
         """Where `key` is among the file's posts; None if it is not in this file. By bisection when the keys
@@ -190,36 +187,35 @@ class TextStore:
         parts = bytes(store.data()[start:end - len(POST_END)]).split(FIELD_END)
         return {n: p.decode("utf-8", "replace") for n, p in zip(FIELD_ORDER, parts)}
 
-    def find(self, text: str, fields: Iterable[str] | None = None, skip: Container[Any] | None = None) -> set[Any]:
+    def find(self, text: str, fields: Iterable[str] | None = None, skip: Container[Any] | None = None,
+             among: Collection[Any] | None = None) -> set[Any]:
         """Keys of the posts whose folded fields (all, or only `fields`) contain folded `text`, leaving out the
-        posts in `skip` (those the caller knows to contain it): not read at all where the file has a sidecar."""
+        posts in `skip` (those the caller knows to contain it); with `among`, only of those posts. Where the file
+        has a pair index, only the posts it cannot rule out are read (none for a text of one or two characters)."""
         needle = text.encode("utf-8")
-        if not needle or FIELD_END in needle or POST_END in needle:
+        if not needle or FIELD_END in needle or POST_END in needle or among is not None and not among:
             return set()
         wanted = None if fields is None else {FIELD_ORDER.index(f) for f in fields}
+        exact = wanted is None and is_exact(text)
         found: set[Any] = set()
         for store in self._files.values():
             if not store.starts:
                 continue
-            grams = store.grams()
-            if grams is None:
-                self._find_in(store, needle, wanted, found, skip)
+            keys = store.keys
+            pairs = store.pairs()
+            if pairs is not None:
+                candidates = pairs.candidates(text)
+                if among is not None:
+                    candidates = [i for i in candidates if keys[i] in among]
+            elif among is not None:
+                candidates = sorted(i for key in among if (i := store.position(key)) is not None)
             else:
-                self._find_among(store, grams.candidates(text), needle, wanted, found, skip)
-        return found
-
-    def find_among(self, text: str, keys: Collection[Any], fields: Iterable[str] | None = None) -> set[Any]:
-        """Those of the posts `keys` whose folded fields (all, or only `fields`) contain folded `text`; only they
-        are read."""
-        needle = text.encode("utf-8")
-        if not needle or not keys or FIELD_END in needle or POST_END in needle:
-            return set()
-        wanted = None if fields is None else {FIELD_ORDER.index(f) for f in fields}
-        found: set[Any] = set()
-        for store in self._files.values():
-            if store.keys:
-                indexes = sorted(i for key in keys if (i := store.position(key)) is not None)
-                self._find_among(store, indexes, needle, wanted, found)
+                self._find_in(store, needle, wanted, found, skip)
+                continue
+            if exact:
+                found.update(key for key in map(keys.__getitem__, candidates) if skip is None or key not in skip)
+            else:
+                self._find_among(store, candidates, needle, wanted, found, skip)
         return found
 
     @staticmethod

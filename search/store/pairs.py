@@ -1,0 +1,210 @@
+"""The character-pair index of the text store: which posts of a store file hold a text.
+
+Each store file has a sidecar (`<store>.pairs`, written by `TextStoreWriter` as the file is written) that lists,
+for every character and every pair of adjacent UTF-16 code units of the file's posts, the posts holding it (by
+their place in the file). A text's posts are among those holding all of its characters and pairs; for a text of
+one character or of two units (two characters of the Basic Multilingual Plane: most Chinese words) they are
+exactly its posts, and no post is read. Longer texts' candidates are scanned (`TextStore.find`). A store file
+without a sidecar is scanned in full.
+
+A code is 32 bits: a pair's is its first unit | its second unit << 16; a unit's own is the unit | 0xFFFF << 16
+(U+FFFF is a noncharacter: a text holding it is never answered from the index alone).
+
+Layout of a sidecar (integers in the writer's byte order, which the header records: another order's sidecar is not
+read): a header (`_HEADER`: magic, byte order, whether offsets are 64-bit, posts, codes, where the code table
+starts); then each code's posts, codes in ascending order: a bitmap of `ceil(posts / 8)` bytes (bit i: the i-th
+post) when that is no larger than the list, else the posts' places as uint16 (uint32 in a file of more than 65,536
+posts); then the codes (uint32, ascending), the end of each code's posts (uint32, or uint64 if any is past 4 GB;
+from the first code's start), the start offset of each post in the store file (uint64).
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import itertools
+import mmap
+import os
+import struct
+import sys
+from array import array
+from collections import defaultdict
+from pathlib import Path
+
+from ..errors import IndexCorrupt
+
+PAIRS_SUFFIX = ".pairs"
+_MAGIC = b"ZHPAIRS2"
+_HEADER = struct.Struct("=8sBB6xQQQ")  # magic, big-endian flag, 64-bit ends flag, posts, codes, offset of the codes
+_UNIT = 0xFFFF << 16  # a unit's own code: the unit | _UNIT
+WIDE_AT = 1 << 32  # postings this large need 64-bit ends
+
+
+def text_codes(text: str) -> set[int]:
+    """The codes of every UTF-16 unit of `text` and of every pair of adjacent units (all computed in C)."""
+    units = text.encode("utf-16-le", "surrogatepass")
+    view = memoryview(units)
+    even = len(units) // 4 * 4
+    odd = (len(units) - 2) // 4 * 4 if len(units) >= 4 else 0
+    codes = set(view[:even].cast("I"))
+    if odd:
+        codes.update(view[2:2 + odd].cast("I"))
+    codes.update(map(_UNIT.__or__, memoryview("".join(set(text)).encode("utf-16-le", "surrogatepass")).cast("H")))
+    return codes
+
+
+def is_exact(text: str) -> bool:
+    """Whether the posts holding all of `text`'s codes are exactly the posts holding `text`: one character, or
+    two UTF-16 units (a text with U+FFFF aside)."""
+    return (len(text) == 1 or len(text.encode("utf-16-le", "surrogatepass")) == 4) and "\uffff" not in text
+
+
+def _item_size(posts: int) -> int:
+    return 2 if posts <= 1 << 16 else 4
+
+
+class PairsWriter:
+    """Writes a store file's sidecar: the posts are collected in memory, written on close."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._starts = array("Q")
+        self._posts: defaultdict[int, array[int]] = defaultdict(lambda: array("I"))
+
+    def add(self, start: int, text: str) -> None:
+        place = len(self._starts)
+        self._starts.append(start)
+        posts = self._posts
+        for code in text_codes(text):
+            posts[code].append(place)
+
+    def close(self) -> None:
+        count = len(self._starts)
+        bitmap_size = (count + 7) // 8
+        item = "H" if _item_size(count) == 2 else "I"
+        codes = array("I", sorted(self._posts))
+        ends = array("Q")
+        with open(self.path, "wb") as f:
+            f.write(bytes(_HEADER.size))
+            at = 0
+            for code in codes:
+                places = self._posts[code]
+                if len(places) * _item_size(count) >= bitmap_size:
+                    bits = bytearray(bitmap_size)
+                    for place in places:
+                        bits[place >> 3] |= 1 << (place & 7)
+                    data = bytes(bits)
+                else:
+                    data = array(item, places).tobytes()
+                f.write(data)
+                at += len(data)
+                ends.append(at)
+            wide = at >= WIDE_AT
+            padding = -(_HEADER.size + at) % 8  # the tables are read as arrays
+            f.write(bytes(padding))
+            table_at = _HEADER.size + at + padding
+            tables = [codes, ends if wide else array("I", ends), self._starts]
+            if len(codes) % 2 and wide:  # the starts stand on a multiple of 8
+                tables.insert(2, array("I", [0]))
+            for column in tables:
+                f.write(column.tobytes())
+            f.seek(0)
+            f.write(_HEADER.pack(_MAGIC, sys.byteorder == "big", wide, count, len(codes), table_at))
+            f.flush()
+            os.fsync(f.fileno())
+        self._posts.clear()
+
+
+class Pairs:
+    """A store file's sidecar, opened: which of the file's posts hold a text."""
+
+    def __init__(self, path: Path, live_starts: list[int]) -> None:
+        damaged = IndexCorrupt(f"{path.name} is damaged; rebuild the index with `zhsearch index --rebuild`")
+        try:
+            with open(path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size < _HEADER.size:
+                    raise damaged
+                self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError) as e:
+            raise IndexCorrupt(f"cannot read {path.name}: {e}") from e
+        # A query reads a few entries of large tables: no read-ahead around them.
+        if hasattr(self._map, "madvise"):
+            self._map.madvise(mmap.MADV_RANDOM)
+        magic, big, wide, self.posts, codes, table_at = _HEADER.unpack_from(self._map, 0)
+        self.usable = bool(big) == (sys.byteorder == "big")  # codes and tables depend on the writer's byte order
+        ends_size = 8 if wide else 4
+        starts_at = table_at + 4 * codes + ends_size * codes
+        starts_at += -starts_at % 8
+        if magic != _MAGIC or table_at % 8 or size != starts_at + 8 * self.posts or not self.usable:
+            self.close()
+            if magic == _MAGIC and not self.usable:
+                return
+            raise damaged
+        tables = memoryview(self._map)
+        self._codes = tables[table_at:table_at + 4 * codes].cast("I")
+        self._ends = tables[table_at + 4 * codes:table_at + (4 + ends_size) * codes].cast("Q" if wide else "I")
+        self._postings_at = _HEADER.size
+        self._bitmap_size = (self.posts + 7) // 8
+        self._item = "H" if _item_size(self.posts) == 2 else "I"
+        self._starts = tables[starts_at:].cast("Q").tolist()
+        tables.release()
+        # The starts of the live posts of this file, when some of its posts are not (a candidate's place is then
+        # found by bisection). A live post the sidecar does not know means it is not this file's sidecar.
+        self._live: list[int] | None = None
+        if self._starts != live_starts:
+            if not set(self._starts).issuperset(live_starts):
+                self.close()
+                raise damaged
+            self._live = live_starts
+
+    def close(self) -> None:
+        if getattr(self, "_codes", None) is not None:
+            self._codes.release()
+            self._ends.release()
+            self._codes = self._ends = None  # type: ignore[assignment]
+        with contextlib.suppress(BufferError):  # a view is still in use: the map's finalizer closes it
+            self._map.close()
+
+    def _posts_of(self, code: int) -> set[int] | int | None:
+        """The places of the posts holding `code`: a set, or a bitmap as an int (bit i: place i); None: no post."""
+        i = bisect.bisect_left(self._codes, code)
+        if i == len(self._codes) or self._codes[i] != code:
+            return None
+        start = self._postings_at + (self._ends[i - 1] if i else 0)
+        data = self._map[start:self._postings_at + self._ends[i]]
+        if len(data) == self._bitmap_size:
+            return int.from_bytes(data, "little")
+        return set(array(self._item, data))
+
+    def candidates(self, text: str) -> list[int]:
+        """Indexes (in `live_starts`) of the live posts holding every character and pair of `text`, in file order:
+        exactly the posts holding `text` when `is_exact(text)`."""
+        sets: list[set[int]] = []
+        bits = -1
+        for code in text_codes(text):
+            found = self._posts_of(code)
+            if found is None:
+                return []
+            if isinstance(found, int):
+                bits &= found
+            else:
+                sets.append(found)
+        if sets:
+            sets.sort(key=len)
+            places = sets[0].intersection(*sets[1:])
+            if bits != -1:
+                places = {p for p in places if bits >> p & 1}
+            found_places = sorted(places)
+        else:
+            # The set bits' positions, found in C, not bit by bit in Python.
+            digits = format(bits, "b")[::-1]
+            found_places = list(itertools.compress(range(len(digits)), map("1".__eq__, digits)))
+        if self._live is None:
+            return found_places
+        live, starts, indexes = self._live, self._starts, []
+        for start in map(starts.__getitem__, found_places):
+            i = bisect.bisect_left(live, start)
+            if i < len(live) and live[i] == start:
+                indexes.append(i)
+        return indexes

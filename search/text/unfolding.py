@@ -1,0 +1,74 @@
+"""A post's text as written, kept as the changes folding made to it.
+
+The text store holds every post's folded text (what matching reads); the index keeps the text as written only
+for showing it. Folding changes few characters of most posts (capitals, full-width forms, traditional characters)
+and keeps their number, so the index keeps just the runs of characters that differ, by their offset (and a line
+whose length folding changed whole), and `unfold` puts them back into the folded text. A post whose folding changed
+much of it is kept whole instead (`changes_made` returns None).
+"""
+
+from __future__ import annotations
+
+import itertools
+from array import array
+
+Changes = list[tuple[int, int, str]]  # (offset in the folded text, length there, the text as written there)
+
+# Above this share of changed characters (a post in traditional characters), the text is kept whole.
+MOST = 0.5
+
+
+def changes_made(original: str, folded: str) -> Changes | None:
+    """What `unfold` needs to rebuild `original` from `folded`: the runs of characters that differ, and whole lines
+    where folding changed a line's length (ligatures, ……); None when that is more than MOST of it."""
+    if len(original) == len(folded):
+        changes = _runs_changed(original, folded, 0)
+    else:
+        # Folding never adds, moves or removes a line feed: line by line, the lines of the same length by runs.
+        lines, folded_lines = original.split("\n"), folded.split("\n")
+        if len(lines) != len(folded_lines):
+            return None
+        changes = []
+        at = 0
+        for line, folded_line in zip(lines, folded_lines):
+            if len(line) == len(folded_line):
+                changes.extend(_runs_changed(line, folded_line, at))
+            else:
+                changes.append((at, len(folded_line), line))
+            at += len(folded_line) + 1
+    if sum(len(text) for _, _, text in changes) > MOST * len(original):
+        return None
+    return changes
+
+
+def _runs_changed(original: str, folded: str, offset: int) -> Changes:
+    """The runs of `original` that differ from `folded` (as long), at their offset plus `offset`."""
+    if original == folded:
+        return []
+    # Character by character in C: the code points of both, XORed as two big integers, read back as an array of
+    # code points (nonzero where they differ).
+    difference = int.from_bytes(original.encode("utf-32-le", "surrogatepass"), "little") ^ int.from_bytes(
+        folded.encode("utf-32-le", "surrogatepass"), "little")
+    differs = array("I", difference.to_bytes(4 * len(original), "little"))
+    changed = itertools.compress(range(len(original)), differs)
+    runs: Changes = []
+    start = previous = next(changed)
+    for at in changed:
+        if at != previous + 1:
+            runs.append((offset + start, previous + 1 - start, original[start:previous + 1]))
+            start = at
+        previous = at
+    runs.append((offset + start, previous + 1 - start, original[start:previous + 1]))
+    return runs
+
+
+def unfold(folded: str, changes: Changes) -> str:
+    """The text as written: `folded` with `changes` (from `changes_made`) put back."""
+    pieces = []
+    at = 0
+    for start, length, text in changes:
+        pieces.append(folded[at:start])
+        pieces.append(text)
+        at = start + length
+    pieces.append(folded[at:])
+    return "".join(pieces)

@@ -1,0 +1,58 @@
+"""unfolding.py: a post's text as written is rebuilt exactly from its folded text and the changes folding made."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings, strategies as st
+
+import search
+from search.text.folding import fold
+from search.text.unfolding import changes_made, unfold
+
+# What folding changes: capitals, full-width forms, traditional characters, ligatures and circled numbers (which
+# change the length), combining marks; beside what it keeps.
+ALPHABET = st.sampled_from(list("abcXYZ内推臺灣國語２０ＡＢ ﬁ①é\u0301\n。，!?") + ["İ", "ß", "Ⅻ"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(ALPHABET, max_size=40))
+def test_changes_rebuild_the_text_as_written(text):
+    folded = fold(text)
+    changes = changes_made(text, folded)
+    if changes is None:  # kept whole: most of it changed
+        assert sum(a != b for a, b in zip(text, folded)) + abs(len(text) - len(folded)) > 0
+    else:
+        assert unfold(folded, changes) == text
+
+
+def test_changes_are_the_runs_that_differ():
+    text = "Hello World：臺灣 ２０２４ 年"
+    assert changes_made(text, fold(text)) == [(0, 1, "H"), (6, 1, "W"), (11, 3, "：臺灣"), (15, 4, "２０２４")]
+    assert changes_made("内推", "内推") == []
+    # A line whose length folding changed (the ligature folds to two letters) is kept whole, the others by runs.
+    text = "Ａ行\n一个ﬁle……\n内推是什么意思，大家都在内推"
+    assert changes_made(text, fold(text)) == [(0, 1, "Ａ"), (3, 12, "一个ﬁle……"), (23, 1, "，")]
+    assert changes_made("臺灣國語", fold("臺灣國語")) is None  # most of it changed: kept whole
+
+
+def test_index_shows_and_marks_the_text_as_written(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    bodies = {
+        "latin.md": "Python 的 AsyncIO 与 Node.js：ＦＵＬＬ ＷＩＤＴＨ 内推",
+        "traditional.md": "臺灣的內推與人脈背書",
+        "ligature.md": "ﬁle 和 ① 号内推",
+        "plain.md": "只有简体字的内推",
+        "surrogate.md": "内推",
+    }
+    for name, body in bodies.items():
+        (corpus / name).write_text(f"---\ntitle: {name}\n---\n{body}\n", encoding="utf-8")
+    search.build_index(corpus, tmp_path / "index", workers=1)
+    with search.open_index(tmp_path / "index") as ix:
+        for name, body in bodies.items():
+            assert ix.show(name).text == body
+        hits = {hit.path: hit for hit in ix.search("内推", limit=None)}
+        assert set(hits) == set(bodies)
+        assert "ＦＵＬＬ ＷＩＤＴＨ 内推" in hits["latin.md"].snippet
+        assert "臺灣的內推" in hits["traditional.md"].snippet
+        hit = hits["latin.md"]
+        assert [hit.snippet[start:end] for start, end in hit.highlights] == ["内推"]
