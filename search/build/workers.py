@@ -19,7 +19,7 @@ from ..segments import schema
 from ..segments.writing import SegmentsInTurn, open_worker_index
 from ..store import generations, layout
 from ..store.pairs import PAIRS_SUFFIX
-from ..text import lexicon
+from ..text import lexicon, segmentation
 from ..text.tokenizer import new_tokenizer
 from .generation import Chunk, index_files
 
@@ -127,9 +127,10 @@ def run_workers(names: list[str], count: int, root: Path, temp: Path, include_dr
     queue = context.Queue()
     counter = context.Value("q", 0)  # the next of `names` to claim (forked: the list itself is shared)
     parent = os.getpid()
-    # jieba's dictionary is loaded once, here, and the processes share it (forked, copy-on-write): loaded by each,
-    # it cost every one of them about a second of CPU.
+    # jieba's dictionary (and rjieba's, for the run cutter) is loaded once, here, and the processes share it (forked,
+    # copy-on-write): loaded by each, it cost every one of them about a second of CPU.
     tokenizer = new_tokenizer(config.user_dict)
+    segmentation.prepare_cutter(tokenizer)
     processes: list[Any] = []
 
     def start() -> None:

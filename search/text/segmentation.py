@@ -5,7 +5,7 @@ Parts:
   (中华人民共和国 → 中华, 华人, 人民, 共和, 共和国) at their parent's position, Latin/digit tokens (python3.11 with
   its parts python and 3.11) and single characters of other scripts (kana, emoji, CJK extensions);
 - `main_words`: a query's words; `word_postings`: a post's words and their positions (a build's fast form of
-  `postings_of(word_tokens(...))`);
+  `postings_of(word_tokens(...))`, its runs of Han cut by `_RunCutter`; `prepare_cutter` makes one ahead);
 - `QUESTION_WORDS` and `INTERROGATIVES`: words that carry no topic, words that make a question;
 - `analyze`: what `zhsearch analyze` prints.
 
@@ -19,7 +19,7 @@ import re
 import unicodedata
 import weakref
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple, Protocol
 
 from .folding import HAN, normalize
@@ -133,7 +133,7 @@ def main_words(text: str, segmenter: Segmenter) -> list[str]:
 
 class _RunCutter:
     """jieba's accurate cut with HMM (`Tokenizer._Tokenizer__cut_DAG`) of runs inside jieba's Han range, for a build,
-    remembering the runs it cut.
+    remembering the runs it cut. With jieba's default dictionary, rjieba finds the words (`_cut_with_rjieba`).
 
     Runs repeat (short phrases, titles, tags, categories): each run's words are kept, up to `_RUNS_KEPT` runs of up to
     `_RUN_KEPT_CHARS` characters, each word with its search-mode sub-words (`_search_subwords`), so a repeated run
@@ -146,7 +146,7 @@ class _RunCutter:
 
     def __init__(self, segmenter: Segmenter) -> None:
         self._freq = segmenter.FREQ
-        self._cut = segmenter._Tokenizer__cut_DAG  # type: ignore[attr-defined]
+        self._cut = _cut_with_rjieba(segmenter) or segmenter._Tokenizer__cut_DAG  # type: ignore[attr-defined]
         self._runs: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
         self._words: dict[str, tuple[str, tuple[str, ...]]] = {}  # word -> (word, its sub-words), shared
 
@@ -170,6 +170,44 @@ class _RunCutter:
         return words
 
 
+def _cut_with_rjieba(segmenter: Segmenter) -> Callable[[str], list[str]] | None:
+    """`segmenter`'s `__cut_DAG` with rjieba (jieba-rs) finding the best route through the dictionary, when `segmenter`
+    holds jieba's default dictionary alone (rjieba holds no other) and rjieba is installed; else None.
+
+    Speed trick: jieba's route search, in Python, was most of a build's cutting (tests/test_rjieba_tokens.py checks the
+    words are jieba's). Rows of one-character words still go to jieba's own HMM: rjieba's HMM table is rounded to 6
+    decimals, which tips near ties (常在较: jieba 常/在/较, rjieba 常在/较)."""
+    from .tokenizer import has_default_dictionary, import_jieba
+
+    if not has_default_dictionary(segmenter):
+        return None
+    try:
+        import rjieba
+    except ImportError:
+        return None
+    route = rjieba.cut  # (rjieba's module-wide instance: made at import, zhsearch adds no word to it)
+    hmm = import_jieba().finalseg.cut
+    freq = segmenter.FREQ
+
+    def cut(run: str) -> list[str]:
+        words: list[str] = []
+        singles = ""  # one-character words in a row: jieba's HMM cuts them, unless together they are a word
+        for word in [*route(run, False), ""]:  # ("" ends the last row)
+            if len(word) == 1:
+                singles += word
+                continue
+            if len(singles) > 1 and not freq.get(singles):
+                words.extend(hmm(singles))
+            else:
+                words.extend(singles)
+            singles = ""
+            if word:
+                words.append(word)
+        return words
+
+    return cut
+
+
 # Bounds of a _RunCutter's memory: repeats are short runs, and a build's process must not grow with the corpus.
 _RUN_KEPT_CHARS = 6
 _RUNS_KEPT = 30_000
@@ -186,6 +224,12 @@ def _run_cutter(segmenter: Segmenter) -> _RunCutter | None:
     if cutter is None:
         cutter = _cutters[segmenter] = _RunCutter(segmenter)
     return cutter
+
+
+def prepare_cutter(segmenter: Segmenter) -> None:
+    """Make `segmenter`'s run cutter now: a build does before forking its processes, so that they share what it loads
+    (rjieba's dictionary) instead of each loading its own."""
+    _run_cutter(segmenter)
 
 
 def word_postings(text: str, segmenter: Segmenter) -> dict[str, list[int]]:

@@ -1,4 +1,5 @@
-"""Loading jieba: `import_jieba` (quickly, quietly) and `new_tokenizer` (a fully loaded Tokenizer for a build).
+"""Loading jieba: `import_jieba` (quickly, quietly) and `new_tokenizer` (a fully loaded Tokenizer for a build), and
+`has_default_dictionary` (whether a Tokenizer holds jieba's default dictionary alone).
 
 jieba's default dictionary is loaded from a copy in a faster form beside jieba's own cache (`initialize_default`).
 """
@@ -11,6 +12,7 @@ import os
 import struct
 import sys
 import types
+import weakref
 from array import array
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +27,8 @@ ENCODING_ERRORS = "surrogatepass"
 LITTLE_ENDIAN = sys.byteorder == "little"
 
 _jieba: types.ModuleType | None = None
+# The Tokenizers `new_tokenizer` made without a user dictionary.
+_default_only: weakref.WeakSet[object] = weakref.WeakSet()
 
 
 def import_jieba() -> types.ModuleType:
@@ -74,6 +78,7 @@ def new_tokenizer(user_dict: Path | None = None) -> jieba.Tokenizer:
     tokenizer = jieba.Tokenizer()
     if user_dict is None:
         _initialize_default(tokenizer)
+        _default_only.add(tokenizer)
         return tokenizer
     try:
         # Open it first, to fail before the slow initialization; and given a path, jieba 0.42 leaves it open.
@@ -87,6 +92,12 @@ def new_tokenizer(user_dict: Path | None = None) -> jieba.Tokenizer:
         except (OSError, ValueError) as e:
             raise ConfigError(f"cannot load user dictionary {user_dict}: {e}") from e
     return tokenizer
+
+
+def has_default_dictionary(tokenizer: object) -> bool:
+    """Whether `tokenizer` was made by `new_tokenizer` without a user dictionary: it holds jieba's default
+    dictionary alone (zhsearch never adds words to a Tokenizer)."""
+    return tokenizer in _default_only
 
 
 # A copy of jieba's default prefix dictionary in a form that loads fast, beside jieba's own cache (jieba.cache, a
