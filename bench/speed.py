@@ -34,6 +34,7 @@ is how the build, warm and update steps run in their own processes.
 from __future__ import annotations
 
 import argparse
+import math
 import compileall
 import dataclasses
 import json
@@ -48,13 +49,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import realqueries  # noqa: E402
 from _util import (  # noqa: E402
-    BLOGS, ROOT, Fts5Peer, Run, dir_size, fmt, median, post_files, run_measured, table, zhsearch_script,
+    BLOGS, ROOT, Fts5Peer, Run, dir_size, median, post_files, run_measured, zhsearch_script,
 )
+from speed_report import ENGINES, render  # noqa: E402
 
 HERE = Path(__file__).resolve()
 NAIVE = HERE.parent / "naive.py"
-ENGINES = ("naive", "zhsearch", "fts5")
 FTS5_DB = "posts.sqlite"  # in the FTS5 engine's index folder
 
 COLD_QUERIES = ["内推", "人脉背书", "数据库 索引", '"内推二维码"']
@@ -69,13 +71,6 @@ WARM_QUERIES = COLD_QUERIES + [
 INTERPRETER_SCRIPT = "pass"
 FLOOR_SCRIPT = "import sys; sys.modules['pkg_resources'] = None; import click, jieba"
 
-# The issue's targets.
-BUILD_SPEEDUP = 3.0          # zhsearch posts/s >= 3x naive posts/s
-COLD_SECONDS = 0.15          # cold CLI query, new process
-COLD_SECONDS_20K = 0.25      # ... at 20k posts
-COLD_MB = 80.0
-WARM_MS = 10.0               # warm library query with 10 snippets
-UPDATE_SECONDS = 1.0         # incremental update after one changed post
 
 
 # ------------------------------------------------------------------- workers
@@ -312,18 +307,21 @@ def measure_corpus(label: str, source: Path, engines: list[Engine], args: argpar
         for e in warm_engines:
             say(f"[{label}] warm queries: {e.name}")
             run = run_measured(
-                e.worker("warm", str(index_dirs[e.name]), json.dumps(WARM_QUERIES, ensure_ascii=False),
+                e.worker("warm", str(index_dirs[e.name]), json.dumps(args.warm_queries, ensure_ascii=False),
                          str(args.warm_reps)),
                 sample=None,
             ).check()
             data = _last_json(run)
             warm = {
-                "reps": args.warm_reps, "queries": len(WARM_QUERIES), "open_ms": data["open_ms"],
+                "reps": args.warm_reps, "queries": len(args.warm_queries), "open_ms": data["open_ms"],
                 "hits": data["hits"],
                 "ms_median": median([t for ts in data["ms"].values() for t in ts]),
                 "ms_per_query": {q: median(ts) for q, ts in data["ms"].items()},
             }
-            warm["ms_worst"] = max(warm["ms_per_query"].values())
+            per_query = sorted(warm["ms_per_query"].values())
+            warm["ms_worst"] = per_query[-1]
+            warm["ms_p50"] = median(per_query)
+            warm["ms_p99"] = per_query[max(0, math.ceil(0.99 * len(per_query)) - 1)]
             if "ms_no_snippets" in data:
                 warm["ms_median_no_snippets"] = median(
                     [t for ts in data["ms_no_snippets"].values() for t in ts])
@@ -443,131 +441,6 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-# -------------------------------------------------------------------- report
-
-def _load(values: list[float]) -> str:
-    return "/".join(f"{v:.1f}" for v in values)
-
-
-def _yes(ok: bool | None) -> str:
-    return "—" if ok is None else ("yes" if ok else "NO")
-
-
-def render(result: dict) -> str:
-    eng = result["engines"]
-    nv, zh, ft = eng.get("naive"), eng.get("zhsearch"), eng.get("fts5")
-    big = result["posts"] >= 20000
-    cold_target = COLD_SECONDS_20K if big else COLD_SECONDS
-
-    def get(d: dict | None, *keys: str) -> float | None:
-        for k in keys:
-            if not isinstance(d, dict) or d.get(k) is None:
-                return None
-            d = d[k]
-        return d  # type: ignore[return-value]
-
-    def ratio(a: float | None, b: float | None) -> str:
-        return f"{a / b:.1f}x" if a and b else "—"
-
-    rows: list[list[str]] = []
-    failed = result.get("failed", {})
-    absent = {name: "(failed)" if name in failed else "(skipped)" for name in ENGINES}
-
-    def row(name: str, path: tuple[str, ...], digits: int = 2, scale: float = 1.0,
-            target: str = "", ok: bool | None = None) -> None:
-        a, b, c = (get(e, *path) for e in (nv, zh, ft))
-        a, b, c = (x * scale if x is not None else None for x in (a, b, c))
-        rows.append([name, fmt(a, digits) if nv else absent["naive"], fmt(b, digits) if zh else absent["zhsearch"],
-                     fmt(c, digits) if ft else absent["fts5"], ratio(b, a), ratio(b, c), target, _yes(ok)])
-
-    def extra(cells: list[str]) -> None:
-        """A row of naive and zhsearch figures only."""
-        rows.append([*cells[:3], "", cells[3], "", *cells[4:]])
-
-    nps, zps = get(nv, "build", "posts_per_s"), get(zh, "build", "posts_per_s")
-    row("build, s", ("build", "wall_s"), 1)
-    row("build throughput, posts/s", ("build", "posts_per_s"), 1,
-        target=f">= {BUILD_SPEEDUP:.0f}x naive",
-        ok=(zps >= BUILD_SPEEDUP * nps) if (nps and zps) else None)
-    row("build peak RSS, MB (largest process)", ("build", "maxrss_mb"), 0)
-    row("build peak RSS, MB (sum over processes)", ("build", "tree_rss_mb"), 0)
-    row("build peak PSS, MB (sum over processes)", ("build", "tree_pss_mb"), 0)
-    row("index size, MB", ("index_bytes",), 1, scale=1e-6)
-    cw, cm = get(zh, "cold", "wall_s_worst"), get(zh, "cold", "maxrss_mb_worst")
-    row("cold query, s (median of all runs)", ("cold", "wall_s_median"), 3)
-    row("cold query, s (slowest query's median)", ("cold", "wall_s_worst"), 3,
-        target=f"<= {cold_target}", ok=(cw <= cold_target) if cw is not None else None)
-    if result.get("interpreter_s") is not None:
-        extra(["  floor: python alone, s", "", fmt(result["interpreter_s"], 3), "", "", ""])
-    if result.get("floor_s") is not None:
-        extra(["  floor: python importing click, jieba, s", "", fmt(result["floor_s"], 3), "", "", ""])
-    row("cold query peak RSS, MB (largest query)", ("cold", "maxrss_mb_worst"), 0,
-        target=f"<= {COLD_MB:.0f}", ok=(cm <= COLD_MB) if cm is not None else None)
-    wm = get(zh, "warm", "ms_median")
-    row("warm query + 10 snippets, ms", ("warm", "ms_median"), 1,
-        target=f"<= {WARM_MS:.0f}", ok=(wm <= WARM_MS) if wm is not None else None)
-    row("warm query + 10 snippets, ms (slowest query)", ("warm", "ms_worst"), 1)
-    if get(nv, "warm", "ms_median_no_snippets") is not None:
-        extra(["  naive without snippets, ms", fmt(get(nv, "warm", "ms_median_no_snippets"), 1),
-                     "", "", "", ""])
-    uc = get(zh, "update", "changed_cli_s")
-    rebuild = get(nv, "build", "wall_s")
-    extra(["update, 1 changed post: zhsearch index, s",
-                 f"{fmt(rebuild, 1)} (rebuild)" if nv else absent["naive"],
-                 fmt(uc, 2) if uc is not None else absent["zhsearch"], "", f"<= {UPDATE_SECONDS:.0f}",
-                 _yes((uc <= UPDATE_SECONDS) if uc is not None else None)])
-    if zh and zh.get("update"):
-        u = zh["update"]
-        extra(["  inside search.update_index, s", "", fmt(u["changed_lib_s"], 3), "", "", ""])
-        extra([f"  the largest post ({u['largest_post_kb']:.0f} KB) changed, s", "", fmt(u["largest_cli_s"], 2),
-                     "", f"<= {UPDATE_SECONDS:.0f}", _yes(u["largest_cli_s"] <= UPDATE_SECONDS)])
-        extra(["  touched only (mtime), s", "", fmt(u["touched_cli_s"], 2), "", "", ""])
-        extra(["  nothing changed, s", "", fmt(u["noop_cli_s"], 2), "", "", ""])
-
-    runs = []
-    for name, e in eng.items():
-        build = f"build x{e['build']['runs']}" if e.get("build") else "no build (--reuse)"
-        cold = f"cold x{e['cold']['runs']} per query, " if e.get("cold") else ""
-        runs.append(f"{name}: {build}, {cold}warm x{e['warm']['reps']} over {e['warm']['queries']} queries"
-                    + (f", update x{e['update']['runs']}" if e.get("update") else ""))
-    head = (f"== {result['corpus']}: {result['posts']} posts, {result['bytes'] / 1e6:.1f} MB "
-            f"({result['path']})\n   medians; " + "; ".join(runs)
-            + "\n   load average (1/5/15 min) at start " + _load(result["loadavg_at_start"])
-            + ", at end " + _load(result["loadavg_at_end"]))
-    parts = [head, table(["", "naive", "zhsearch", "FTS5", "zh/naive", "zh/FTS5", "target", "met"], rows)]
-
-    for name, message in failed.items():
-        parts.append(f"!! {name} failed on this corpus: " + message.strip().splitlines()[-1][:300])
-    if not eng:
-        return "\n\n".join(parts)
-
-    if zh and ft and zh.get("warm") and ft.get("warm"):
-        parts.append(table(["warm query", "zhsearch ms", "hits", "FTS5 ms", "hits"], [
-            [q, fmt(zh["warm"]["ms_per_query"][q], 1), str(zh["warm"]["hits"][q]), fmt(ms, 1),
-             str(ft["warm"]["hits"][q]) + ("" if any(len(w) >= 3 for w in q.strip('"').split()) else " (LIKE)")]
-            for q, ms in ft["warm"]["ms_per_query"].items()]))
-    timed = [e for e in eng.values() if e.get("cold")]
-    if not timed:
-        return "\n\n".join(parts)
-
-    # Per query detail for the cold runs.
-    detail = []
-    for q in timed[0]["cold"]["per_query"]:
-        cells = [q]
-        for e in (nv, zh):
-            if e:
-                pq = e["cold"]["per_query"][q]
-                hits = e["warm"]["hits"].get(q)
-                cells += [fmt(pq["wall_s"], 3), fmt(pq["maxrss_mb"], 0), "—" if hits is None else str(hits)]
-            else:
-                cells += ["—", "—", "—"]
-        detail.append(cells)
-    parts.append(table(["cold query", "naive s", "MB", "hits", "zhsearch s", "MB", "hits"], detail))
-    if zh and zh.get("update") and zh["update"].get("change_found_by_search") is False:
-        parts.append("!! after the update, searching the new token did not find the changed post")
-    return "\n\n".join(parts)
-
-
 # ----------------------------------------------------------------------- main
 
 def resolve_corpora(names: list[str], args: argparse.Namespace) -> list[tuple[str, Path]]:
@@ -615,6 +488,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build-runs", type=int, default=1)
     parser.add_argument("--cold-runs", type=int, default=5, help="new processes per query")
     parser.add_argument("--warm-reps", type=int, default=5, help="passes over the warm query set")
+    parser.add_argument("--warm-set", choices=("standard", "real"), default="standard",
+                        help="warm queries: the 14 standard ones, or the 200 real words and word pairs of "
+                             "bench/realqueries.txt (p50 and p99 over queries)")
     parser.add_argument("--update-runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0, help="seed of the scale corpora")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the raw figures here")
@@ -624,6 +500,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="measure queries and updates on a folder kept by --keep (one corpus), without building")
     args = parser.parse_args(argv)
     args.cold_queries = COLD_QUERIES
+    args.warm_queries = WARM_QUERIES if args.warm_set == "standard" else realqueries.load(realqueries.OUT)
     if args.reuse is not None and ("," in args.corpora or not (args.reuse / "corpus").is_dir()):
         parser.error("--reuse takes one folder kept by --keep (with corpus/ inside) and one corpus")
 
