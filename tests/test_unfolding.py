@@ -6,7 +6,8 @@ from hypothesis import given, settings, strategies as st
 
 import search
 from search.text.folding import fold
-from search.text.unfolding import changes_made, unfold
+from search.query import snippets
+from search.text.unfolding import changes_made, lines_of, unfold, unfold_lines
 
 # What folding changes: capitals, full-width forms, traditional characters, ligatures and circled numbers (which
 # change the length), combining marks; beside what it keeps.
@@ -56,3 +57,18 @@ def test_index_shows_and_marks_the_text_as_written(tmp_path):
         assert "臺灣的內推" in hits["traditional.md"].snippet
         hit = hits["latin.md"]
         assert [hit.snippet[start:end] for start, end in hit.highlights] == ["内推"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(ALPHABET, max_size=60), st.sampled_from(["内推", "abc", "台湾", "2", "x"]))
+def test_a_snippet_rebuilds_only_its_lines_and_equals_the_whole_texts(text, needle):
+    """The excerpt made from the folded text and the lines rebuilt around it is the excerpt of the whole text."""
+    folded = fold(text)
+    needles = {needle: frozenset([needle])}
+    expected = snippets.make_snippet(text, needles, folded)
+    changes = changes_made(text, folded)
+    if changes is not None:
+        rebuilt = snippets.snippet_of_folded(folded, needles, lambda a, b: unfold_lines(folded, changes, a, b))
+        assert rebuilt == expected
+    kept = snippets.snippet_of_folded(folded, needles, lambda a, b: lines_of(text, folded, a, b))
+    assert kept == expected

@@ -85,11 +85,14 @@ def _check_equal(store: TextStore, live: dict[str, dict[str, str]], needles: lis
             assert full.find(needle, fields) == expected, (needle, fields)
 
 
-@pytest.mark.parametrize(("count", "wide"), [(150, False), (7, False), (1, False), (150, True), (7, True)])
-def test_indexed_find_equals_grep(tmp_path, monkeypatch, count, wide):
+@pytest.mark.parametrize(("count", "wide", "narrow"),
+                         [(150, False, 1 << 16), (7, False, 1 << 16), (1, False, 1 << 16), (150, True, 1 << 16),
+                          (7, True, 1 << 16), (150, False, 20)])
+def test_indexed_find_equals_grep(tmp_path, monkeypatch, count, wide, narrow):
     """Random substrings (one character, multi-byte, Latin, mixed, emoji), all fields or some: the pair index's
     posts (scanned for longer texts) are exactly grep's answer. Few posts: every code's posts as a bitmap; wide:
-    the 64-bit table of a file with more than 4 GB of postings."""
+    the 64-bit table of a file with more than 4 GB of postings; narrow: a file of more posts than uint16 lists."""
+    monkeypatch.setattr(pairs_module, "NARROW_LIMIT", narrow)
     if wide:
         monkeypatch.setattr(pairs_module, "WIDE_AT", 0)
     rng = random.Random(20251126 + count)

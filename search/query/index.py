@@ -480,16 +480,21 @@ class Index(Matching, Ranking):
 
     def _hit(self, docnum: int, score: float, found: Matched, needles: dict[str, frozenset[str]]) -> Hit:
         stored = self._stored_fields(docnum)
-        # The text store holds the body folded: only the lines of the excerpt are normalised again.
+        # The text store holds the body folded: only the lines of the excerpt are rebuilt as written.
         fields = self._store.fields_of(docnum)
         folded = fields["body"]
-        text = self._text_as_written(docnum, stored, folded)
         if found.readings and not any(n in folded or n in fields.get("title", "") for n in needles):
             # Matched through pinyin: mark the Han text whose reading matched.
             needles = {**needles, **{fields.get(field, "")[start:end]: frozenset([reading])
                                      for reading in found.readings
                                      for field, start, end in self.pinyin_places(reading).get(docnum, ())}}
-        excerpt = snippets.make_snippet(text, needles, folded)
+        if "text" in stored:
+            whole = str(stored["text"])
+            excerpt = snippets.snippet_of_folded(folded, needles, lambda a, b: unfolding.lines_of(whole, folded, a, b))
+        else:
+            changes = stored.get("changes", [])
+            excerpt = snippets.snippet_of_folded(folded, needles,
+                                                 lambda a, b: unfolding.unfold_lines(folded, changes, a, b))
         meta = stored.get("meta", {})
         return Hit(**shown_fields(stored), authors=tuple(meta.get("authors", ())), score=score,
                    snippet=excerpt.text, highlights=excerpt.highlights,

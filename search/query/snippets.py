@@ -11,10 +11,10 @@ capitals included).
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
-from ..text import folding
+from ..text import folding, unfolding
 
 WINDOW = 90            # characters of the excerpt, about two terminal lines of CJK text
 CONTEXT_BEFORE = 20    # how much to show before the first match in the window
@@ -79,14 +79,39 @@ def make_snippet(text: str, needles: Mapping[str, frozenset[str]], folded: str |
     `folded` is `folding.fold(text)` when the caller has it (the index stores it): then only the lines the excerpt
     spans are normalised to map offsets back.
     """
+    if folded is None:
+        folded = folding.fold(text)
+    return snippet_of_folded(folded, needles, lambda start, end: unfolding.lines_of(text, folded, start, end))
+
+
+def snippet_of_folded(folded: str, needles: Mapping[str, frozenset[str]],
+                      written: Callable[[int, int], str]) -> Excerpt:
+    """The excerpt of a text known by its folded form: `written(start, end)` gives the text as written of the
+    folded lines `folded[start:end]` (the index keeps it as the changes folding made: only these lines are rebuilt;
+    `written(0, len(folded))` is the whole text)."""
     needles = {n: terms for n, terms in needles.items() if n.strip()}
-    if folded is not None:
-        try:
-            return _excerpt(text, folded, folding.LineOffsets(text, folded), needles)
-        except ValueError:  # a line fold() composed differently (e + ◌́): map the whole text instead
-            pass
-    norm = folding.normalize(text)
-    return _excerpt(text, norm.text, norm, needles)
+    spans = _spans(folded, list(needles)) if needles else []
+    low = max(0, _best_window_start(spans, needles) - CONTEXT_BEFORE) if spans else 0
+    high = min(len(folded), low + WINDOW)
+    # The lines the window spans (folding never adds, moves or removes a line feed).
+    first = folded.rfind("\n", 0, low) + 1
+    last = folded.find("\n", high)
+    last = len(folded) if last < 0 else last
+    text, lines = written(first, last), folded[first:last]
+    try:
+        norm = folding.LineOffsets(text, lines)
+        start, end = norm.original_offset(low - first), norm.original_offset(high - first)
+        highlights = [(norm.original_offset(s - first), norm.original_offset(e - first))
+                      for s, e, _ in spans if s >= low and e <= high]
+    except ValueError:  # a line fold() composed differently (e + ◌́): map the whole text instead
+        whole = written(0, len(folded))
+        normalized = folding.normalize(whole)
+        return _excerpt(whole, normalized.text, normalized, needles)
+    prefix = "…" if first > 0 or start > 0 else ""
+    suffix = "…" if last < len(folded) or end < len(text) else ""
+    body = text[start:end].replace("\n", " ")
+    shift = len(prefix) - start
+    return Excerpt(prefix + body + suffix, tuple((s + shift, e + shift) for s, e in highlights))
 
 
 def mark(text: str, needles: Mapping[str, frozenset[str]]) -> tuple[tuple[int, int], ...]:

@@ -23,7 +23,7 @@ from . import schema
 COMPOUND = False
 # Word postings a build's process puts in one segment (see SegmentsInTurn): a query reads every segment, so fewer
 # are better, and a bounded segment bounds a process's memory.
-SEGMENT_POSTINGS = 1_500_000
+SEGMENT_POSTINGS = 3_000_000
 # Word postings a build's process holds in memory: past that, the segment writer writes them out to a run file of
 # its own (writer.BuildSegmentWriter), so that a process's memory does not grow with the corpus.
 HELD_POSTINGS_LIMIT = 250_000

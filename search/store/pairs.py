@@ -38,6 +38,7 @@ _MAGIC = b"ZHPAIRS2"
 _HEADER = struct.Struct("=8sBB6xQQQ")  # magic, big-endian flag, 64-bit ends flag, posts, codes, offset of the codes
 _UNIT = 0xFFFF << 16  # a unit's own code: the unit | _UNIT
 WIDE_AT = 1 << 32  # postings this large need 64-bit ends
+NARROW_LIMIT = 1 << 16  # a file of at most this many posts lists them as uint16
 
 
 def text_codes(text: str) -> set[int]:
@@ -59,8 +60,20 @@ def is_exact(text: str) -> bool:
     return (len(text) == 1 or len(text.encode("utf-16-le", "surrogatepass")) == 4) and "\uffff" not in text
 
 
+def needle_codes(text: str) -> set[int]:
+    """The codes a post holding `text` has that say the most: its pairs (which imply its units), or its one unit."""
+    units = text.encode("utf-16-le", "surrogatepass")
+    if len(units) < 4:
+        return text_codes(text)
+    view = memoryview(units)
+    codes = set(view[:len(units) // 4 * 4].cast("I"))
+    if len(units) >= 6:
+        codes.update(view[2:2 + (len(units) - 2) // 4 * 4].cast("I"))
+    return codes
+
+
 def _item_size(posts: int) -> int:
-    return 2 if posts <= 1 << 16 else 4
+    return 2 if posts <= NARROW_LIMIT else 4
 
 
 class PairsWriter:
@@ -69,10 +82,14 @@ class PairsWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._starts = array("Q")
-        self._posts: defaultdict[int, array[int]] = defaultdict(lambda: array("I"))
+        # Places as uint16 while they fit: a build's memory holds every code's posts of a store file.
+        self._posts: defaultdict[int, array[int]] = defaultdict(lambda: array("H"))
 
     def add(self, start: int, text: str) -> None:
         place = len(self._starts)
+        if place == NARROW_LIMIT:
+            self._posts = defaultdict(lambda: array("I"), {code: array("I", places)
+                                                          for code, places in self._posts.items()})
         self._starts.append(start)
         posts = self._posts
         for code in text_codes(text):
@@ -152,6 +169,7 @@ class Pairs:
         # The starts of the live posts of this file, when some of its posts are not (a candidate's place is then
         # found by bisection). A live post the sidecar does not know means it is not this file's sidecar.
         self._live: list[int] | None = None
+        self._live_index: list[int] | None = None
         if self._starts != live_starts:
             if not set(self._starts).issuperset(live_starts):
                 self.close()
@@ -182,7 +200,7 @@ class Pairs:
         exactly the posts holding `text` when `is_exact(text)`."""
         sets: list[set[int]] = []
         bits = -1
-        for code in text_codes(text):
+        for code in needle_codes(text):
             found = self._posts_of(code)
             if found is None:
                 return []
@@ -202,9 +220,9 @@ class Pairs:
             found_places = list(itertools.compress(range(len(digits)), map("1".__eq__, digits)))
         if self._live is None:
             return found_places
-        live, starts, indexes = self._live, self._starts, []
-        for start in map(starts.__getitem__, found_places):
-            i = bisect.bisect_left(live, start)
-            if i < len(live) and live[i] == start:
-                indexes.append(i)
-        return indexes
+        if self._live_index is None:
+            # Each place's index among the live posts (-1: no longer live), made once.
+            at = {start: i for i, start in enumerate(self._live)}
+            self._live_index = [at.get(start, -1) for start in self._starts]
+        live_index = self._live_index
+        return [i for i in map(live_index.__getitem__, found_places) if i >= 0]

@@ -23,7 +23,7 @@ import itertools
 import mmap
 import operator
 import os
-from collections.abc import Collection, Container, Iterable
+from collections.abc import Collection, Container, Iterable, Set as AbstractSet
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -187,7 +187,7 @@ class TextStore:
         parts = bytes(store.data()[start:end - len(POST_END)]).split(FIELD_END)
         return {n: p.decode("utf-8", "replace") for n, p in zip(FIELD_ORDER, parts)}
 
-    def find(self, text: str, fields: Iterable[str] | None = None, skip: Container[Any] | None = None,
+    def find(self, text: str, fields: Iterable[str] | None = None, skip: AbstractSet[Any] | None = None,
              among: Collection[Any] | None = None) -> set[Any]:
         """Keys of the posts whose folded fields (all, or only `fields`) contain folded `text`, leaving out the
         posts in `skip` (those the caller knows to contain it); with `among`, only of those posts. Where the file
@@ -213,10 +213,10 @@ class TextStore:
                 self._find_in(store, needle, wanted, found, skip)
                 continue
             if exact:
-                found.update(key for key in map(keys.__getitem__, candidates) if skip is None or key not in skip)
+                found.update(map(keys.__getitem__, candidates))
             else:
                 self._find_among(store, candidates, needle, wanted, found, skip)
-        return found
+        return found - skip if skip else found
 
     @staticmethod
     def _find_among(store: _StoreFile, candidates: list[int], needle: bytes, wanted: set[int] | None,

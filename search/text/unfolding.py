@@ -9,8 +9,10 @@ much of it is kept whole instead (`changes_made` returns None).
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from array import array
+from operator import itemgetter
 
 Changes = list[tuple[int, int, str]]  # (offset in the folded text, length there, the text as written there)
 
@@ -72,3 +74,17 @@ def unfold(folded: str, changes: Changes) -> str:
         at = start + length
     pieces.append(folded[at:])
     return "".join(pieces)
+
+
+def unfold_lines(folded: str, changes: Changes, start: int, end: int) -> str:
+    """The text as written of the lines `folded[start:end]` (`start` a line's start, `end` a line's end): only the
+    changes within them are put back (a change never spans a line feed)."""
+    first = bisect.bisect_left(changes, start, key=itemgetter(0))
+    last = bisect.bisect_right(changes, end, key=itemgetter(0))
+    return unfold(folded[start:end], [(at - start, length, text) for at, length, text in changes[first:last]])
+
+
+def lines_of(text: str, folded: str, start: int, end: int) -> str:
+    """The lines of `text` that are the folded lines `folded[start:end]` (folding keeps every line feed)."""
+    first = folded.count("\n", 0, start)
+    return "\n".join(text.split("\n")[first:first + folded.count("\n", start, end) + 1])
