@@ -29,6 +29,7 @@ import struct
 import sys
 from array import array
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import IndexCorrupt
@@ -184,8 +185,9 @@ class Pairs:
         with contextlib.suppress(BufferError):  # a view is still in use: the map's finalizer closes it
             self._map.close()
 
-    def _posts_of(self, code: int) -> set[int] | int | None:
-        """The places of the posts holding `code`: a set, or a bitmap as an int (bit i: place i); None: no post."""
+    def _posts_of(self, code: int) -> array[int] | int | None:
+        """The places of the posts holding `code`: ascending in an array, or a bitmap as an int (bit i: place i);
+        None: no post."""
         i = bisect.bisect_left(self._codes, code)
         if i == len(self._codes) or self._codes[i] != code:
             return None
@@ -193,12 +195,12 @@ class Pairs:
         data = self._map[start:self._postings_at + self._ends[i]]
         if len(data) == self._bitmap_size:
             return int.from_bytes(data, "little")
-        return set(array(self._item, data))
+        return array(self._item, data)
 
-    def candidates(self, text: str) -> list[int]:
+    def candidates(self, text: str) -> Sequence[int]:
         """Indexes (in `live_starts`) of the live posts holding every character and pair of `text`, in file order:
         exactly the posts holding `text` when `is_exact(text)`."""
-        sets: list[set[int]] = []
+        lists: list[array[int]] = []
         bits = -1
         for code in needle_codes(text):
             found = self._posts_of(code)
@@ -207,10 +209,13 @@ class Pairs:
             if isinstance(found, int):
                 bits &= found
             else:
-                sets.append(found)
-        if sets:
-            sets.sort(key=len)
-            places = sets[0].intersection(*sets[1:])
+                lists.append(found)
+        found_places: Sequence[int]
+        if len(lists) == 1 and bits == -1:  # one pair (a two-character text): its list is the answer
+            found_places = lists[0]
+        elif lists:
+            lists.sort(key=len)
+            places = set(lists[0]).intersection(*lists[1:])
             if bits != -1:
                 places = {p for p in places if bits >> p & 1}
             found_places = sorted(places)

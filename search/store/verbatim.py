@@ -23,7 +23,7 @@ import itertools
 import mmap
 import operator
 import os
-from collections.abc import Collection, Container, Iterable, Set as AbstractSet
+from collections.abc import Collection, Container, Iterable, Sequence, Set as AbstractSet
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -219,7 +219,7 @@ class TextStore:
         return found - skip if skip else found
 
     @staticmethod
-    def _find_among(store: _StoreFile, candidates: list[int], needle: bytes, wanted: set[int] | None,
+    def _find_among(store: _StoreFile, candidates: Sequence[int], needle: bytes, wanted: set[int] | None,
                     found: set[Any], skip: Container[Any] | None = None) -> None:
         """Scan only the live posts `candidates` (indexes into the file's starts), in file order."""
         if not candidates:
