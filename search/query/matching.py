@@ -185,9 +185,11 @@ class Matching:
         The parts the user insisted on must all match. Of the plain terms, posts holding every one come first;
         when fewer than `page_size` do, posts holding some of them follow (never a post holding none)."""
         required, plain = units.split_query(node)
-        base = set(self._all) if allowed is None else set(allowed)
+        # None: every post (not copied: a large index's set of posts costs a query more than its terms).
+        base = None if allowed is None else set(allowed)
         for item in required:
-            base &= self._evaluate(item, seen)
+            docs = self._evaluate(item, seen)
+            base = set(docs) if base is None else base & docs
         readings = [r for t in querylang.positive_terms(node) if (r := self._term_reading(t))]
         items: list[tuple[str, set[int]]] = []
         for term in plain:
@@ -201,12 +203,14 @@ class Matching:
             items = [(label, docs | extra) for label, docs in items]
             readings.append(reading)
         if not items:
+            base = set(self._all) if base is None else base
             return Matched(base, items, len(base), readings)
-        complete = base.intersection(*(docs for _, docs in items))
+        sets = [docs for _, docs in items]
+        complete = set.intersection(*sets) if base is None else base.intersection(*sets)
         if len(items) == 1 or len(complete) >= page_size:
             return Matched(complete, items, len(complete), readings)
-        some = base & set().union(*(docs for _, docs in items))
-        return Matched(some, items, len(complete), readings)
+        some = set().union(*sets)
+        return Matched(some if base is None else some & base, items, len(complete), readings)
 
     def _plain_items(self, term: querylang.Term, match: TermMatch, terms: int) -> list[tuple[str, set[int]]]:
         """What a post may hold of a plain term, as (label, posts holding it): its pieces, or the term whole.
