@@ -16,6 +16,7 @@ import os
 import pickle
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -440,14 +441,20 @@ class Index(Matching, Ranking):
         segment = self._segment_of(docnum)
         return segment.stored_fields(docnum - segment.base)
 
-    def _text_as_written(self, docnum: int, stored: dict[str, Any], folded: str | None = None) -> str:
-        """A post's body as written: kept whole, or its folded text (from the text store) with the changes
-        folding made put back."""
+    def _text_as_written(self, docnum: int, stored: dict[str, Any]) -> str:
+        """A post's body as written."""
+        folded = self._store.fields_of(docnum)["body"]
+        return self._lines_as_written(stored, folded)(0, len(folded))
+
+    @staticmethod
+    def _lines_as_written(stored: dict[str, Any], folded: str) -> Callable[[int, int], str]:
+        """The text as written of the lines `folded[start:end]` of a post's folded body (from the text store): from
+        the whole text the index kept, or rebuilt with the changes folding made."""
         if "text" in stored:
-            return str(stored["text"])
-        if folded is None:
-            folded = self._store.fields_of(docnum)["body"]
-        return unfolding.unfold(folded, stored.get("changes", []))
+            whole = str(stored["text"])
+            return lambda start, end: unfolding.lines_of(whole, folded, start, end)
+        changes = stored.get("changes", [])
+        return lambda start, end: unfolding.unfold_lines(folded, changes, start, end)
 
     def _path(self, docnum: int) -> str:
         segment = self._segment_of(docnum)
@@ -488,13 +495,7 @@ class Index(Matching, Ranking):
             needles = {**needles, **{fields.get(field, "")[start:end]: frozenset([reading])
                                      for reading in found.readings
                                      for field, start, end in self.pinyin_places(reading).get(docnum, ())}}
-        if "text" in stored:
-            whole = str(stored["text"])
-            excerpt = snippets.snippet_of_folded(folded, needles, lambda a, b: unfolding.lines_of(whole, folded, a, b))
-        else:
-            changes = stored.get("changes", [])
-            excerpt = snippets.snippet_of_folded(folded, needles,
-                                                 lambda a, b: unfolding.unfold_lines(folded, changes, a, b))
+        excerpt = snippets.snippet_of_folded(folded, needles, self._lines_as_written(stored, folded))
         meta = stored.get("meta", {})
         return Hit(**shown_fields(stored), authors=tuple(meta.get("authors", ())), score=score,
                    snippet=excerpt.text, highlights=excerpt.highlights,
