@@ -145,11 +145,7 @@ class Ranking:
                 counts = self._postings_of(name, word)
                 if not counts:
                     continue
-                part = self._bm25(name, self._idf(name, word), counts, docs, FIELD_BOOSTS[field])
-                # The smaller of the two is added to the larger, post by post (the same sums, in the same order).
-                if len(part) > len(scores):
-                    scores, part = part, scores
-                for n, score in part.items():
+                for n, score in self._bm25(name, self._idf(name, word), counts, docs, FIELD_BOOSTS[field]).items():
                     scores[n] = scores.get(n, 0.0) + score
         return scores
 
@@ -161,8 +157,6 @@ class Ranking:
         # BM25's length normalisation of each length byte (256 of them), not of each post.
         normalised = [BM25_K1 * ((1 - BM25_B) + BM25_B * length / average) for length in self._length_of_byte]
         length_bytes, factor = self._length_bytes_of(name), boost * idf * (BM25_K1 + 1)
-        if counts.keys() <= docs:  # the common case: every post holding the word is matched
-            return {n: factor * tf / (tf + normalised[length_bytes[n]]) for n, tf in counts.items()}
         return {n: factor * counts[n] / (counts[n] + normalised[length_bytes[n]]) for n in counts.keys() & docs}
 
     def _pinyin_scores(self, readings: list[str], docs: set[int]) -> dict[int, float]:
