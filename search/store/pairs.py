@@ -22,19 +22,15 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import heapq
 import itertools
 import mmap
 import os
 import struct
 import sys
-import tempfile
 from array import array
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from operator import itemgetter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
 
 from ..errors import IndexCorrupt
 
@@ -44,10 +40,6 @@ _HEADER = struct.Struct("=8sBB6xQQQ")  # magic, big-endian flag, 64-bit ends fla
 _UNIT = 0xFFFF << 16  # a unit's own code: the unit | _UNIT
 WIDE_AT = 1 << 32  # postings this large need 64-bit ends
 NARROW_LIMIT = 1 << 16  # a file of at most this many posts lists them as uint16
-# Codes a writer holds in memory before it writes them out to a run file: a build's memory then does not grow with
-# the posts of a store file.
-HELD_CODES = 100_000
-_RUN_RECORD = struct.Struct("=II")  # a code and how many places follow (uint32 each)
 
 
 def text_codes(text: str) -> set[int]:
@@ -86,15 +78,13 @@ def _item_size(posts: int) -> int:
 
 
 class PairsWriter:
-    """Writes a store file's sidecar: each code's posts collected in memory, written out to a run file whenever
-    HELD_CODES codes are held, and merged from the runs on close."""
+    """Writes a store file's sidecar: the posts are collected in memory, written on close."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._starts = array("Q")
-        # Places as uint16 while they fit: memory holds every code's posts since the last run.
+        # Places as uint16 while they fit: a build's memory holds every code's posts of a store file.
         self._posts: defaultdict[int, array[int]] = defaultdict(lambda: array("H"))
-        self._runs: list[BinaryIO] = []
 
     def add(self, start: int, text: str) -> None:
         place = len(self._starts)
@@ -105,56 +95,18 @@ class PairsWriter:
         posts = self._posts
         for code in text_codes(text):
             posts[code].append(place)
-        if len(posts) >= HELD_CODES:
-            self._spill()
-
-    def _spill(self) -> None:
-        """Write the codes held, ascending, each with its places, to a new run file (anonymous, in the sidecar's
-        folder), and hold none."""
-        run = tempfile.TemporaryFile(dir=self.path.parent)  # noqa: SIM115 - read back and closed in close()
-        posts = self._posts
-        for code in sorted(posts):
-            places = posts[code]
-            run.write(_RUN_RECORD.pack(code, len(places)))
-            run.write((places if places.typecode == "I" else array("I", places)).tobytes())
-        run.seek(0)
-        self._runs.append(run)
-        posts.clear()
-
-    @staticmethod
-    def _run_records(run: BinaryIO) -> Iterator[tuple[int, array[int]]]:
-        while head := run.read(_RUN_RECORD.size):
-            code, count = _RUN_RECORD.unpack(head)
-            places = array("I")
-            places.frombytes(run.read(4 * count))
-            yield code, places
-
-    def _code_places(self) -> Iterator[tuple[int, Sequence[int]]]:
-        """Every code with its places, codes ascending: from memory, or merged from the runs (a code's places from
-        earlier runs first, so they stay ascending)."""
-        if not self._runs:
-            posts = self._posts
-            for code in sorted(posts):
-                yield code, posts[code]
-            return
-        self._spill()
-        merged = heapq.merge(*map(self._run_records, self._runs), key=itemgetter(0))
-        for code, records in itertools.groupby(merged, key=itemgetter(0)):
-            first, *more = (places for _, places in records)
-            for places in more:
-                first.extend(places)
-            yield code, first
 
     def close(self) -> None:
         count = len(self._starts)
         bitmap_size = (count + 7) // 8
         item = "H" if _item_size(count) == 2 else "I"
-        codes = array("I")
+        codes = array("I", sorted(self._posts))
         ends = array("Q")
         with open(self.path, "wb") as f:
             f.write(bytes(_HEADER.size))
             at = 0
-            for code, places in self._code_places():
+            for code in codes:
+                places = self._posts[code]
                 if len(places) * _item_size(count) >= bitmap_size:
                     bits = bytearray(bitmap_size)
                     for place in places:
@@ -164,7 +116,6 @@ class PairsWriter:
                     data = array(item, places).tobytes()
                 f.write(data)
                 at += len(data)
-                codes.append(code)
                 ends.append(at)
             wide = at >= WIDE_AT
             padding = -(_HEADER.size + at) % 8  # the tables are read as arrays
@@ -180,9 +131,6 @@ class PairsWriter:
             f.flush()
             os.fsync(f.fileno())
         self._posts.clear()
-        for run in self._runs:
-            run.close()
-        self._runs = []
 
 
 class Pairs:
