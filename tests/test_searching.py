@@ -260,10 +260,13 @@ def test_postings_leave_out_posts_deleted_by_updates(fresh_corpus, tmp_path):
 def test_snippet_from_stored_folded_text_equals_folding_here(text):
     # Hits cut snippets from the body as the text store holds it folded, mapping back only the lines shown.
     from search.query import snippets
+    from search.text import unfolding
 
     needles = {"内推": frozenset(["内推"]), "台湾": frozenset(["台湾"]), "人脉背书": frozenset(["人脉", "背书"]),
                "人脉": frozenset(["人脉"]), "背书": frozenset(["背书"]), "python": frozenset(["python"])}
-    assert snippets.make_snippet(text, needles, folding.fold(text)) == snippets.make_snippet(text, needles)
+    folded = folding.fold(text)
+    from_folded = snippets.snippet_of_folded(folded, needles, lambda a, b: unfolding.lines_of(text, folded, a, b))
+    assert from_folded == snippets.snippet_of_text(text, needles)
 
 
 def highlighted(hit: search.Hit) -> list[str]:

@@ -14,7 +14,7 @@ import bisect
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
-from ..text import folding, unfolding
+from ..text import folding
 
 WINDOW = 90            # characters of the excerpt, about two terminal lines of CJK text
 CONTEXT_BEFORE = 20    # how much to show before the first match in the window
@@ -73,15 +73,11 @@ def _best_window_start(spans: list[tuple[int, int, str]], covers: Mapping[str, f
     return best_start
 
 
-def make_snippet(text: str, needles: Mapping[str, frozenset[str]], folded: str | None = None) -> Excerpt:
-    """The excerpt of `text` around the folded `needles`, each mapped to the query terms it stands for.
-
-    `folded` is `folding.fold(text)` when the caller has it (the index stores it): then only the lines the excerpt
-    spans are normalised to map offsets back.
-    """
-    if folded is None:
-        folded = folding.fold(text)
-    return snippet_of_folded(folded, needles, lambda start, end: unfolding.lines_of(text, folded, start, end))
+def snippet_of_text(text: str, needles: Mapping[str, frozenset[str]]) -> Excerpt:
+    """The excerpt of `text` around the folded `needles`, each mapped to the query terms it stands for, normalising
+    all of `text` (what `snippet_of_folded` falls back to)."""
+    norm = folding.normalize(text)
+    return _excerpt(text, norm.text, norm, {n: terms for n, terms in needles.items() if n.strip()})
 
 
 def snippet_of_folded(folded: str, needles: Mapping[str, frozenset[str]],
@@ -104,9 +100,7 @@ def snippet_of_folded(folded: str, needles: Mapping[str, frozenset[str]],
         highlights = [(norm.original_offset(s - first), norm.original_offset(e - first))
                       for s, e, _ in spans if s >= low and e <= high]
     except ValueError:  # a line fold() composed differently (e + ◌́): map the whole text instead
-        whole = written(0, len(folded))
-        normalized = folding.normalize(whole)
-        return _excerpt(whole, normalized.text, normalized, needles)
+        return snippet_of_text(written(0, len(folded)), needles)
     prefix = "…" if first > 0 or start > 0 else ""
     suffix = "…" if last < len(folded) or end < len(text) else ""
     body = text[start:end].replace("\n", " ")
