@@ -70,3 +70,12 @@ def test_a_snippet_rebuilds_only_its_lines_and_equals_the_whole_texts(text, need
     if changes is not None:
         rebuilt = snippets.snippet_of_folded(folded, needles, lambda a, b: unfold_lines(folded, changes, a, b))
         assert rebuilt == snippets.snippet_of_folded(folded, needles, lambda a, b: lines_of(text, folded, a, b))
+
+
+def test_a_lone_surrogate_is_put_back_into_the_body_as_the_store_keeps_it():
+    # The text store replaces what UTF-8 cannot encode ("?"); the changes are taken against that, so the text as
+    # written (a file name's undecodable byte, say) comes back whole.
+    text = "Ａ内推\udcff好"
+    stored = fold(text).encode("utf-8", "replace").decode("utf-8")
+    assert stored == "a内推?好"
+    assert unfold(stored, changes_made(text, stored)) == text

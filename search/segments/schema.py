@@ -92,15 +92,6 @@ def make_schema() -> fields.Schema:
     return schema
 
 
-def _storable(text: str) -> bool:
-    """Whether the text store keeps `text` as it is (it replaces what UTF-8 cannot encode: lone surrogates)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def date_stamp(date: dt.datetime | None) -> int | None:
     """The post's date as written (its own time zone's wall clock), as a sortable YYYYMMDDhhmmss number."""
     if date is None:
@@ -151,8 +142,10 @@ def document_fields(post: Post, segmenter: segmentation.Segmenter,
                     readings.setdefault(reading, []).extend(positions)
     if readings:
         doc[PINYIN_FIELD] = readings
-    # The text as written: the text store holds it folded, so only what folding changed (unfolding.py).
-    changes = unfolding.changes_made(post.text, folded_fields["body"]) if _storable(folded_fields["body"]) else None
+    # The text as written: the text store holds it folded, so only what folding changed (unfolding.py), from the
+    # body as the store keeps it (what UTF-8 cannot encode, lone surrogates, as "?").
+    stored_body = folded_fields["body"].encode("utf-8", "replace").decode("utf-8")
+    changes = unfolding.changes_made(post.text, stored_body)
     if changes is None:
         doc["text"] = post.text
     elif changes:

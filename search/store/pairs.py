@@ -42,15 +42,18 @@ WIDE_AT = 1 << 32  # postings this large need 64-bit ends
 NARROW_LIMIT = 1 << 16  # a file of at most this many posts lists them as uint16
 
 
+def _pair_codes(units: bytes) -> set[int]:
+    """The codes of every pair of adjacent units of UTF-16 `units` (computed in C)."""
+    view = memoryview(units)
+    codes = set(view[:len(units) // 4 * 4].cast("I"))
+    if len(units) >= 6:
+        codes.update(view[2:2 + (len(units) - 2) // 4 * 4].cast("I"))
+    return codes
+
+
 def text_codes(text: str) -> set[int]:
     """The codes of every UTF-16 unit of `text` and of every pair of adjacent units (all computed in C)."""
-    units = text.encode("utf-16-le", "surrogatepass")
-    view = memoryview(units)
-    even = len(units) // 4 * 4
-    odd = (len(units) - 2) // 4 * 4 if len(units) >= 4 else 0
-    codes = set(view[:even].cast("I"))
-    if odd:
-        codes.update(view[2:2 + odd].cast("I"))
+    codes = _pair_codes(text.encode("utf-16-le", "surrogatepass"))
     codes.update(map(_UNIT.__or__, memoryview("".join(set(text)).encode("utf-16-le", "surrogatepass")).cast("H")))
     return codes
 
@@ -64,17 +67,12 @@ def is_exact(text: str) -> bool:
 def needle_codes(text: str) -> set[int]:
     """The codes a post holding `text` has that say the most: its pairs (which imply its units), or its one unit."""
     units = text.encode("utf-16-le", "surrogatepass")
-    if len(units) < 4:
-        return text_codes(text)
-    view = memoryview(units)
-    codes = set(view[:len(units) // 4 * 4].cast("I"))
-    if len(units) >= 6:
-        codes.update(view[2:2 + (len(units) - 2) // 4 * 4].cast("I"))
-    return codes
+    return _pair_codes(units) if len(units) >= 4 else text_codes(text)
 
 
-def _item_size(posts: int) -> int:
-    return 2 if posts <= NARROW_LIMIT else 4
+def _item_type(posts: int) -> str:
+    """The array type of a list of places in a file of `posts` posts."""
+    return "H" if posts <= NARROW_LIMIT else "I"
 
 
 class PairsWriter:
@@ -99,7 +97,8 @@ class PairsWriter:
     def close(self) -> None:
         count = len(self._starts)
         bitmap_size = (count + 7) // 8
-        item = "H" if _item_size(count) == 2 else "I"
+        item = _item_type(count)
+        item_size = array(item).itemsize
         codes = array("I", sorted(self._posts))
         ends = array("Q")
         with open(self.path, "wb") as f:
@@ -107,7 +106,7 @@ class PairsWriter:
             at = 0
             for code in codes:
                 places = self._posts[code]
-                if len(places) * _item_size(count) >= bitmap_size:
+                if len(places) * item_size >= bitmap_size:
                     bits = bytearray(bitmap_size)
                     for place in places:
                         bits[place >> 3] |= 1 << (place & 7)
@@ -164,11 +163,11 @@ class Pairs:
         self._ends = tables[table_at + 4 * codes:table_at + (4 + ends_size) * codes].cast("Q" if wide else "I")
         self._postings_at = _HEADER.size
         self._bitmap_size = (self.posts + 7) // 8
-        self._item = "H" if _item_size(self.posts) == 2 else "I"
+        self._item = _item_type(self.posts)
         self._starts = tables[starts_at:].cast("Q").tolist()
         tables.release()
-        # The starts of the live posts of this file, when some of its posts are not (a candidate's place is then
-        # found by bisection). A live post the sidecar does not know means it is not this file's sidecar.
+        # The starts of the live posts of this file, when some of its posts are not (candidates are then mapped to
+        # them, see candidates). A live post the sidecar does not know means it is not this file's sidecar.
         self._live: list[int] | None = None
         self._live_index: list[int] | None = None
         if self._starts != live_starts:
