@@ -328,7 +328,7 @@ def measure_corpus(label: str, source: Path, engines: list[Engine], args: argpar
             result["engines"][e.name]["warm"] = warm
 
         for e in engines:
-            if e.name == "zhsearch":
+            if e.name == "zhsearch" and args.update_runs > 0:
                 try:
                     result["engines"][e.name]["update"] = measure_update(e, corpus, index_dirs[e.name], args)
                 except RuntimeError as err:

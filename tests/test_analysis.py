@@ -88,28 +88,34 @@ POSTING_TEXTS = ["中华人民共和国中华人民共和国", "人脉背书和�
                  "中文㐀字鿰研究生命豈起源"]
 
 
+def _counts_of_word_tokens(folded: str, tokenizer) -> dict[str, int]:
+    """The definition word_counts keeps: how many positions each token has in word_tokens."""
+    return {text: len(positions)
+            for text, positions in segmentation.postings_of(segmentation.word_tokens(folded, tokenizer)).items()}
+
+
 @pytest.mark.parametrize("text", POSTING_TEXTS)
-def test_word_postings_equal_postings_of_word_tokens(text, tokenizer):
-    # word_postings is the build's fast path; word_tokens is the definition (and what queries use)
+def test_word_counts_equal_counts_of_word_tokens(text, tokenizer):
+    # word_counts is the build's fast path; word_tokens is the definition (and what queries use)
     folded = folding.fold(text)
-    assert segmentation.word_postings(folded, tokenizer) == dict(segmentation.postings_of(segmentation.word_tokens(folded,
-                                                                                                       tokenizer)))
+    assert segmentation.word_counts(folded, tokenizer) == _counts_of_word_tokens(folded, tokenizer)
 
 
-def test_word_postings_equal_word_tokens_on_random_text(tokenizer):
+def test_word_counts_equal_word_tokens_on_random_text(tokenizer):
     import random
 
     rng = random.Random(7)
-    alphabet = "中华人民共和国研究生命起源的了是在臺灣台湾㐀鿰豈 ，。a1.-"
-    for _ in range(300):
+    alphabet = "中华人民共和国研究生命起源的了是在臺灣台湾㐀鿰豈 ，。a1.-+#'_😀かなÉé"
+    for _ in range(500):
         folded = folding.fold("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))))
-        expected = dict(segmentation.postings_of(segmentation.word_tokens(folded, tokenizer)))
-        assert segmentation.word_postings(folded, tokenizer) == expected, folded
+        assert segmentation.word_counts(folded, tokenizer) == _counts_of_word_tokens(folded, tokenizer), folded
 
 
-def test_word_postings_positions(tokenizer):
-    assert segmentation.word_postings("中华人民共和国和中华", tokenizer) == {
-        "中华人民共和国": [0], "中华": [0, 2], "华人": [0], "人民": [0], "共和": [0], "共和国": [0], "和": [1]}
+def test_word_counts(tokenizer):
+    # A sub-word twice inside one word (哈哈 in 哈哈哈) stands once at that word's position.
+    assert segmentation.word_counts("中华人民共和国和中华，哈哈哈 c++ c++", tokenizer) == {
+        "中华人民共和国": 1, "中华": 2, "华人": 1, "人民": 1, "共和": 1, "共和国": 1, "和": 1, "哈哈哈": 1, "哈哈": 1,
+        "c++": 2, "c": 2}
 
 
 def _normalize_char_by_char(text: str) -> tuple[str, tuple[int, ...]]:
@@ -168,7 +174,7 @@ def test_fold_table_record_round_trips():
         folding.adopt_fold_table({"from": "臺", "to": "台湾"})
 
 
-def test_run_cutter_words_are_jiebas_cut(tokenizer):
+def test_run_cutter_tokens_are_jiebas_cut(tokenizer):
     # The build's cutter remembers runs it cut; what it gives must stay jieba's own DAG cut with HMM, repeats too.
     import random
 
@@ -178,18 +184,28 @@ def test_run_cutter_words_are_jiebas_cut(tokenizer):
     runs = ["中华人民共和国", "人脉背书", "研究生命起源", "结婚的和尚未结婚的", "他来到了网易杭研大厦", "一", "鿕鿕"]
     runs += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 30))) for _ in range(500)]
     for run in runs + runs:
-        assert [word for word, _ in cutter.words(run)] == list(tokenizer._Tokenizer__cut_DAG(run)), run
+        assert cutter.tokens(run) == _jieba_tokens(tokenizer, run), run
 
 
-def test_run_cutter_words_carry_search_subwords_and_repeat_from_memory(tokenizer):
+def _jieba_tokens(tokenizer, run: str) -> tuple[str, ...]:
+    """jieba's DAG cut of `run`, each word followed by its search-mode grams (jieba's cut_for_search rule), once each."""
+    tokens: list[str] = []
+    for word in tokenizer._Tokenizer__cut_DAG(run):
+        grams = [word[i:i + n] for n in (2, 3) if len(word) > n for i in range(len(word) - n + 1)
+                 if tokenizer.FREQ.get(word[i:i + n])]
+        tokens += [word, *dict.fromkeys(grams)]
+    return tuple(tokens)
+
+
+def test_run_cutter_tokens_carry_search_subwords_and_repeat_from_memory(tokenizer):
     cutter = segmentation._RunCutter(tokenizer)
-    long_run = cutter.words("中华人民共和国万岁")
-    assert long_run[0] == ("中华人民共和国", ("中华", "华人", "人民", "共和", "共和国"))
-    assert [word for word, _ in long_run] == list(tokenizer._Tokenizer__cut_DAG("中华人民共和国万岁"))
-    assert cutter.words("中华人民共和国万岁") == long_run  # longer than the runs kept: cut again, the same
-    short_run = cutter.words("共和国万岁")
-    assert short_run == (("共和国", ("共和",)), ("万岁", ()))
-    assert cutter.words("共和国万岁") is short_run
+    long_run = cutter.tokens("中华人民共和国万岁")
+    assert long_run == ("中华人民共和国", "中华", "华人", "人民", "共和", "共和国", "万岁")
+    assert cutter.tokens("中华人民共和国万岁") == long_run  # longer than the runs kept: cut again, the same
+    short_run = cutter.tokens("共和国万岁")
+    assert short_run == ("共和国", "共和", "万岁")
+    assert cutter.tokens("共和国万岁") is short_run
+    assert cutter.tokens("哈哈哈") == ("哈哈哈", "哈哈")  # a sub-word twice in a word: once
 
 
 def test_run_cutter_memory_stops_at_its_bounds(tokenizer, monkeypatch):
@@ -200,15 +216,14 @@ def test_run_cutter_memory_stops_at_its_bounds(tokenizer, monkeypatch):
     cutter = segmentation._RunCutter(tokenizer)
     runs = ["人脉背书", "研究生命", "台湾大学", "共和国万岁", "我们可以", "这个东西", "结婚的和尚", "生活动"]
     for run in runs + runs:
-        assert [word for word, _ in cutter.words(run)] == list(tokenizer._Tokenizer__cut_DAG(run)), run
+        assert cutter.tokens(run) == _jieba_tokens(tokenizer, run), run
     assert len(cutter._runs) == 5 and len(cutter._words) == 8
 
 
-def test_word_postings_equal_word_tokens_on_project_corpus(tokenizer):
+def test_word_counts_equal_word_tokens_on_project_corpus(tokenizer):
     # Real posts, one tokenizer throughout: the cutter's memory of repeated runs and words must not change a posting.
     files = sorted((Path(__file__).parents[1] / "corpus").rglob("*.md"))
     assert files
     for file in files:
         folded = folding.fold(file.read_text(encoding="utf-8", errors="replace"))
-        expected = dict(segmentation.postings_of(segmentation.word_tokens(folded, tokenizer)))
-        assert segmentation.word_postings(folded, tokenizer) == expected, file
+        assert segmentation.word_counts(folded, tokenizer) == _counts_of_word_tokens(folded, tokenizer), file

@@ -220,32 +220,6 @@ with search.open_index(sys.argv[1]) as ix:
     assert dict(zip(record["from"], record["to"]))["臺"] == "台"
 
 
-def test_update_of_an_index_whose_word_fields_kept_positions(fresh_corpus, tmp_path, monkeypatch):
-    # Indexes written before word fields dropped positions store Positions in their schema; an update writes with
-    # that stored schema, so its new segments must encode positions too, and searching must read both.
-    from search.segments import schema
-
-    make_schema = schema.make_schema
-
-    def with_positions():
-        built = make_schema()
-        for name in schema.SEARCH_FIELDS:
-            built._fields[schema.word_field(name)] = schema.WordField(positions=True)
-        return built
-
-    index_dir = tmp_path / "index"
-    monkeypatch.setattr(schema, "make_schema", with_positions)
-    search.build_index(fresh_corpus, index_dir, workers=1)
-    monkeypatch.setattr(schema, "make_schema", make_schema)
-    (fresh_corpus / "blog" / "new.md").write_text("---\ntitle: 新文章\n---\n这里提到了鲲鹏和凤凰。\n", encoding="utf-8")
-    report = search.update_index(fresh_corpus, index_dir)
-    assert (report.rebuilt, report.added) == (False, 1)
-    with search.open_index(index_dir) as ix:
-        assert type(ix._whoosh().schema[schema.word_field("body")].format).__name__ == "Positions"
-        assert {h.path for h in ix.search("鲲鹏 凤凰", limit=None)} == {"blog/new.md"}
-        assert {h.path for h in ix.search("人脉背书", limit=None)} == {"zhihu/neitui.md", "blog/scattered.md"}
-
-
 def _tables(gen: Path) -> dict[str, dict]:
     return {name: path_tables.read_table(gen, name) for name in layout.TABLES}
 

@@ -47,7 +47,7 @@ def test_rjieba_cut_only_for_the_default_dictionary(tokenizer, tmp_path):
     with_user_words = new_tokenizer(user_dict)
     assert has_default_dictionary(tokenizer) and not has_default_dictionary(with_user_words)
     assert segmentation._cut_with_rjieba(with_user_words) is None
-    assert "杭研大厦" in [word for word, _ in segmentation._RunCutter(with_user_words).words("他来到了网易杭研大厦")]
+    assert "杭研大厦" in segmentation._RunCutter(with_user_words).tokens("他来到了网易杭研大厦")
     lexicon.write_lexicon(tokenizer, tmp_path / "lexicon.bin")
     with lexicon.Lexicon(tmp_path / "lexicon.bin") as lex:
         assert segmentation._cut_with_rjieba(lex.tokenizer_for("人脉背书")) is None
@@ -57,7 +57,7 @@ def test_run_cutter_without_rjieba_is_jiebas(tokenizer, monkeypatch):
     monkeypatch.setitem(sys.modules, "rjieba", None)  # makes `import rjieba` raise ImportError
     assert segmentation._cut_with_rjieba(tokenizer) is None
     cutter = segmentation._RunCutter(tokenizer)
-    assert [word for word, _ in cutter.words("中华人民共和国万岁")] == ["中华人民共和国", "万岁"]
+    assert list(cutter._cut("中华人民共和国万岁")) == ["中华人民共和国", "万岁"]
 
 
 def blog_runs() -> list[str]:

@@ -128,9 +128,10 @@ def run_workers(names: list[str], count: int, root: Path, temp: Path, include_dr
     counter = context.Value("q", 0)  # the next of `names` to claim (forked: the list itself is shared)
     parent = os.getpid()
     # jieba's dictionary (and rjieba's, for the run cutter) is loaded once, here, and the processes share it (forked,
-    # copy-on-write): loaded by each, it cost every one of them about a second of CPU.
+    # copy-on-write): loaded by each, it cost every one of them about a second of CPU. So is numpy (the pair index's).
     tokenizer = new_tokenizer(config.user_dict)
     segmentation.prepare_cutter(tokenizer)
+    import numpy  # noqa: F401
     processes: list[Any] = []
 
     def start() -> None:

@@ -1,7 +1,7 @@
 """The Whoosh schema: which fields a post becomes, and the field types that take pre-analysed text.
 
 Parts:
-- `WordField`: a Whoosh field whose values are postings computed by text/segmentation.py (`{term: [positions]}`), so a
+- `WordField`: a Whoosh field whose values are computed by text/segmentation.py (`{term: count}`), so a
   document is analysed once, by our code, and Whoosh only encodes and stores it.
 - `SEARCH_FIELDS`: the searchable fields (each a word field here and a part of the verbatim text store).
 - `make_schema()` and `document_fields()`: the schema, and the Whoosh document and folded texts of one `Post`.
@@ -25,8 +25,8 @@ if TYPE_CHECKING:  # posts/post.py pulls in BeautifulSoup and markdown-it: not n
 
 
 class WordField(fields.FieldType):
-    """jieba words (and Latin tokens), indexed from `{term: [positions]}`: with their positions when `positions`
-    (phrase queries need them), else only how often each occurs (all that matching and BM25F read)."""
+    """jieba words (and Latin tokens), indexed from values computed by text/segmentation.py: `{term: count}` (all that
+    matching and BM25F read), or `{term: [positions]}` when `positions` (the pinyin field, whose phrases need them)."""
 
     def __init__(self, positions: bool = False) -> None:
         # Without positions Whoosh stores no value per posting (the count is its weight): a faster build, a smaller
@@ -42,14 +42,12 @@ class WordField(fields.FieldType):
 
     def index(self, value: Any, **kwargs: Any) -> Iterator[tuple[bytes, int, float, bytes]]:
         if isinstance(self.format, formats.Positions):
-            # The pinyin field; and every word field of an index written when they all kept positions (an update
-            # writes with the schema stored in the index).
             encode = self.format.encode
             for term, positions in value.items():
                 yield term.encode("utf-8"), len(positions), float(len(positions)), encode(positions)
         else:
-            for term, positions in value.items():
-                yield term.encode("utf-8"), len(positions), float(len(positions)), b""
+            for term, count in value.items():
+                yield term.encode("utf-8"), count, float(count), b""
 
 
 # Posting lists this short are stored inside the term's dictionary entry instead of as a block of their own in
@@ -132,10 +130,10 @@ def document_fields(post: Post, segmenter: segmentation.Segmenter,
     readings: dict[str, list[int]] = {}
     for number, (name, value) in enumerate(field_texts(post).items()):
         folded = folding.fold(value) if value else ""
-        postings = segmentation.word_postings(folded, segmenter) if folded else {}
+        counts = segmentation.word_counts(folded, segmenter) if folded else {}
         folded_fields[name] = folded
         if folded:
-            doc[word_field(name)] = postings
+            doc[word_field(name)] = counts
             if pinyin:
                 base = number * PINYIN_FIELD_GAP
                 for reading, positions in pinyin_postings(folded, base).items():

@@ -104,8 +104,7 @@ class BuildSegmentWriter(SegmentWriter):
                 get = terms.get
                 self.postings += len(value)
                 self.postings_held += len(value)
-                for term, positions in value.items():
-                    count = len(positions)
+                for term, count in value.items():
                     length += count
                     postings = get(term)
                     if postings is None:

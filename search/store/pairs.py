@@ -28,9 +28,9 @@ import os
 import struct
 import sys
 from array import array
-from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ..errors import IndexCorrupt
 
@@ -40,21 +40,29 @@ _HEADER = struct.Struct("=8sBB6xQQQ")  # magic, big-endian flag, 64-bit ends fla
 _UNIT = 0xFFFF << 16  # a unit's own code: the unit | _UNIT
 WIDE_AT = 1 << 32  # postings this large need 64-bit ends
 NARROW_LIMIT = 1 << 16  # a file of at most this many posts lists them as uint16
+_CODES_SORTED = 1 << 18  # codes of all posts a writer sorts at a time (see PairsWriter._code_ranges)
+
+
+def _little(data: bytes, item: str) -> array[int]:
+    """`data` as unsigned integers of array type `item`, read little-endian (as PairsWriter reads them)."""
+    values = array(item, data)
+    if sys.byteorder == "big":
+        values.byteswap()
+    return values
 
 
 def _pair_codes(units: bytes) -> set[int]:
-    """The codes of every pair of adjacent units of UTF-16 `units` (computed in C)."""
-    view = memoryview(units)
-    codes = set(view[:len(units) // 4 * 4].cast("I"))
+    """The codes of every pair of adjacent units of UTF-16-LE `units`: the first | the second << 16."""
+    codes = set(_little(units[:len(units) // 4 * 4], "I"))
     if len(units) >= 6:
-        codes.update(view[2:2 + (len(units) - 2) // 4 * 4].cast("I"))
+        codes.update(_little(units[2:2 + (len(units) - 2) // 4 * 4], "I"))
     return codes
 
 
 def text_codes(text: str) -> set[int]:
     """The codes of every UTF-16 unit of `text` and of every pair of adjacent units (all computed in C)."""
     codes = _pair_codes(text.encode("utf-16-le", "surrogatepass"))
-    codes.update(map(_UNIT.__or__, memoryview("".join(set(text)).encode("utf-16-le", "surrogatepass")).cast("H")))
+    codes.update(map(_UNIT.__or__, _little("".join(set(text)).encode("utf-16-le", "surrogatepass"), "H")))
     return codes
 
 
@@ -76,46 +84,52 @@ def _item_type(posts: int) -> str:
 
 
 class PairsWriter:
-    """Writes a store file's sidecar: the posts are collected in memory, written on close."""
+    """Writes a store file's sidecar: each post's codes are held in memory (numpy arrays), the lists written on close.
+
+    numpy, not a dict of lists: adding each code of a post in Python was a tenth of a build's CPU
+    (bench/speed.py), and a list object per code held more memory than the codes.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._starts = array("Q")
-        # Places as uint16 while they fit: a build's memory holds every code's posts of a store file.
-        self._posts: defaultdict[int, array[int]] = defaultdict(lambda: array("H"))
+        self._codes: list[Any] = []  # each post's codes, ascending
 
     def add(self, start: int, text: str) -> None:
-        place = len(self._starts)
-        if place == NARROW_LIMIT:
-            self._posts = defaultdict(lambda: array("I"), {code: array("I", places)
-                                                          for code, places in self._posts.items()})
+        import numpy as np
+
+        units = np.frombuffer(text.encode("utf-16-le", "surrogatepass"), "<u2").astype(np.uint32)
         self._starts.append(start)
-        posts = self._posts
-        for code in text_codes(text):
-            posts[code].append(place)
+        self._codes.append(np.unique(np.concatenate((units[:-1] | units[1:] << 16, units | np.uint32(_UNIT)))))
 
     def close(self) -> None:
+        import numpy as np
+
         count = len(self._starts)
         bitmap_size = (count + 7) // 8
-        item = _item_type(count)
-        item_size = array(item).itemsize
-        codes = array("I", sorted(self._posts))
-        ends = array("Q")
+        item = np.dtype(_item_type(count))
+        codes, ends = array("I"), array("Q")
         with open(self.path, "wb") as f:
             f.write(bytes(_HEADER.size))
             at = 0
-            for code in codes:
-                places = self._posts[code]
-                if len(places) * item_size >= bitmap_size:
-                    bits = bytearray(bitmap_size)
-                    for place in places:
-                        bits[place >> 3] |= 1 << (place & 7)
-                    data = bytes(bits)
-                else:
-                    data = array(item, places).tobytes()
-                f.write(data)
-                at += len(data)
-                ends.append(at)
+            for lo, hi in self._code_ranges():
+                found, places = self._postings_between(lo, hi)
+                firsts = np.flatnonzero(np.diff(found, prepend=-1))  # where each code's places begin
+                sizes = np.diff(firsts, append=len(found))
+                data_sizes = np.where(sizes * item.itemsize >= bitmap_size, bitmap_size, sizes * item.itemsize)
+                data = places.astype(item)
+                written = 0  # of data: the lists between two bitmaps go out in one write
+                for i in np.flatnonzero(data_sizes == bitmap_size).tolist():
+                    first, last = int(firsts[i]), int(firsts[i]) + int(sizes[i])
+                    f.write(data[written:first].tobytes())
+                    bits = np.zeros(bitmap_size * 8, bool)
+                    bits[places[first:last]] = True
+                    f.write(np.packbits(bits, bitorder="little").tobytes())
+                    written = last
+                f.write(data[written:].tobytes())
+                codes.extend(found[firsts].tolist())
+                ends.extend((at + np.cumsum(data_sizes)).tolist())
+                at += int(data_sizes.sum())
             wide = at >= WIDE_AT
             padding = -(_HEADER.size + at) % 8  # the tables are read as arrays
             f.write(bytes(padding))
@@ -129,7 +143,31 @@ class PairsWriter:
             f.write(_HEADER.pack(_MAGIC, sys.byteorder == "big", wide, count, len(codes), table_at))
             f.flush()
             os.fsync(f.fileno())
-        self._posts.clear()
+        self._codes.clear()
+
+    def _code_ranges(self) -> list[tuple[int, int]]:
+        """Ranges of codes, ascending, each holding about _CODES_SORTED of the posts' codes: the lists are sorted
+        a range at a time, so that closing takes little more memory than the codes held."""
+        import numpy as np
+
+        total = sum(len(codes) for codes in self._codes)
+        parts = total // _CODES_SORTED + 1
+        step = max(1, len(self._codes) // 64)
+        sample = np.concatenate([*self._codes[::step], np.zeros(0, np.uint32)])
+        bounds = sorted({0, *np.quantile(sample, np.linspace(0, 1, parts + 1)[1:-1]).astype(np.int64).tolist(),
+                         1 << 32}) if len(sample) else [0, 1 << 32]
+        return list(itertools.pairwise(bounds))
+
+    def _postings_between(self, lo: int, hi: int) -> tuple[Any, Any]:
+        """The codes in [lo, hi) of every post, ascending, and beside each the place of a post holding it
+        (ascending for each code)."""
+        import numpy as np
+
+        parts = [codes[np.searchsorted(codes, lo):np.searchsorted(codes, hi)] for codes in self._codes]
+        found = np.concatenate([*parts, np.zeros(0, np.uint32)])
+        places = np.repeat(np.arange(len(parts), dtype=np.uint32), [len(part) for part in parts])
+        order = np.argsort(found, kind="stable")
+        return found[order], places[order]
 
 
 class Pairs:

@@ -4,8 +4,8 @@ Parts:
 - `word_tokens` cuts normalised text into jieba words with ordinal positions, plus jieba's search-mode sub-words
   (中华人民共和国 → 中华, 华人, 人民, 共和, 共和国) at their parent's position, Latin/digit tokens (python3.11 with
   its parts python and 3.11) and single characters of other scripts (kana, emoji, CJK extensions);
-- `main_words`: a query's words; `word_postings`: a post's words and their positions (a build's fast form of
-  `postings_of(word_tokens(...))`, its runs of Han cut by `_RunCutter`; `prepare_cutter` makes one ahead);
+- `main_words`: a query's words; `word_counts`: how often each of a post's words stands (a build's fast form of
+  `word_tokens`, its runs of Han cut by `_RunCutter`; `prepare_cutter` makes one ahead);
 - `QUESTION_WORDS` and `INTERROGATIVES`: words that carry no topic, words that make a question;
 - `analyze`: what `zhsearch analyze` prints.
 
@@ -18,25 +18,26 @@ from __future__ import annotations
 import re
 import unicodedata
 import weakref
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple, Protocol
 
 from .folding import HAN, normalize
 
+_LATIN_WORD = r"[a-z0-9]+(?:[._\-'][a-z0-9]+)*(?:\+\+|#)?"
+# Punctuation is skipped by the expressions themselves (ASCII, general punctuation, CJK symbols, full-width forms):
+# checking each mark's Unicode category in Python cost more than jieba on punctuation-heavy posts.
+_PUNCTUATION = "!-/:-@\\[-`{-~\u2000-\u206f\u3000-\u303f\ufe30-\ufe4f\uff00-\uff65"
 # One alternation walks the text once: a run of Han characters (cut by jieba), a Latin/digit token, or any other
 # single character (kept when it is a letter or symbol of another script, dropped when punctuation or space).
-_TOKEN_RE = re.compile(
-    rf"(?P<han>[{HAN}]+)"
-    r"|(?P<latin>[a-z0-9]+(?:[._\-'][a-z0-9]+)*(?:\+\+|#)?)"
-    # Punctuation is skipped by the expression itself (ASCII, general punctuation, CJK symbols, full-width
-    # forms): checking each mark's Unicode category in Python cost more than jieba on punctuation-heavy posts.
-    r"|(?P<other>[^\s!-/:-@\[-`{-~\u2000-\u206f\u3000-\u303f\ufe30-\ufe4f\uff00-\uff65])"
-)
+_TOKEN_RE = re.compile(rf"(?P<han>[{HAN}]+)|(?P<latin>{_LATIN_WORD})|(?P<other>[^\s{_PUNCTUATION}])")
+# The same three kinds of token found apart (word_counts): they never overlap, so each finds what the alternation
+# does. (A build's patterns: compiled on first use by re's cache, not by every cold query at import.)
+_HAN_RUN = f"[{HAN}]+"
+_OTHER_CHAR = rf"[^\s{HAN}a-z0-9{_PUNCTUATION}]"
 # jieba's own Han range (its re_han_default, less the Latin it also accepts).
-# (A build's pattern: compiled on first use by re's cache, not by every cold query at import.)
 _JIEBA_HAN = "[\u4e00-\u9fd5]+"
-_LATIN_WORD_RE = re.compile(r"[a-z0-9]+(?:[._\-'][a-z0-9]+)*(?:\+\+|#)?")
+_LATIN_WORD_RE = re.compile(_LATIN_WORD)
 _LATIN_PART_RE = re.compile(r"[a-z]+|[0-9]+(?:\.[0-9]+)*")
 _DROPPED_CATEGORIES = frozenset({"Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Zs", "Zl", "Zp", "Cc", "Cf", "Cs",
                                  "Co", "Cn", "Sm", "Sk", "Sc"})
@@ -135,39 +136,38 @@ class _RunCutter:
     """jieba's accurate cut with HMM (`Tokenizer._Tokenizer__cut_DAG`) of runs inside jieba's Han range, for a build,
     remembering the runs it cut. With jieba's default dictionary, rjieba finds the words (`_cut_with_rjieba`).
 
-    Runs repeat (short phrases, titles, tags, categories): each run's words are kept, up to `_RUNS_KEPT` runs of up to
-    `_RUN_KEPT_CHARS` characters, each word with its search-mode sub-words (`_search_subwords`), so a repeated run
-    costs a dict lookup (and `_WORDS_KEPT` words). The segmenter's dictionary must not change after its first cut
-    (zhsearch never changes one).
-
-    Each word is kept once, as one `(word, sub-words)` pair that every run holding it shares (and a run that is one
-    word is keyed by that word's string), so that the runs kept take little memory.
+    Runs repeat (short phrases, titles, tags, categories): each run's tokens are kept, up to `_RUNS_KEPT` runs of up to
+    `_RUN_KEPT_CHARS` characters, so a repeated run costs a dict lookup; so are each word's (`_WORDS_KEPT` words). The
+    segmenter's dictionary must not change after its first cut (zhsearch never changes one).
     """
 
     def __init__(self, segmenter: Segmenter) -> None:
         self._freq = segmenter.FREQ
         self._cut = _cut_with_rjieba(segmenter) or segmenter._Tokenizer__cut_DAG  # type: ignore[attr-defined]
-        self._runs: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
-        self._words: dict[str, tuple[str, tuple[str, ...]]] = {}  # word -> (word, its sub-words), shared
+        self._runs: dict[str, tuple[str, ...]] = {}
+        self._words: dict[str, tuple[str, ...]] = {}
 
-    def words(self, run: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
-        """Each word of `run` (a string of jieba's Han range) with its search-mode sub-words, in order."""
-        words = self._runs.get(run)
-        if words is None:
-            known = self._words
-            freq = self._freq
-            found = []
+    def tokens(self, run: str) -> tuple[str, ...]:
+        """Each word of `run` (a string of jieba's Han range) in order, each followed by its search-mode sub-words,
+        each of them once."""
+        tokens = self._runs.get(run)
+        if tokens is None:
+            found: list[str] = []
             for word in self._cut(run):
-                pair = known.get(word)
-                if pair is None:
-                    pair = (word, tuple(gram for gram, _ in _search_subwords(word, freq)) if len(word) > 2 else ())
-                    if len(known) < _WORDS_KEPT:
-                        known[word] = pair
-                found.append(pair)
-            words = tuple(found)
+                found.extend(self.word_tokens(word))
+            tokens = tuple(found)
             if len(run) <= _RUN_KEPT_CHARS and len(self._runs) < _RUNS_KEPT:
-                self._runs[words[0][0] if len(words) == 1 else run] = words
-        return words
+                self._runs[run] = tokens
+        return tokens
+
+    def word_tokens(self, word: str) -> tuple[str, ...]:
+        """`word` and its search-mode sub-words, each once."""
+        tokens = self._words.get(word)
+        if tokens is None:
+            tokens = (word, *dict.fromkeys(gram for gram, _ in _search_subwords(word, self._freq)))
+            if len(self._words) < _WORDS_KEPT:
+                self._words[word] = tokens
+        return tokens
 
 
 def _cut_with_rjieba(segmenter: Segmenter) -> Callable[[str], list[str]] | None:
@@ -232,66 +232,29 @@ def prepare_cutter(segmenter: Segmenter) -> None:
     _run_cutter(segmenter)
 
 
-def word_postings(text: str, segmenter: Segmenter) -> dict[str, list[int]]:
-    """Positions of each word of normalised `text`, as the index stores them: `postings_of(word_tokens(...))`.
+def word_counts(text: str, segmenter: Segmenter) -> Counter[str]:
+    """How often each word token of normalised `text` stands, as the index stores it: the number of positions it
+    has in `word_tokens(...)` (a sub-word twice in one word counts once).
 
-    Written out without the token objects (a build's hottest loop). Runs inside jieba's Han range are cut by
-    `_RunCutter`. Tests check it equals `postings_of(word_tokens(...))`.
+    The build's hottest loop: each kind of token is found by its own expression, in C, and counted in C; Han runs
+    are cut by `_RunCutter`. Tests check it against `word_tokens`.
     """
-    postings: dict[str, list[int]] = {}
-    get = postings.get
-    pos = 0
-    cut = segmenter.cut
-    # jieba's cut splits its input on a regex and hands each Han block to its DAG cut; a run wholly inside jieba's
-    # own Han range is one such block, so it goes to the cutter, which cuts it the same way.
+    tokens: list[str] = []
     cutter = _run_cutter(segmenter)
     whole_jieba_han = re.compile(_JIEBA_HAN).fullmatch
-    freq = segmenter.FREQ
-    for match in _TOKEN_RE.finditer(text):
-        kind = match.lastgroup
-        if kind == "han":
-            run = match.group()
-            if cutter is not None and whole_jieba_han(run):
-                words: Iterable[tuple[str, Iterable[str]]] = cutter.words(run)
-            else:  # (rare: Han outside jieba's range, or a segmenter that is not jieba's)
-                words = ((word, [gram for gram, _ in _search_subwords(word, freq)]) for word in cut(run, HMM=True))
-            for word, grams in words:
-                # A main word is the first token at its position: nothing can be at `pos` yet.
-                positions = get(word)
-                if positions is None:
-                    postings[word] = [pos]
-                else:
-                    positions.append(pos)
-                for gram in grams:
-                    positions = get(gram)
-                    if positions is None:
-                        postings[gram] = [pos]
-                    elif positions[-1] != pos:
-                        positions.append(pos)
-                pos += 1
-        elif kind == "latin":
-            token = match.group()
-            positions = get(token)
-            if positions is None:
-                postings[token] = [pos]
-            else:
-                positions.append(pos)
-            for part in _LATIN_PART_RE.findall(token):
-                positions = get(part)
-                if positions is None:
-                    postings[part] = [pos]
-                elif positions[-1] != pos:
-                    positions.append(pos)
-            pos += 1
-        elif unicodedata.category(match.group()) not in _DROPPED_CATEGORIES:
-            char = match.group()
-            positions = get(char)
-            if positions is None:
-                postings[char] = [pos]
-            else:
-                positions.append(pos)
-            pos += 1
-    return postings
+    for run in re.findall(_HAN_RUN, text):
+        if cutter is not None and whole_jieba_han(run):
+            tokens.extend(cutter.tokens(run))
+        else:  # (rare: Han outside jieba's range, or a segmenter that is not jieba's)
+            for word in segmenter.cut(run, HMM=True):
+                tokens.append(word)
+                tokens.extend(dict.fromkeys(gram for gram, _ in _search_subwords(word, segmenter.FREQ)))
+    for token in _LATIN_WORD_RE.findall(text):
+        tokens.append(token)
+        tokens.extend({part for part in _LATIN_PART_RE.findall(token) if part != token})
+    dropped = _DROPPED_CATEGORIES
+    tokens.extend(char for char in re.findall(_OTHER_CHAR, text) if unicodedata.category(char) not in dropped)
+    return Counter(tokens)
 
 
 def postings_of(tokens: Iterable[WordToken]) -> dict[str, list[int]]:
