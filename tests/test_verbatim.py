@@ -311,3 +311,60 @@ def test_update_writes_a_sidecar_and_finds_exactly(fresh_corpus, tmp_path):
     assert store_layout(from_columns) == store_layout(store)
     assert {key: from_columns.fields_of(key) for key in ranges} == live
     _check_equal(from_columns, live, needles)
+
+
+def _reference_sidecar(texts: list[str], starts: list[int]) -> bytes:
+    """The sidecar of `texts` as the format in pairs.py defines it, written the plain way: a list per code."""
+    import struct
+    import sys
+    from array import array
+
+    places: dict[int, list[int]] = {}
+    for place, text in enumerate(texts):
+        units = array("H", text.encode("utf-16-le", "surrogatepass"))
+        if sys.byteorder == "big":
+            units.byteswap()
+        codes = {unit | 0xFFFF << 16 for unit in units} | {a | b << 16 for a, b in zip(units, units[1:])}
+        for code in codes:
+            places.setdefault(code, []).append(place)
+    count, bitmap_size = len(texts), (len(texts) + 7) // 8
+    item = "H" if count <= pairs_module.NARROW_LIMIT else "I"
+    body, ends = b"", array("Q")
+    for code in sorted(places):
+        listed = array(item, places[code]).tobytes()
+        if len(listed) >= bitmap_size:
+            bits = 0
+            for place in places[code]:
+                bits |= 1 << place
+            listed = bits.to_bytes(bitmap_size, "little")
+        body += listed
+        ends.append(len(body))
+    header = struct.Struct("=8sBB6xQQQ")
+    wide = len(body) >= pairs_module.WIDE_AT
+    padding = bytes(-(header.size + len(body)) % 8)
+    tables = array("I", sorted(places)).tobytes() + (ends if wide else array("I", ends)).tobytes()
+    if wide and len(places) % 2:
+        tables += bytes(4)
+    table_at = header.size + len(body) + len(padding)
+    return (header.pack(b"ZHPAIRS2", sys.byteorder == "big", wide, count, len(places), table_at) + body + padding
+            + tables + array("Q", starts).tobytes())
+
+
+@pytest.mark.parametrize(("count", "wide", "narrow", "sorted_at"),
+                         [(150, False, 1 << 16, 1 << 18), (150, False, 1 << 16, 50), (9, True, 1 << 16, 7),
+                          (150, False, 20, 100), (1, False, 1 << 16, 1 << 18), (0, False, 1 << 16, 1 << 18)])
+def test_pair_index_writer_writes_the_format(tmp_path, monkeypatch, count, wide, narrow, sorted_at):
+    # The writer's numpy sorting, a range of codes at a time (sorted_at: codes per range), gives the bytes of the
+    # plain definition: bitmaps and lists, narrow and wide tables, no post at all.
+    monkeypatch.setattr(pairs_module, "NARROW_LIMIT", narrow)
+    monkeypatch.setattr(pairs_module, "_CODES_SORTED", sorted_at)
+    if wide:
+        monkeypatch.setattr(pairs_module, "WIDE_AT", 0)
+    rng = random.Random(99 + count)
+    texts = ["\x1f".join(post.values()) for post in _posts(rng, count)]
+    starts = [rng.randrange(1 << 40) for _ in texts]
+    writer = pairs_module.PairsWriter(tmp_path / "x.pairs")
+    for start, text in zip(starts, texts):
+        writer.add(start, text)
+    writer.close()
+    assert (tmp_path / "x.pairs").read_bytes() == _reference_sidecar(texts, starts)

@@ -240,6 +240,8 @@ def word_counts(text: str, segmenter: Segmenter) -> Counter[str]:
     are cut by `_RunCutter`. Tests check it against `word_tokens`.
     """
     tokens: list[str] = []
+    # jieba's cut splits its input on a regex and hands each Han block to its DAG cut; a run wholly inside jieba's
+    # own Han range is one such block, so it goes to the cutter, which cuts it the same way.
     cutter = _run_cutter(segmenter)
     whole_jieba_han = re.compile(_JIEBA_HAN).fullmatch
     for run in re.findall(_HAN_RUN, text):
