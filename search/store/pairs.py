@@ -87,8 +87,9 @@ class PairsWriter:
     """Writes a store file's sidecar: each post's codes wait in a file of their own (an anonymous temporary file
     beside it), the lists are written on close.
 
-    numpy, not a dict of lists: adding each code of a post in Python was a tenth of a build's CPU
-    (bench/speed.py). The codes wait on disk, not in memory, where they were 20 MB of a build process's 160.
+    Speed trick: numpy sorts the codes, where adding each post to a list per code in Python cost a build about as
+    much as writing its segments (docs/decisions.md). The codes wait on disk so that only a closing process holds
+    them.
     """
 
     def __init__(self, path: Path) -> None:
