@@ -99,7 +99,6 @@ class PairsWriter:
         self._starts = array("Q")
         self._lengths = array("Q")  # how many codes each post has
         self._waiting = tempfile.TemporaryFile(dir=path.parent)  # noqa: SIM115 - closed by close()
-        self._codes: list[Any] = []  # on close: each post's codes, ascending
 
     def add(self, start: int, text: str) -> None:
         import numpy as np
@@ -110,19 +109,20 @@ class PairsWriter:
         self._starts.append(start)
         self._lengths.append(len(codes))
 
-    def _read_waiting(self) -> None:
+    def _read_waiting(self) -> list[Any]:
+        """Each post's codes, ascending, read back from the temporary file (which is closed)."""
         import numpy as np
 
         self._waiting.seek(0)
         codes = np.frombuffer(self._waiting.read(), np.uint32)
         self._waiting.close()
         ends = itertools.accumulate(self._lengths)
-        self._codes = [codes[end - length:end] for end, length in zip(ends, self._lengths)]
+        return [codes[end - length:end] for end, length in zip(ends, self._lengths)]
 
     def close(self) -> None:
         import numpy as np
 
-        self._read_waiting()
+        posts = self._read_waiting()
         count = len(self._starts)
         bitmap_size = (count + 7) // 8
         item = np.dtype(_item_type(count))
@@ -130,8 +130,8 @@ class PairsWriter:
         with open(self.path, "wb") as f:
             f.write(bytes(_HEADER.size))
             at = 0
-            for lo, hi in self._code_ranges():
-                found, places = self._postings_between(lo, hi)
+            for lo, hi in _code_ranges(posts):
+                found, places = _postings_between(posts, lo, hi)
                 firsts = np.flatnonzero(np.diff(found, prepend=-1))  # where each code's places begin
                 sizes = np.diff(firsts, append=len(found))
                 data_sizes = np.where(sizes * item.itemsize >= bitmap_size, bitmap_size, sizes * item.itemsize)
@@ -161,31 +161,30 @@ class PairsWriter:
             f.write(_HEADER.pack(_MAGIC, sys.byteorder == "big", wide, count, len(codes), table_at))
             f.flush()
             os.fsync(f.fileno())
-        self._codes.clear()
 
-    def _code_ranges(self) -> list[tuple[int, int]]:
-        """Ranges of codes, ascending, each holding about _CODES_SORTED of the posts' codes: the lists are sorted
-        a range at a time, so that closing takes little more memory than the codes held."""
-        import numpy as np
+def _code_ranges(posts: list[Any]) -> list[tuple[int, int]]:
+    """Ranges of codes, ascending, each holding about _CODES_SORTED of the codes of `posts` (each post's codes,
+    ascending): PairsWriter sorts them a range at a time, so that closing takes little more memory than the codes."""
+    import numpy as np
 
-        total = sum(len(codes) for codes in self._codes)
-        parts = total // _CODES_SORTED + 1
-        step = max(1, len(self._codes) // 64)
-        sample = np.concatenate([*self._codes[::step], np.zeros(0, np.uint32)])
-        bounds = sorted({0, *np.quantile(sample, np.linspace(0, 1, parts + 1)[1:-1]).astype(np.int64).tolist(),
-                         1 << 32}) if len(sample) else [0, 1 << 32]
-        return list(itertools.pairwise(bounds))
+    total = sum(len(codes) for codes in posts)
+    parts = total // _CODES_SORTED + 1
+    sample = np.concatenate([*posts[::max(1, len(posts) // 64)], np.zeros(0, np.uint32)])
+    bounds = sorted({0, *np.quantile(sample, np.linspace(0, 1, parts + 1)[1:-1]).astype(np.int64).tolist(),
+                     1 << 32}) if len(sample) else [0, 1 << 32]
+    return list(itertools.pairwise(bounds))
 
-    def _postings_between(self, lo: int, hi: int) -> tuple[Any, Any]:
-        """The codes in [lo, hi) of every post, ascending, and beside each the place of a post holding it
-        (ascending for each code)."""
-        import numpy as np
 
-        parts = [codes[np.searchsorted(codes, lo):np.searchsorted(codes, hi)] for codes in self._codes]
-        found = np.concatenate([*parts, np.zeros(0, np.uint32)])
-        places = np.repeat(np.arange(len(parts), dtype=np.uint32), [len(part) for part in parts])
-        order = np.argsort(found, kind="stable")
-        return found[order], places[order]
+def _postings_between(posts: list[Any], lo: int, hi: int) -> tuple[Any, Any]:
+    """The codes in [lo, hi) of every one of `posts`, ascending, and beside each the place of a post holding it
+    (ascending for each code)."""
+    import numpy as np
+
+    parts = [codes[np.searchsorted(codes, lo):np.searchsorted(codes, hi)] for codes in posts]
+    found = np.concatenate([*parts, np.zeros(0, np.uint32)])
+    places = np.repeat(np.arange(len(parts), dtype=np.uint32), [len(part) for part in parts])
+    order = np.argsort(found, kind="stable")
+    return found[order], places[order]
 
 
 class Pairs:

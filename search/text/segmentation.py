@@ -85,6 +85,11 @@ def _search_subwords(word: str, freq: dict[str, int]) -> Iterator[tuple[str, int
                     yield gram, i
 
 
+def _with_subwords(word: str, freq: dict[str, int]) -> tuple[str, ...]:
+    """`word` and its search-mode sub-words, each once: the tokens at one position (`word_counts`)."""
+    return (word, *dict.fromkeys(gram for gram, _ in _search_subwords(word, freq)))
+
+
 def word_tokens(text: str, segmenter: Segmenter, start_pos: int = 0) -> Iterator[WordToken]:
     """Word tokens of normalised `text`, with ordinal positions and offsets into `text`."""
     pos = start_pos
@@ -164,7 +169,7 @@ class _RunCutter:
         """`word` and its search-mode sub-words, each once."""
         tokens = self._words.get(word)
         if tokens is None:
-            tokens = (word, *dict.fromkeys(gram for gram, _ in _search_subwords(word, self._freq)))
+            tokens = _with_subwords(word, self._freq)
             if len(self._words) < _WORDS_KEPT:
                 self._words[word] = tokens
         return tokens
@@ -249,8 +254,7 @@ def word_counts(text: str, segmenter: Segmenter) -> Counter[str]:
             tokens.extend(cutter.tokens(run))
         else:  # (rare: Han outside jieba's range, or a segmenter that is not jieba's)
             for word in segmenter.cut(run, HMM=True):
-                tokens.append(word)
-                tokens.extend(dict.fromkeys(gram for gram, _ in _search_subwords(word, segmenter.FREQ)))
+                tokens.extend(_with_subwords(word, segmenter.FREQ))
     for token in _LATIN_WORD_RE.findall(text):
         tokens.append(token)
         tokens.extend({part for part in _LATIN_PART_RE.findall(token) if part != token})
