@@ -159,13 +159,13 @@ class _RunCutter:
         if tokens is None:
             found: list[str] = []
             for word in self._cut(run):
-                found.extend(self.word_tokens(word))
+                found.extend(self.with_subwords(word))
             tokens = tuple(found)
             if len(run) <= _RUN_KEPT_CHARS and len(self._runs) < _RUNS_KEPT:
                 self._runs[run] = tokens
         return tokens
 
-    def word_tokens(self, word: str) -> tuple[str, ...]:
+    def with_subwords(self, word: str) -> tuple[str, ...]:
         """`word` and its search-mode sub-words, each once."""
         tokens = self._words.get(word)
         if tokens is None:
