@@ -321,10 +321,10 @@ def _reference_sidecar(texts: list[str], starts: list[int]) -> bytes:
 
     places: dict[int, list[int]] = {}
     for place, text in enumerate(texts):
-        units = array("H", text.encode("utf-16-le", "surrogatepass"))
-        if sys.byteorder == "big":
-            units.byteswap()
-        codes = {unit | 0xFFFF << 16 for unit in units} | {a | b << 16 for a, b in zip(units, units[1:])}
+        data = text.encode("utf-16-le", "surrogatepass")
+        # Units and pairs of adjacent units as this machine reads the bytes (on a little-endian one: a | b << 16).
+        pairs = [array("I", data[at:at + (len(data) - at) // 4 * 4]) for at in (0, 2)]
+        codes = {unit | 0xFFFF << 16 for unit in array("H", data)} | set(pairs[0]) | set(pairs[1])
         for code in codes:
             places.setdefault(code, []).append(place)
     count, bitmap_size = len(texts), (len(texts) + 7) // 8
