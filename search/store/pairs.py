@@ -177,7 +177,9 @@ def _postings_between(codes: Any, offsets: Any, lo: int, hi: int) -> tuple[Any, 
     each the place of a post holding it (ascending for each code)."""
     import numpy as np
 
-    at = np.flatnonzero((codes >= lo) & (codes < hi))
+    inside = codes >= lo
+    inside &= codes < hi  # (in place: a closing build process holds a few bytes a code, not three times that)
+    at = np.flatnonzero(inside)
     places = np.searchsorted(offsets, at, side="right") - 1
     order = np.argsort(codes[at], kind="stable")
     return codes[at][order], places[order]
