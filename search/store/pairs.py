@@ -106,20 +106,20 @@ class PairsWriter:
         self._starts.append(start)
         self._lengths.append(len(codes))
 
-    def _read_waiting(self) -> tuple[Any, Any]:
-        """Every post's codes in one array, read back from the temporary file (which is closed), and where each
-        post's begin (with the end of the last)."""
+    def _read_waiting(self) -> list[Any]:
+        """Each post's codes, ascending, read back from the temporary file (which is closed)."""
         import numpy as np
 
         self._waiting.seek(0)
         codes = np.frombuffer(self._waiting.read(), np.uint32)
         self._waiting.close()
-        return codes, np.concatenate(([0], np.cumsum(self._lengths, dtype=np.int64)))
+        ends = itertools.accumulate(self._lengths)
+        return [codes[end - length:end] for end, length in zip(ends, self._lengths)]
 
     def close(self) -> None:
         import numpy as np
 
-        posts_codes, offsets = self._read_waiting()
+        posts = self._read_waiting()
         count = len(self._starts)
         bitmap_size = (count + 7) // 8
         item = np.dtype(_item_type(count))
@@ -127,8 +127,8 @@ class PairsWriter:
         with open(self.path, "wb") as f:
             f.write(bytes(_HEADER.size))
             at = 0
-            for lo, hi in _code_ranges(posts_codes):
-                found, places = _postings_between(posts_codes, offsets, lo, hi)
+            for lo, hi in _code_ranges(posts):
+                found, places = _postings_between(posts, lo, hi)
                 firsts = np.flatnonzero(np.diff(found, prepend=-1))  # where each code's places begin
                 sizes = np.diff(firsts, append=len(found))
                 data_sizes = np.where(sizes * item.itemsize >= bitmap_size, bitmap_size, sizes * item.itemsize)
@@ -159,30 +159,29 @@ class PairsWriter:
             f.flush()
             os.fsync(f.fileno())
 
-def _code_ranges(codes: Any) -> list[tuple[int, int]]:
-    """Ranges of codes, ascending, each holding about _CODES_SORTED of `codes`: PairsWriter sorts them a range at a
-    time, so that closing takes little more memory than the codes."""
+def _code_ranges(posts: list[Any]) -> list[tuple[int, int]]:
+    """Ranges of codes, ascending, each holding about _CODES_SORTED of the codes of `posts` (each post's codes,
+    ascending): PairsWriter sorts them a range at a time, so that closing takes little more memory than the codes."""
     import numpy as np
 
-    if not len(codes):
-        return [(0, 1 << 32)]
-    quantiles = np.linspace(0, 1, len(codes) // _CODES_SORTED + 2)[1:-1]
-    sample = codes[::max(1, len(codes) // 65536)]
-    bounds = sorted({0, *np.quantile(sample, quantiles).astype(np.int64).tolist(), 1 << 32})
+    total = sum(len(codes) for codes in posts)
+    parts = total // _CODES_SORTED + 1
+    sample = np.concatenate([*posts[::max(1, len(posts) // 64)], np.zeros(0, np.uint32)])
+    bounds = sorted({0, *np.quantile(sample, np.linspace(0, 1, parts + 1)[1:-1]).astype(np.int64).tolist(),
+                     1 << 32}) if len(sample) else [0, 1 << 32]
     return list(itertools.pairwise(bounds))
 
 
-def _postings_between(codes: Any, offsets: Any, lo: int, hi: int) -> tuple[Any, Any]:
-    """The codes in [lo, hi) of all posts (`codes`, each post's from `offsets[place]` on), ascending, and beside
-    each the place of a post holding it (ascending for each code)."""
+def _postings_between(posts: list[Any], lo: int, hi: int) -> tuple[Any, Any]:
+    """The codes in [lo, hi) of every one of `posts`, ascending, and beside each the place of a post holding it
+    (ascending for each code)."""
     import numpy as np
 
-    inside = codes >= lo
-    inside &= codes < hi  # (in place: a closing build process holds a few bytes a code, not three times that)
-    at = np.flatnonzero(inside)
-    places = np.searchsorted(offsets, at, side="right") - 1
-    order = np.argsort(codes[at], kind="stable")
-    return codes[at][order], places[order]
+    parts = [codes[np.searchsorted(codes, lo):np.searchsorted(codes, hi)] for codes in posts]
+    found = np.concatenate([*parts, np.zeros(0, np.uint32)])
+    places = np.repeat(np.arange(len(parts), dtype=np.uint32), [len(part) for part in parts])
+    order = np.argsort(found, kind="stable")
+    return found[order], places[order]
 
 
 class Pairs:
