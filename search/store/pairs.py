@@ -8,7 +8,9 @@ exactly its posts, and no post is read. Longer texts' candidates are scanned (`T
 without a sidecar is scanned in full.
 
 A code is 32 bits: a pair's is its first unit | its second unit << 16; a unit's own is the unit | 0xFFFF << 16
-(U+FFFF is a noncharacter: a text holding it is never answered from the index alone).
+(U+FFFF is a noncharacter: a text holding it is never answered from the index alone). Codes are UTF-16-LE bytes read
+in the machine's byte order: so on a little-endian machine; a big-endian one reads them its own way, and its
+sidecars say so in their header.
 
 Layout of a sidecar (integers in the writer's byte order, which the header records: another order's sidecar is not
 read): a header (`_HEADER`: magic, byte order, whether offsets are 64-bit, posts, codes, where the code table

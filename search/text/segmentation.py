@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import weakref
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple, Protocol
 
@@ -261,17 +261,6 @@ def word_counts(text: str, segmenter: Segmenter) -> Counter[str]:
     dropped = _DROPPED_CATEGORIES
     tokens.extend(char for char in re.findall(_OTHER_CHAR, text) if unicodedata.category(char) not in dropped)
     return Counter(tokens)
-
-
-def postings_of(tokens: Iterable[WordToken]) -> dict[str, list[int]]:
-    """Positions of each token text."""
-    postings: dict[str, list[int]] = defaultdict(list)
-    for token in tokens:
-        positions = postings[token.text]
-        # A sub-word equal to its parent (or repeated in it) stands once at that position.
-        if not positions or positions[-1] != token.pos:
-            positions.append(token.pos)
-    return postings
 
 
 class AnalyzedToken(NamedTuple):
