@@ -171,6 +171,8 @@ def test_cli_ctrl_c_exits_130_and_the_old_index_answers(built_copy):
     live = generation_dirs(index_dir)
     program = (
         "import os, signal, sys\n"
+        # As in a terminal: Python keeps SIGINT ignored if it starts so (a test run started in the background).
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "import search.posts.post as post\n"
         "from search import cli\n"
         "real, calls = post.read_post, []\n"

@@ -18,6 +18,7 @@ whoosh/columns.py): numbers are big-endian; arrays are written big-endian with t
 
 from __future__ import annotations
 
+import io
 import mmap
 import os
 import pickle
@@ -134,34 +135,13 @@ def read_toc(path: Path) -> list[_SegmentState]:
         _, at = _varint(data, at)
     schema_length, at = _varint(data, at)
     at += schema_length + 8  # the schema, the generation and an unused int
-    segments = _TocUnpickler(_Reader(data, at)).load()
+    toc = io.BytesIO(data)
+    toc.seek(at)
+    segments = _TocUnpickler(toc).load()
     for segment in segments:
         if not isinstance(segment, _SegmentState) or getattr(segment, "compound", True):
             raise Unsupported(f"{path.name} lists a compound segment")
     return segments
-
-
-class _Reader:
-    """A file-like view of bytes from a position, for pickle.Unpickler (mmap and bytes alike); `at` follows it."""
-
-    def __init__(self, data: Any, at: int) -> None:
-        self.data = data
-        self.at = at
-
-    def read(self, size: int = -1) -> bytes:
-        end = len(self.data) if size < 0 else self.at + size
-        chunk = self.data[self.at:end]
-        self.at += len(chunk)
-        return bytes(chunk)
-
-    def readinto(self, buffer: Any) -> int:
-        chunk = self.read(len(buffer))
-        buffer[:len(chunk)] = chunk
-        return len(chunk)
-
-    def readline(self) -> bytes:
-        end = self.data.find(b"\n", self.at)
-        return self.read(-1 if end < 0 else end + 1 - self.at)
 
 
 class SegmentFiles:
@@ -260,9 +240,9 @@ class SegmentFiles:
         while True:
             length = _INT.unpack_from(data, at)[0]
             next_block = at + _INT.size + abs(length)
-            reader = _Reader(data, at + _INT.size)
-            count, _, _, compression, _, _ = pickle.Unpickler(reader).load()
-            block = data[reader.at:next_block]
+            stream = io.BytesIO(data[at + _INT.size:next_block])
+            count, _, _, compression, _, _ = pickle.load(stream)
+            block = stream.read()
             block_ids, block_weights, _ = pickle.loads(zlib.decompress(block) if compression else block)
             ids.extend(accumulate(block_ids))
             if block_weights is None:

@@ -73,6 +73,16 @@ def needle_codes(text: str) -> set[int]:
     return _pair_codes(units) if len(units) >= 4 else text_codes(text)
 
 
+_BIT_BYTES = bytes.maketrans(b"01", b"\0\1")
+
+
+def _set_bits(bits: int) -> list[int]:
+    """The positions of the set bits of `bits`, ascending: found in C (its binary digits as bytes 0 and 1 select
+    from a range), not bit by bit in Python."""
+    digits = format(bits, "b").encode("ascii").translate(_BIT_BYTES)[::-1]
+    return list(itertools.compress(range(len(digits)), digits))
+
+
 def _item_type(posts: int) -> str:
     """The array type of a list of places in a file of `posts` posts."""
     return "H" if posts <= NARROW_LIMIT else "I"
@@ -273,9 +283,7 @@ class Pairs:
                 places = {p for p in places if bits >> p & 1}
             found_places = sorted(places)
         else:
-            # The set bits' positions, found in C, not bit by bit in Python.
-            digits = format(bits, "b")[::-1]
-            found_places = list(itertools.compress(range(len(digits)), map("1".__eq__, digits)))
+            found_places = _set_bits(bits)
         if self._live is None:
             return found_places
         if self._live_index is None:
