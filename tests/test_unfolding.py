@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import struct
+
 from hypothesis import given, settings, strategies as st
 
 import search
 from search.query import snippets
 from search.text.folding import fold
-from search.text.unfolding import changes_made, lines_of, unfold, unfold_lines
+from search.text.unfolding import UNCHANGED, changes_made, lines_of, runs_changed, unfold, unfold_lines
 
 # What folding changes: capitals, full-width forms, traditional characters, ligatures and circled numbers (which
 # change the length), combining marks; beside what it keeps.
@@ -27,11 +29,15 @@ def test_changes_rebuild_the_text_as_written(text):
 
 def test_changes_are_the_runs_that_differ():
     text = "Hello World：臺灣 ２０２４ 年"
-    assert changes_made(text, fold(text)) == [(0, 1, "H"), (6, 1, "W"), (11, 3, "：臺灣"), (15, 4, "２０２４")]
-    assert changes_made("内推", "内推") == []
+    assert runs_changed(text, fold(text)) == [(0, 1, "H"), (6, 1, "W"), (11, 3, "：臺灣"), (15, 4, "２０２４")]
+    assert runs_changed("内推", "内推") == []
+    assert changes_made("内推", "内推") == UNCHANGED
+    # As the index keeps them: (offset, length, length as written) of each run as uint32 little-endian, and the
+    # runs' texts joined.
+    assert changes_made("Ｈｉ，内推是什么", "hi,内推是什么") == (struct.pack("<3I", 0, 3, 3), "Ｈｉ，")
     # A line whose length folding changed (the ligature folds to two letters) is kept whole, the others by runs.
     text = "Ａ行\n一个ﬁle……\n内推是什么意思，大家都在内推"
-    assert changes_made(text, fold(text)) == [(0, 1, "Ａ"), (3, 12, "一个ﬁle……"), (23, 1, "，")]
+    assert runs_changed(text, fold(text)) == [(0, 1, "Ａ"), (3, 12, "一个ﬁle……"), (23, 1, "，")]
     assert changes_made("臺灣國語", fold("臺灣國語")) is None  # most of it changed: kept whole
 
 

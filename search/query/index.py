@@ -453,7 +453,7 @@ class Index(Matching, Ranking):
         if "text" in stored:
             whole = str(stored["text"])
             return lambda start, end: unfolding.lines_of(whole, folded, start, end)
-        changes = stored.get("changes", [])
+        changes = stored.get("changes", unfolding.UNCHANGED)
         return lambda start, end: unfolding.unfold_lines(folded, changes, start, end)
 
     def _path(self, docnum: int) -> str:

@@ -146,7 +146,7 @@ def document_fields(post: Post, segmenter: segmentation.Segmenter,
     changes = unfolding.changes_made(post.text, stored_body)
     if changes is None:
         doc["text"] = post.text
-    elif changes:
+    elif changes != unfolding.UNCHANGED:
         doc["changes"] = changes
     stamp = date_stamp(post.date)
     if stamp is not None:

@@ -1,7 +1,7 @@
 """The files of an index directory and of each generation in it, and the index format's version."""
 
 # The version of the files a generation holds: an index of any other version is rebuilt, never read.
-INDEX_FORMAT = 7
+INDEX_FORMAT = 8
 WHOOSH_INDEX_NAME = "MAIN"
 CURRENT = "CURRENT"
 LOCK = "LOCK"
