@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import random
 from pathlib import Path
 
@@ -368,3 +370,28 @@ def test_pair_index_writer_writes_the_format(tmp_path, monkeypatch, count, wide,
         writer.add(start, text)
     writer.close()
     assert (tmp_path / "x.pairs").read_bytes() == _reference_sidecar(texts, starts)
+
+
+def _open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts open files through /proc")
+def test_a_store_writer_that_fails_writes_no_pair_index_and_leaves_no_file_open(tmp_path, monkeypatch):
+    before = _open_files()
+    with pytest.raises(KeyboardInterrupt):  # the build stopped while posts were being written
+        with TextStoreWriter(tmp_path / "text-0.bin") as store:
+            store.add({"body": "内推"})
+            raise KeyboardInterrupt
+    assert not (tmp_path / "text-0.bin.pairs").exists()
+    assert _open_files() == before
+
+    def full_disk(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(verbatim.os, "fsync", full_disk)
+    with pytest.raises(OSError):  # the store file's own flush failed
+        with TextStoreWriter(tmp_path / "text-1.bin") as store:
+            store.add({"body": "内推"})
+    assert not (tmp_path / "text-1.bin.pairs").exists()
+    assert _open_files() == before

@@ -118,13 +118,19 @@ class PairsWriter:
         self._starts.append(start)
         self._lengths.append(len(codes))
 
+    def discard(self) -> None:
+        """Drop the codes without writing the sidecar."""
+        self._waiting.close()
+
     def _read_waiting(self) -> list[Any]:
         """Each post's codes, ascending, read back from the temporary file (which is closed)."""
         import numpy as np
 
-        self._waiting.seek(0)
-        codes = np.frombuffer(self._waiting.read(), np.uint32)
-        self._waiting.close()
+        try:
+            self._waiting.seek(0)
+            codes = np.frombuffer(self._waiting.read(), np.uint32)
+        finally:
+            self._waiting.close()
         ends = itertools.accumulate(self._lengths)
         return [codes[end - length:end] for end, length in zip(ends, self._lengths)]
 

@@ -68,17 +68,31 @@ class TextStoreWriter:
         return start, self._offset
 
     def close(self) -> None:
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+        except BaseException:
+            self.discard()
+            raise
         if self._pairs is not None:
             self._pairs.close()
+
+    def discard(self) -> None:
+        """Close without writing the pair index, for a caller dropping what was written (a failed build)."""
+        with contextlib.suppress(OSError):
+            self._file.close()
+        if self._pairs is not None:
+            self._pairs.discard()
 
     def __enter__(self) -> TextStoreWriter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, error: type[BaseException] | None, *exc: object) -> None:
+        if error is None:
+            self.close()
+        else:
+            self.discard()
 
 
 class _StoreFile:
