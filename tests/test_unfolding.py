@@ -39,6 +39,13 @@ def test_changes_are_the_runs_that_differ():
     text = "Ａ行\n一个ﬁle……\n内推是什么意思，大家都在内推"
     assert runs_changed(text, fold(text)) == [(0, 1, "Ａ"), (3, 12, "一个ﬁle……"), (23, 1, "，")]
     assert changes_made("臺灣國語", fold("臺灣國語")) is None  # most of it changed: kept whole
+    # Lines whose lengths changed, the text's length not (e + ◌́ composed, ﬁ split): whole lines, never a run
+    # across a line feed, so the lines of a snippet are rebuilt alone.
+    text = "Cafe\u0301\n\ufb01le\n内推是什么意思大家都在内推"
+    folded = fold(text)
+    assert len(folded) == len(text)
+    assert runs_changed(text, folded) == [(0, 4, "Cafe\u0301"), (5, 4, "\ufb01le")]
+    assert unfold_lines(folded, changes_made(text, folded), 5, 9) == "\ufb01le"
 
 
 def test_index_shows_and_marks_the_text_as_written(tmp_path):

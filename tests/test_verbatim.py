@@ -263,9 +263,8 @@ def test_index_has_a_sidecar_per_store_with_its_size_recorded(index_dir):
 def test_truncated_sidecar_in_index_is_index_corrupt(copy_index):
     for sidecar in generations.current_generation(copy_index).glob("text-*.bin" + PAIRS_SUFFIX):
         _truncate(sidecar)
-    with pytest.raises(search.IndexCorrupt):
-        with search.open_index(copy_index) as ix:
-            ix.search('"人脉背书"')
+    with pytest.raises(search.IndexCorrupt), search.open_index(copy_index) as ix:
+        ix.search('"人脉背书"')
 
 
 def test_index_without_sidecars_still_searched(copy_index):
@@ -379,10 +378,10 @@ def _open_files() -> int:
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts open files through /proc")
 def test_a_store_writer_that_fails_writes_no_pair_index_and_leaves_no_file_open(tmp_path, monkeypatch):
     before = _open_files()
-    with pytest.raises(KeyboardInterrupt):  # the build stopped while posts were being written
-        with TextStoreWriter(tmp_path / "text-0.bin") as store:
-            store.add({"body": "内推"})
-            raise KeyboardInterrupt
+    # The build stopped while posts were being written.
+    with pytest.raises(KeyboardInterrupt), TextStoreWriter(tmp_path / "text-0.bin") as store:
+        store.add({"body": "内推"})
+        raise KeyboardInterrupt
     assert not (tmp_path / "text-0.bin.pairs").exists()
     assert _open_files() == before
 
@@ -390,8 +389,18 @@ def test_a_store_writer_that_fails_writes_no_pair_index_and_leaves_no_file_open(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(verbatim.os, "fsync", full_disk)
-    with pytest.raises(OSError):  # the store file's own flush failed
-        with TextStoreWriter(tmp_path / "text-1.bin") as store:
-            store.add({"body": "内推"})
+    with pytest.raises(OSError), TextStoreWriter(tmp_path / "text-1.bin") as store:  # the store's own flush failed
+        store.add({"body": "内推"})
     assert not (tmp_path / "text-1.bin.pairs").exists()
     assert _open_files() == before
+
+
+def test_a_pair_index_the_disk_cannot_hold_is_not_left_half_written(tmp_path, monkeypatch):
+    def full_disk(self, posts):
+        self.path.write_bytes(b"ZHPAIRS2")  # the start of a header, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pairs_module.PairsWriter, "_write", full_disk)
+    with pytest.raises(OSError), TextStoreWriter(tmp_path / "text-0.bin") as store:
+        store.add({"body": "内推"})
+    assert not (tmp_path / "text-0.bin.pairs").exists()

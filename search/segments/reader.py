@@ -240,9 +240,10 @@ class SegmentFiles:
         while True:
             length = _INT.unpack_from(data, at)[0]
             next_block = at + _INT.size + abs(length)
-            stream = io.BytesIO(data[at + _INT.size:next_block])
+            raw = data[at + _INT.size:next_block]
+            stream = io.BytesIO(raw)
             count, _, _, compression, _, _ = pickle.load(stream)
-            block = stream.read()
+            block = memoryview(raw)[stream.tell():]
             block_ids, block_weights, _ = pickle.loads(zlib.decompress(block) if compression else block)
             ids.extend(accumulate(block_ids))
             if block_weights is None:

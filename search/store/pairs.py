@@ -135,9 +135,15 @@ class PairsWriter:
         return [codes[end - length:end] for end, length in zip(ends, self._lengths)]
 
     def close(self) -> None:
+        try:
+            self._write(self._read_waiting())
+        except BaseException:  # no sidecar rather than a partial one (a full disk, Ctrl-C)
+            self.path.unlink(missing_ok=True)
+            raise
+
+    def _write(self, posts: list[Any]) -> None:
         import numpy as np
 
-        posts = self._read_waiting()
         count = len(self._starts)
         bitmap_size = (count + 7) // 8
         item = np.dtype(_item_type(count))

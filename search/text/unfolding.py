@@ -46,12 +46,12 @@ def _places(changes: Changes) -> array[int]:
 
 
 def runs_changed(original: str, folded: str) -> Runs | None:
-    """What `unfold` needs to rebuild `original` from `folded`: the runs of characters that differ, and whole lines
-    where folding changed a line's length (ligatures, ……); None when that is more than MOST of it."""
-    changes: Runs
-    if len(original) == len(folded):
-        changes = _runs_changed(original, folded, 0)
-    else:
+    """The changes `changes_made` packs: the runs of characters that differ, and whole lines where folding changed a
+    line's length (ligatures, ……); None when that is more than MOST of it."""
+    changes = _runs_changed(original, folded, 0) if len(original) == len(folded) else None
+    # Lines whose lengths changed can add up to the same length (é composed on one line, ﬁ split on another): then
+    # the line feeds stand apart, and a run holding one would span lines.
+    if changes is None or any("\n" in text for _, _, text in changes):
         # Folding never adds, moves or removes a line feed: line by line, the lines of the same length by runs.
         lines, folded_lines = original.split("\n"), folded.split("\n")
         if len(lines) != len(folded_lines):
