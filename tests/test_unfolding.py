@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 import search
 from search.query import snippets
 from search.text.folding import fold
-from search.text.unfolding import UNCHANGED, changes_made, lines_of, runs_changed, unfold, unfold_lines
+from search.text.unfolding import UNCHANGED, changes_made, lines_of, runs_changed, unfold_lines
 
 # What folding changes: capitals, full-width forms, traditional characters, ligatures and circled numbers (which
 # change the length), combining marks; beside what it keeps.
@@ -24,7 +24,7 @@ def test_changes_rebuild_the_text_as_written(text):
     if changes is None:  # kept whole: most of it changed
         assert sum(a != b for a, b in zip(text, folded)) + abs(len(text) - len(folded)) > 0
     else:
-        assert unfold(folded, changes) == text
+        assert unfold_lines(folded, changes, 0, len(folded)) == text
 
 
 def test_changes_are_the_runs_that_differ():
@@ -91,4 +91,4 @@ def test_a_lone_surrogate_is_put_back_into_the_body_as_the_store_keeps_it():
     text = "Ａ内推\udcff好"
     stored = fold(text).encode("utf-8", "replace").decode("utf-8")
     assert stored == "a内推?好"
-    assert unfold(stored, changes_made(text, stored)) == text
+    assert unfold_lines(stored, changes_made(text, stored), 0, len(stored)) == text

@@ -3,8 +3,8 @@
 The text store holds every post's folded text (what matching reads); the index keeps the text as written only
 for showing it. Folding changes few characters of most posts (capitals, full-width forms, traditional characters)
 and keeps their number, so the index keeps just the runs of characters that differ, by their offset (and a line
-whose length folding changed whole), and `unfold` puts them back into the folded text. A post whose folding changed
-much of it is kept whole instead (`changes_made` returns None).
+whose length folding changed whole), and `unfold_lines` puts them back into the folded text. A post whose folding
+changed much of it is kept whole instead (`changes_made` returns None).
 
 The runs are kept packed (`Changes`): a Chinese post's every full-width comma is a run, and a list of thousands of
 tuples took longer to unpickle for a hit than the rest of its snippet.
@@ -27,7 +27,7 @@ MOST = 0.5
 
 
 def changes_made(original: str, folded: str) -> Changes | None:
-    """What `unfold` needs to rebuild `original` from `folded` (see `runs_changed`), packed."""
+    """What `unfold_lines` needs to rebuild `original` from `folded` (see `runs_changed`), packed."""
     runs = runs_changed(original, folded)
     if runs is None:
         return None
@@ -88,11 +88,6 @@ def _runs_changed(original: str, folded: str, offset: int) -> Runs:
         previous = at
     runs.append((offset + start, previous + 1 - start, original[start:previous + 1]))
     return runs
-
-
-def unfold(folded: str, changes: Changes) -> str:
-    """The text as written: `folded` with `changes` (from `changes_made`) put back."""
-    return unfold_lines(folded, changes, 0, len(folded))
 
 
 def unfold_lines(folded: str, changes: Changes, start: int, end: int) -> str:
