@@ -42,7 +42,7 @@ _HEADER = struct.Struct("=8sBB6xQQQ")  # magic, big-endian flag, 64-bit ends fla
 _UNIT = 0xFFFF << 16  # a unit's own code: the unit | _UNIT
 WIDE_AT = 1 << 32  # postings this large need 64-bit ends
 NARROW_LIMIT = 1 << 16  # a file of at most this many posts lists them as uint16
-_CODES_SORTED = 1 << 18  # codes of all posts a writer sorts at a time (see PairsWriter._code_ranges)
+_CODES_SORTED = 1 << 18  # codes of all posts a writer sorts at a time (see _code_ranges)
 
 
 def _pair_codes(units: bytes) -> set[int]:

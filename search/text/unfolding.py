@@ -32,14 +32,17 @@ def changes_made(original: str, folded: str) -> Changes | None:
     if runs is None:
         return None
     places = array("I", [number for start, length, text in runs for number in (start, length, len(text))])
-    if sys.byteorder == "big":
-        places.byteswap()
-    return places.tobytes(), "".join(text for _, _, text in runs)
+    return _little_endian(places).tobytes(), "".join(text for _, _, text in runs)
 
 
 def _places(changes: Changes) -> array[int]:
     places = array("I")
     places.frombytes(changes[0])
+    return _little_endian(places)
+
+
+def _little_endian(places: array[int]) -> array[int]:
+    """`places` swapped between little-endian and this machine's order (in place; a no-op on little-endian)."""
     if sys.byteorder == "big":
         places.byteswap()
     return places
